@@ -1,0 +1,58 @@
+import {Flags} from '@oclif/core'
+import {readFile} from 'node:fs/promises'
+import {text} from 'node:stream/consumers'
+
+import {BaseCommand} from '../base-command.js'
+import {checkStatus, type StatusResult} from '../status/check-status.js'
+import {renderPrometheus} from '../status/prometheus.js'
+import {renderStatus} from '../status/render.js'
+import {writeFileAtomically} from '../state/json-file.js'
+
+const EXIT_CODES = {OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3} as const
+
+export default class Status extends BaseCommand {
+  static summary = 'Tell whether the pools holding the node data are safe, and if not, what to do.'
+
+  static description = `Reads \`zpool status\` (JSON on OpenZFS 2.3+, exact numbers where supported, text elsewhere), records each device's error counters in lnstore's history, and judges every pool and device: OK, WARNING, CRITICAL or UNKNOWN, each with reasons and the command to run next.
+
+Exit codes, as Nagios/Icinga plugins use them: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (the pools could not be read).`
+
+  static examples = [
+    {command: '<%= config.bin %> <%= command.id %>', description: 'Check every watched pool.'},
+    {command: '<%= config.bin %> <%= command.id %> --pool tank --json', description: 'One pool, as JSON for scripts.'},
+    {command: 'ssh node zpool status | <%= config.bin %> <%= command.id %> --input -', description: "Judge another machine's saved output."},
+    {command: '<%= config.bin %> <%= command.id %> --prometheus /var/lib/node_exporter/textfile/lnstore.prom', description: 'Also write node_exporter textfile metrics.'},
+  ]
+
+  static flags = {
+    pool: Flags.string({char: 'p', description: 'Only this pool (repeatable). Default: the config\'s pools, else all.', multiple: true, env: 'LNSTORE_POOL'}),
+    input: Flags.string({char: 'i', description: 'Read saved `zpool status` output (text or -j JSON) from FILE, or - for standard input, instead of running zpool.', helpValue: 'FILE|-'}),
+    prometheus: Flags.string({description: 'Also write node_exporter textfile metrics to FILE (atomically).', helpValue: 'FILE', env: 'LNSTORE_PROMETHEUS_FILE'}),
+  }
+
+  static failureExitCode = EXIT_CODES.UNKNOWN
+
+  async run(): Promise<StatusResult> {
+    const {flags} = await this.parse(Status)
+    const {config, stateDir} = await this.loadConfig(flags)
+    const input = flags.input
+    const result = await checkStatus(this.deps, {
+      config,
+      stateDir,
+      pools: flags.pool ?? [],
+      input: input === undefined ? undefined : {name: input, read: () => (input === '-' ? text(process.stdin) : readFile(input, 'utf8'))},
+    })
+
+    if (flags.prometheus) await writeFileAtomically(flags.prometheus, renderPrometheus(result))
+    process.exitCode = EXIT_CODES[result.verdict]
+    if (!this.jsonEnabled()) {
+      this.log(renderStatus(result, {color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR, now: result.checkedAt}))
+    }
+
+    return result
+  }
+
+  protected toErrorJson(error: unknown): unknown {
+    return {verdict: 'UNKNOWN', error: super.toErrorJson(error)}
+  }
+}

@@ -1,0 +1,108 @@
+import {randomBytes} from 'node:crypto'
+import {mkdir, open, readFile, rename, unlink} from 'node:fs/promises'
+import {dirname} from 'node:path'
+
+/** The state file exists but is not valid JSON (a disk error, or someone edited it). */
+export class CorruptStateError extends Error {
+  constructor(readonly path: string, cause: Error) {
+    super(`${path} is not valid JSON (${cause.message})`)
+    this.name = 'CorruptStateError'
+  }
+}
+
+const LOCK_WAIT_MS = 10_000
+
+/** Reads a JSON state file; `fallback` when it does not exist yet. */
+export async function readJsonFile<T>(path: string, fallback: T): Promise<T> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return fallback
+    throw error
+  }
+
+  try {
+    return JSON.parse(text) as T
+  } catch (error) {
+    throw new CorruptStateError(path, error as Error)
+  }
+}
+
+/**
+ * Read-modify-write of a JSON file that survives concurrent runs (cron and a manual run at once:
+ * an exclusive lock file) and a crash mid-write (write a temporary file, fsync, rename over the old).
+ */
+export async function updateJsonFile<T>(path: string, fallback: T, update: (current: T) => T): Promise<T> {
+  await mkdir(dirname(path), {recursive: true})
+  const release = await lock(`${path}.lock`)
+  try {
+    const next = update(await readJsonFile(path, fallback))
+    await writeJsonAtomically(path, next)
+    return next
+  } finally {
+    await release()
+  }
+}
+
+export async function writeJsonAtomically(path: string, value: unknown): Promise<void> {
+  await writeFileAtomically(path, `${JSON.stringify(value)}\n`)
+}
+
+/** Writes a whole file so that a reader sees either the old or the new content, never a mix. */
+export async function writeFileAtomically(path: string, content: string): Promise<void> {
+  const temporary = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`
+  const file = await open(temporary, 'w', 0o644)
+  try {
+    await file.writeFile(content)
+    await file.sync()
+  } finally {
+    await file.close()
+  }
+
+  try {
+    await rename(temporary, path)
+  } catch (error) {
+    await unlink(temporary).catch(() => {})
+    throw error
+  }
+
+  const directory = await open(dirname(path), 'r')
+  await directory.sync().finally(() => directory.close())
+}
+
+async function lock(path: string): Promise<() => Promise<void>> {
+  const deadline = Date.now() + LOCK_WAIT_MS
+  for (;;) {
+    try {
+      const file = await open(path, 'wx')
+      await file.writeFile(String(process.pid))
+      await file.close()
+      return () => unlink(path).catch(() => {})
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    }
+
+    const holder = Number.parseInt(await readFile(path, 'utf8').catch(() => ''), 10)
+    if (Number.isInteger(holder) && holder > 0 && !isAlive(holder)) {
+      // The holder died (crash, SIGKILL) without releasing: its lock protects nothing.
+      await unlink(path).catch(() => {})
+      continue
+    }
+
+    if (Date.now() > deadline) {
+      throw new Error(`${path} is held by another lnstore process (pid ${holder || 'unknown'}) for more than ${LOCK_WAIT_MS / 1000} s; if no lnstore is running, remove the file`)
+    }
+
+    await new Promise((resolve) => setTimeout(resolve, 25 + Math.random() * 50))
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}

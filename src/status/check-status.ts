@@ -1,0 +1,162 @@
+import type {Config} from '../config/schema.js'
+import {EMPTY_HISTORY, HistoryStore, type History, type ScrubRecord} from '../state/history.js'
+import type {Deps} from '../system/deps.js'
+import type {ErrorRates} from '../zfs/error-rates.js'
+import {evaluateHealth, type DeviceHealth, type Finding, type PoolHealth, type Verdict} from '../zfs/health.js'
+import {checkDataDirMount, parseMountInfo} from '../zfs/mounts.js'
+import {parseStatus} from '../zfs/status-json.js'
+import type {DataErrors, Pool, ScanInfo, StatusReport, Vdev, VdevRole} from '../zfs/status-model.js'
+import {Zpool, type PoolCapacity, type StatusDialect} from '../zfs/zpool.js'
+
+export interface VdevView {
+  name: string
+  state: string | null
+  read: number | null
+  write: number | null
+  cksum: number | null
+  role: VdevRole
+  notes: string[]
+  guid?: string
+  path?: string
+  /** Leaves only: the device's verdict, reasons and error rates. */
+  verdict?: Verdict
+  findings?: Finding[]
+  rates?: ErrorRates | null
+  children: VdevView[]
+}
+
+export interface PoolView {
+  name: string
+  state: string
+  verdict: Verdict
+  read: number | null
+  write: number | null
+  cksum: number | null
+  scan: ScanInfo
+  errors: DataErrors | null
+  status?: string
+  action?: string
+  see?: string
+  capacityPercent: number | null
+  lastScrub: ScrubRecord | null
+  findings: Finding[]
+  exactCounts: boolean
+  warnings: string[]
+  vdevs: VdevView[]
+}
+
+export interface StatusResult {
+  verdict: Verdict
+  /** Findings not tied to one pool (no pools imported, the data directory's mount, the history file). */
+  findings: Finding[]
+  pools: PoolView[]
+  source: {from: 'zpool' | 'input'; dialect: StatusDialect | 'json' | 'text'; input?: string}
+  /** When the output was read, epoch milliseconds. */
+  checkedAt: number
+}
+
+export interface StatusOptions {
+  config: Config
+  stateDir: string
+  /** Pools named on the command line; otherwise the config's, otherwise all. */
+  pools: string[]
+  /** Read saved `zpool status` output from this file (`-` is standard input) instead of running zpool. */
+  input?: {name: string; read(): Promise<string>}
+}
+
+/** `lnstore status`: read the pools, record the counters, judge them. */
+export async function checkStatus(deps: Deps, options: StatusOptions): Promise<StatusResult> {
+  const now = deps.now()
+  const pools = options.pools.length > 0 ? options.pools : options.config.pools
+  const findings: Finding[] = []
+  let report: StatusReport
+  let capacity: PoolCapacity[] | null = null
+  let history: History = EMPTY_HISTORY
+  let source: StatusResult['source']
+
+  if (options.input) {
+    // Output from another machine (or another time): judge it as it is, without this machine's history.
+    report = selectPools(parseStatus(await options.input.read(), now), pools)
+    source = {from: 'input', dialect: report.dialect, input: options.input.name}
+  } else {
+    const zpool = new Zpool(deps.runner)
+    const reading = await zpool.status(pools)
+    capacity = await zpool.capacity(pools)
+    report = reading.report
+    source = {from: 'zpool', dialect: reading.dialect}
+    history = await recordHistory(options, report, now, findings)
+    if (options.config.dataDir && options.config.dataset) {
+      const mount = checkDataDirMount(parseMountInfo(await deps.readFile('/proc/self/mountinfo')), options.config.dataDir, options.config.dataset)
+      if (mount) findings.push(mount)
+    }
+  }
+
+  const health = evaluateHealth({report, capacity, history, config: options.config.health, now, extraFindings: findings})
+  return {
+    verdict: health.verdict,
+    findings: health.findings,
+    pools: report.pools.map((pool, index) => poolView(pool, health.pools[index])),
+    source,
+    checkedAt: now,
+  }
+}
+
+/** Keeps the named pools; a name that is not in the output is an error, not a silent pass. */
+function selectPools(report: StatusReport, names: string[]): StatusReport {
+  if (names.length === 0) return report
+  const missing = names.filter((name) => !report.pools.some((pool) => pool.name === name))
+  if (missing.length > 0) throw new Error(`no pool named ${missing.join(', ')} in the input (it has: ${report.pools.map((pool) => pool.name).join(', ') || 'none'})`)
+  return {...report, pools: report.pools.filter((pool) => names.includes(pool.name))}
+}
+
+async function recordHistory(options: StatusOptions, report: StatusReport, now: number, findings: Finding[]): Promise<History> {
+  const store = new HistoryStore(options.stateDir)
+  try {
+    const history = await store.record(report, now, options.config.health.historyDays)
+    if (store.recoveredFrom) {
+      findings.push({verdict: 'WARNING', message: `the error history was damaged and has been moved to ${store.recoveredFrom}; error rates start afresh`})
+    }
+
+    return history
+  } catch (error) {
+    findings.push({
+      verdict: 'WARNING',
+      message: `cannot record the error history in ${options.stateDir} (${(error as Error).message}); error rates are unavailable`,
+      next: 'run as root, or set stateDir in the config (or LNSTORE_STATE_DIR) to a writable directory',
+    })
+    return store.read().catch(() => EMPTY_HISTORY)
+  }
+}
+
+function poolView(pool: Pool, health: PoolHealth): PoolView {
+  const {name, state, read, write, cksum, scan, errors, status, action, see, exactCounts, warnings} = pool
+  return {
+    name,
+    state,
+    verdict: health.verdict,
+    read,
+    write,
+    cksum,
+    scan,
+    errors,
+    ...(status === undefined ? {} : {status}),
+    ...(action === undefined ? {} : {action}),
+    ...(see === undefined ? {} : {see}),
+    capacityPercent: health.capacityPercent,
+    lastScrub: health.lastScrub,
+    findings: health.findings,
+    exactCounts,
+    warnings,
+    vdevs: pool.vdevs.map((vdev) => vdevView(vdev, health.devices)),
+  }
+}
+
+function vdevView(vdev: Vdev, devices: Map<Vdev, DeviceHealth>): VdevView {
+  const {children, ...fields} = vdev
+  const device = devices.get(vdev)
+  return {
+    ...fields,
+    ...(device ? {verdict: device.verdict, findings: device.findings, rates: device.rates} : {}),
+    children: children.map((child) => vdevView(child, devices)),
+  }
+}

@@ -1,0 +1,82 @@
+import type {Finding, Verdict} from '../zfs/health.js'
+import type {ScanInfo} from '../zfs/status-model.js'
+import {formatBytes, formatDuration} from '../zfs/units.js'
+import type {PoolView, StatusResult, VdevView} from './check-status.js'
+
+const COLORS: Record<Verdict, number> = {OK: 32, WARNING: 33, CRITICAL: 31, UNKNOWN: 35}
+
+/** The one-screen human view of `lnstore status`: a tree with the bad parts marked, colours only when asked. */
+export function renderStatus(result: StatusResult, options: {color: boolean; now: number}): string {
+  const paint = (verdict: Verdict, text: string) => (options.color ? `\u001B[${COLORS[verdict]}m${text}\u001B[0m` : text)
+  const lines: string[] = [`lnstore status: ${paint(result.verdict, result.verdict)}`]
+  for (const finding of result.findings) lines.push(...renderFinding(finding, '  ', paint))
+  if (result.pools.length === 0) lines.push('', 'no pools')
+  for (const pool of result.pools) lines.push('', ...renderPool(pool, paint, options.now))
+  return lines.join('\n')
+}
+
+type Paint = (verdict: Verdict, text: string) => string
+
+function renderPool(pool: PoolView, paint: Paint, now: number): string[] {
+  const facts = [
+    pool.capacityPercent === null ? null : `${pool.capacityPercent}% full`,
+    pool.lastScrub ? `last scrub ${formatDuration((now - pool.lastScrub.endedAt) / 1000)} ago, repaired ${formatBytes(pool.lastScrub.repairedBytes ?? 0)}` : 'never scrubbed',
+  ].filter(Boolean)
+  const lines = [`pool ${pool.name}  ${pool.state}  ${paint(pool.verdict, pool.verdict)}  (${facts.join('; ')})`]
+  const scan = describeScan(pool.scan)
+  if (scan) lines.push(`  scan: ${scan}`)
+
+  const rows: [string, VdevView | null][] = [[pool.name, null]]
+  const walk = (vdevs: VdevView[], depth: number, role: string) => {
+    for (const vdev of vdevs) {
+      if (vdev.role !== role) {
+        role = vdev.role
+        rows.push([`${'  '.repeat(depth)}${role}`, null])
+      }
+
+      rows.push([`${'  '.repeat(depth + 1)}${vdev.name}`, vdev])
+      walk(vdev.children, depth + 1, vdev.role)
+    }
+  }
+
+  walk(pool.vdevs, 0, 'data')
+  const width = Math.max(...rows.map(([label]) => label.length)) + 2
+  const count = (value: number | null) => (value === null ? '' : String(value)).padStart(6)
+  lines.push(`  ${'NAME'.padEnd(width)}${'STATE'.padEnd(10)}${'  READ'}${' WRITE'}${' CKSUM'}`)
+  for (const [label, vdev] of rows) {
+    const root = label === pool.name
+    const state = root ? pool.state : vdev?.state ?? ''
+    const counts = root ? [pool.read, pool.write, pool.cksum] : vdev ? [vdev.read, vdev.write, vdev.cksum] : [null, null, null]
+    let line = `  ${label.padEnd(width)}${state.padEnd(10)}${vdev || root ? counts.map(count).join('') : ''}`
+    if (vdev?.notes.length) line += `  ${vdev.notes.join('  ')}`
+    if (vdev?.verdict && vdev.verdict !== 'OK') line += `  ${paint(vdev.verdict, vdev.verdict)}`
+    lines.push(line.trimEnd())
+  }
+
+  const deviceFindings = rows.flatMap(([, vdev]) => (vdev?.findings ?? []).map((finding) => ({...finding, message: `${vdev!.name}: ${finding.message}`})))
+  const findings = [...pool.findings, ...deviceFindings]
+  if (findings.length > 0) lines.push('')
+  for (const finding of findings) lines.push(...renderFinding(finding, '  ', paint))
+  for (const warning of pool.warnings) lines.push(`  note: ${warning}`)
+  return lines
+}
+
+function renderFinding(finding: Finding, indent: string, paint: Paint): string[] {
+  const lines = [`${indent}${paint(finding.verdict, finding.verdict.padEnd(8))} ${finding.message}`]
+  if (finding.next) lines.push(`${indent}${' '.repeat(9)}next: ${finding.next}`)
+  return lines
+}
+
+export function describeScan(scan: ScanInfo): string | null {
+  if (!scan.kind) return null
+  const parts: string[] = [`${scan.kind} ${scan.state?.replace('_', ' ') ?? ''}`.trim()]
+  if (scan.percent !== null && scan.state !== 'finished') parts.push(`${scan.percent}% done`)
+  if (scan.bytesPerSecond !== undefined) parts.push(`${formatBytes(scan.bytesPerSecond)}/s`)
+  if (scan.secondsToGo !== undefined) parts.push(`${formatDuration(scan.secondsToGo)} to go`)
+  if (scan.state === 'finished') {
+    parts.push(`${scan.kind === 'resilver' ? 'resilvered' : 'repaired'} ${formatBytes(scan.repairedBytes ?? 0)}`, `${scan.errors ?? 0} errors`)
+    if (scan.endedAt !== undefined) parts.push(`on ${new Date(scan.endedAt).toISOString().slice(0, 16).replace('T', ' ')}`)
+  }
+
+  return parts.join(', ')
+}

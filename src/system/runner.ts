@@ -1,0 +1,45 @@
+/**
+ * The one seam through which lnstore runs other programs (zpool, zfs, blkid ...). Production uses zx
+ * (its quoting keeps every argument one argument); tests point it at real tools in a sandbox.
+ */
+export interface RunResult {
+  argv: string[]
+  /** Exit code; null when the process was killed (timeout or signal). */
+  exitCode: number | null
+  stdout: string
+  stderr: string
+}
+
+export interface RunOptions {
+  /** Kill the process after this many milliseconds (a hung zpool must not hang lnstore). */
+  timeoutMs?: number
+}
+
+export interface Runner {
+  run(argv: string[], options?: RunOptions): Promise<RunResult>
+}
+
+/** A command that failed; keeps argv, exit code and stderr and prints a pasteable command line. */
+export class CommandError extends Error {
+  constructor(
+    readonly result: RunResult,
+    message = `${commandLine(result.argv)} failed (${result.exitCode === null ? 'killed' : `exit code ${result.exitCode}`}): ${result.stderr.trim() || result.stdout.trim()}`,
+  ) {
+    super(message)
+    this.name = 'CommandError'
+  }
+}
+
+/** Shell-quotes argv so an operator can paste it. */
+export function commandLine(argv: string[]): string {
+  return argv.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`)).join(' ')
+}
+
+export const zxRunner: Runner = {
+  async run(argv, options = {}) {
+    // Imported here so that commands which never run a program do not pay for loading zx.
+    const {$} = await import('zx/core')
+    const output = await $({nothrow: true, quiet: true, timeout: options.timeoutMs})`${argv}`
+    return {argv, exitCode: output.exitCode, stdout: output.stdout, stderr: output.stderr}
+  },
+}

@@ -1,0 +1,304 @@
+import type {HealthConfig} from '../config/schema.js'
+import {deviceKey, type History, type ScrubRecord} from '../state/history.js'
+import {errorIncrements, errorRates, worstBurst, type ErrorRates} from './error-rates.js'
+import {isLeaf, walkVdevs, type Pool, type StatusReport, type Vdev} from './status-model.js'
+import type {PoolCapacity} from './zpool.js'
+import {formatBytes, formatDuration} from './units.js'
+
+export type Verdict = 'OK' | 'WARNING' | 'CRITICAL' | 'UNKNOWN'
+
+/** One reason for a verdict, in words an operator acts on, with the command to run next. */
+export interface Finding {
+  verdict: Verdict
+  message: string
+  next?: string
+}
+
+export interface DeviceHealth {
+  key: string
+  verdict: Verdict
+  findings: Finding[]
+  rates: ErrorRates | null
+}
+
+export interface PoolHealth {
+  name: string
+  verdict: Verdict
+  findings: Finding[]
+  /** Health of each device, by the vdev object in the report's tree. */
+  devices: Map<Vdev, DeviceHealth>
+  lastScrub: ScrubRecord | null
+  capacityPercent: number | null
+}
+
+export interface HealthReport {
+  verdict: Verdict
+  findings: Finding[]
+  pools: PoolHealth[]
+}
+
+export interface HealthInput {
+  report: StatusReport
+  /** `zpool list` figures; null when not available (saved input from another machine). */
+  capacity: PoolCapacity[] | null
+  history: History
+  config: HealthConfig
+  now: number
+  /** Extra pool-level findings from outside the status output (the data directory's mount). */
+  extraFindings?: Finding[]
+}
+
+const RANK: Record<Verdict, number> = {OK: 0, WARNING: 1, UNKNOWN: 2, CRITICAL: 3}
+
+/** The worse of verdicts, as monitoring systems aggregate them: CRITICAL > UNKNOWN > WARNING > OK. */
+export function worst(verdicts: Verdict[]): Verdict {
+  return verdicts.reduce<Verdict>((a, b) => (RANK[b] > RANK[a] ? b : a), 'OK')
+}
+
+export function evaluateHealth(input: HealthInput): HealthReport {
+  const pools = input.report.pools.map((pool) => evaluatePool(pool, input))
+  const findings: Finding[] = [...(input.extraFindings ?? [])]
+  if (pools.length === 0 && !input.report.allHealthy) {
+    findings.push({verdict: 'UNKNOWN', message: 'no pools are imported, so nothing protects the node data', next: 'zpool import'})
+  }
+
+  return {verdict: worst([...pools.map((pool) => pool.verdict), ...findings.map((f) => f.verdict)]), findings, pools}
+}
+
+function evaluatePool(pool: Pool, input: HealthInput): PoolHealth {
+  const {config, now} = input
+  const findings: Finding[] = []
+  const devices = new Map<Vdev, DeviceHealth>()
+  for (const vdev of walkVdevs(pool.vdevs)) if (isLeaf(vdev)) devices.set(vdev, evaluateDevice(pool, vdev, input))
+
+  findings.push(...stateFindings(pool))
+  if (!pool.complete) findings.push({verdict: 'UNKNOWN', message: 'the status output is incomplete (truncated?), so the pool cannot be judged', next: `zpool status ${pool.name}`})
+  if (pool.errors && pool.errors.count !== 0) {
+    findings.push({
+      verdict: 'CRITICAL',
+      message: `permanent data errors: ${pool.errors.count ?? 'some'} (${pool.errors.raw}); files are damaged and cannot be repaired from redundancy`,
+      next: `zpool status -v ${pool.name}`,
+    })
+  }
+
+  for (const vdev of pool.vdevs) findings.push(...redundancyFindings(pool, vdev))
+  findings.push(...commonCauseFindings(pool, devices))
+  const lastScrub = latestScrub(pool, input.history.scrubs[pool.name])
+  findings.push(...scanFindings(pool, lastScrub, config, now))
+
+  const capacity = input.capacity?.find((entry) => entry.name === pool.name)
+  const capacityPercent = capacity?.capacityPercent ?? null
+  if (capacityPercent !== null) {
+    const over = capacityPercent >= config.capacityCriticalPercent ? 'CRITICAL' : capacityPercent >= config.capacityWarningPercent ? 'WARNING' : null
+    if (over) findings.push({verdict: over, message: `pool is ${capacityPercent}% full; ZFS slows down and fragments when full`, next: `zfs list -o space -r ${pool.name}`})
+  }
+
+  const verdict = worst([...findings.map((f) => f.verdict), ...[...devices.values()].map((d) => d.verdict)])
+  return {name: pool.name, verdict, findings, devices, lastScrub, capacityPercent}
+}
+
+function stateFindings(pool: Pool): Finding[] {
+  switch (pool.state) {
+    case 'ONLINE':
+      return []
+    case 'DEGRADED':
+      return [{verdict: 'WARNING', message: 'pool is DEGRADED: a device has failed or is offline', next: `zpool status -v ${pool.name}`}]
+    case 'SUSPENDED':
+      return [{verdict: 'CRITICAL', message: 'pool is SUSPENDED: ZFS stopped all I/O after device failures; the node cannot write', next: `zpool clear ${pool.name}`}]
+    case 'FAULTED':
+    case 'UNAVAIL':
+      return [{verdict: 'CRITICAL', message: `pool is ${pool.state}: its data cannot be read`, next: `zpool status -v ${pool.name}`}]
+    default:
+      return [{verdict: 'UNKNOWN', message: `pool state "${pool.state}" is not one lnstore knows`, next: `zpool status -v ${pool.name}`}]
+  }
+}
+
+function evaluateDevice(pool: Pool, vdev: Vdev, input: HealthInput): DeviceHealth {
+  const {config, now} = input
+  const key = deviceKey(pool, vdev)
+  const findings: Finding[] = []
+  const replace = `zpool replace ${pool.name} ${vdev.name} <new-device> (stop the Lightning node first)`
+
+  findings.push(...deviceStateFindings(pool, vdev, replace))
+  if (vdev.notes.includes('too many errors')) {
+    findings.push({verdict: 'CRITICAL', message: 'ZFS marked it "too many errors"', next: replace})
+  }
+
+  const history = input.history.devices[key]
+  const increments = history ? errorIncrements(history.samples) : []
+  const rates = history ? errorRates(increments, now, config.slowBurn.days) : null
+  const cksumBurst = worstBurst(increments, 'cksum', config.checksumBurst)
+  const ioBurst = worstBurst(increments, 'io', config.ioBurst)
+  for (const [burst, rule, kind] of [
+    [cksumBurst, config.checksumBurst, 'checksum'],
+    [ioBurst, config.ioBurst, 'read/write'],
+  ] as const) {
+    if (burst && burst.errors >= rule.errors) {
+      findings.push({
+        verdict: 'CRITICAL',
+        message: `${burst.errors} ${kind} errors within ${formatDuration((burst.to - burst.from) / 1000)} (ZFS's own fault threshold is ${rule.errors} in ${formatDuration(rule.seconds)}): the device is failing`,
+        next: replace,
+      })
+    }
+  }
+
+  if (rates && rates.lastWindow >= config.slowBurn.errors) {
+    findings.push({
+      verdict: 'CRITICAL',
+      message: `${rates.lastWindow} errors over the last ${rates.windowDays} days: plan a replacement before it fails outright`,
+      next: replace,
+    })
+  } else if (rates && rates.lastDay > 0) {
+    findings.push({
+      verdict: 'WARNING',
+      message: `${rates.lastDay} new errors in the last day (${rates.lastHour} in the last hour)`,
+      next: `zpool status -v ${pool.name}`,
+    })
+  }
+
+  const counted = (vdev.read ?? 0) + (vdev.write ?? 0) + (vdev.cksum ?? 0)
+  if (counted > 0 && !findings.some((f) => f.verdict !== 'OK')) {
+    findings.push({
+      verdict: 'WARNING',
+      message: `${vdev.read} read, ${vdev.write} write, ${vdev.cksum} checksum errors since the counters were last cleared`,
+      next: `zpool status -v ${pool.name}; once the cause is understood: zpool clear ${pool.name} ${vdev.name}`,
+    })
+  }
+
+  // A cache device holds only copies of pool data: its failure costs speed, never data.
+  const capped = vdev.role === 'cache' ? findings.map((f) => (f.verdict === 'CRITICAL' ? {...f, verdict: 'WARNING' as const} : f)) : findings
+  return {key, verdict: worst(capped.map((f) => f.verdict)), findings: capped, rates}
+}
+
+function deviceStateFindings(pool: Pool, vdev: Vdev, replace: string): Finding[] {
+  if (vdev.role === 'spare') {
+    if (vdev.state === 'INUSE') return [{verdict: 'WARNING', message: 'hot spare is in use in place of a failed device', next: `replace the failed device, then: zpool detach ${pool.name} ${vdev.name}`}]
+    if (vdev.state !== 'AVAIL') return [{verdict: 'WARNING', message: `hot spare is ${vdev.state}: it cannot stand in for a failed device`, next: replace}]
+    return []
+  }
+
+  switch (vdev.state) {
+    case 'ONLINE':
+    case null:
+      return []
+    case 'OFFLINE':
+      return [{verdict: 'WARNING', message: 'device is OFFLINE (taken offline by an operator)', next: `zpool online ${pool.name} ${vdev.name}`}]
+    case 'DEGRADED':
+      return [{verdict: 'CRITICAL', message: 'ZFS DEGRADED this device after too many checksum errors', next: replace}]
+    case 'FAULTED':
+      return [{verdict: 'CRITICAL', message: 'ZFS FAULTED this device after I/O errors', next: replace}]
+    case 'UNAVAIL':
+      return [{verdict: 'CRITICAL', message: `device cannot be opened (${vdev.notes.join(', ') || 'missing or failed'})`, next: `check its cable and power, then: ${replace}`}]
+    case 'REMOVED':
+      return [{verdict: 'CRITICAL', message: 'device was REMOVED (unplugged, or lost by its controller)', next: `reconnect it, or: ${replace}`}]
+    default:
+      return [{verdict: 'UNKNOWN', message: `device state "${vdev.state}" is not one lnstore knows`, next: `zpool status -v ${pool.name}`}]
+  }
+}
+
+/** How many member failures a top-level vdev survives, from its type in the name (`mirror-0`, `raidz2-0`, `draid1:...`). */
+function tolerance(vdev: Vdev): number {
+  if (isLeaf(vdev)) return 0
+  if (/^mirror/.test(vdev.name)) return vdev.children.length - 1
+  const parity = /^(?:raidz|draid)(\d)?/.exec(vdev.name)
+  return parity ? Number(parity[1] ?? 1) : 0
+}
+
+const MISSING_STATES = new Set(['OFFLINE', 'FAULTED', 'UNAVAIL', 'REMOVED'])
+
+function isMissing(vdev: Vdev): boolean {
+  if (isLeaf(vdev)) return vdev.state !== null && MISSING_STATES.has(vdev.state)
+  // replacing-N / spare-N stand for one member: present while any of their devices is.
+  return vdev.children.every(isMissing)
+}
+
+function redundancyFindings(pool: Pool, vdev: Vdev): Finding[] {
+  if (vdev.role === 'cache' || vdev.role === 'spare') return []
+  const survives = tolerance(vdev)
+  const members = isLeaf(vdev) ? [vdev] : vdev.children
+  const missing = members.filter(isMissing).map((member) => member.name)
+  if (isLeaf(vdev)) {
+    if (vdev.role === 'log') return []
+    return [{verdict: 'WARNING', message: `${vdev.name} is a single device with no redundancy: if it fails, the pool's data is lost`, next: `zpool attach ${pool.name} ${vdev.name} <new-device>`}]
+  }
+
+  if (missing.length === 0) return []
+  const left = survives - missing.length
+  if (left <= 0) {
+    return [{verdict: 'CRITICAL', message: `${vdev.name} has no redundant copy left (${missing.join(', ')} missing): one more failure loses data`, next: `zpool status -v ${pool.name}`}]
+  }
+
+  return [{verdict: 'WARNING', message: `${vdev.name} has lost redundancy (${missing.join(', ')} missing) and survives ${left} more failure${left === 1 ? '' : 's'}`, next: `zpool status -v ${pool.name}`}]
+}
+
+/**
+ * When every member of a mirror (or most of a raidz) gains errors together, the disks are rarely
+ * all failing at once: a shared cable, USB bridge, controller or power supply is.
+ */
+function commonCauseFindings(pool: Pool, devices: Map<Vdev, DeviceHealth>): Finding[] {
+  const findings: Finding[] = []
+  const erring = (vdev: Vdev) => {
+    const health = devices.get(vdev)
+    if (health?.rates) return health.rates.lastDay > 0
+    return (vdev.read ?? 0) + (vdev.write ?? 0) + (vdev.cksum ?? 0) > 0
+  }
+
+  for (const vdev of pool.vdevs) {
+    const members = vdev.children.filter(isLeaf)
+    if (members.length < 2 || tolerance(vdev) === 0) continue
+    const count = members.filter(erring).length
+    const together = /^mirror/.test(vdev.name) ? count === members.length : count > members.length / 2
+    if (together) {
+      findings.push({
+        verdict: 'WARNING',
+        message: `${count} of ${members.length} members of ${vdev.name} have errors at once: this points at a shared cable, USB bridge, controller or power supply, not at the disks; replacing disks would not help`,
+        next: `check \`dmesg\` for link resets and the cabling, then: zpool clear ${pool.name} && zpool scrub ${pool.name}`,
+      })
+    }
+  }
+
+  return findings
+}
+
+function latestScrub(pool: Pool, recorded: ScrubRecord | undefined): ScrubRecord | null {
+  const {scan} = pool
+  const shown =
+    scan.kind === 'scrub' && scan.state === 'finished' && scan.endedAt !== undefined
+      ? {endedAt: scan.endedAt, errors: scan.errors, repairedBytes: scan.repairedBytes, durationSeconds: scan.durationSeconds}
+      : null
+  if (shown && (!recorded || shown.endedAt >= recorded.endedAt)) return shown
+  return recorded ?? null
+}
+
+function scanFindings(pool: Pool, lastScrub: ScrubRecord | null, config: HealthConfig, now: number): Finding[] {
+  const findings: Finding[] = []
+  const {scan} = pool
+  const progress = [scan.percent === null ? null : `${scan.percent}% done`, scan.secondsToGo === undefined ? null : `${formatDuration(scan.secondsToGo)} to go`]
+    .filter(Boolean)
+    .join(', ')
+  if (scan.kind === 'resilver' && scan.state === 'in_progress') {
+    findings.push({verdict: 'WARNING', message: `resilver in progress${progress ? ` (${progress})` : ''}: redundancy is being restored`, next: `zpool status ${pool.name}`})
+  } else if (scan.kind === 'scrub' && scan.state === 'in_progress') {
+    findings.push({verdict: 'OK', message: `scrub in progress${progress ? ` (${progress})` : ''}`})
+  } else if (scan.state === 'paused' && scan.pausedAt !== undefined && now - scan.pausedAt > config.scrubPausedMaxHours * 3_600_000) {
+    findings.push({verdict: 'WARNING', message: `scrub paused for ${formatDuration((now - scan.pausedAt) / 1000)}`, next: `zpool scrub ${pool.name}`})
+  }
+
+  if (lastScrub) {
+    const ageDays = (now - lastScrub.endedAt) / 86_400_000
+    if (lastScrub.errors) {
+      findings.push({verdict: 'CRITICAL', message: `the last scrub found ${lastScrub.errors} errors it could not repair`, next: `zpool status -v ${pool.name}`})
+    } else if (lastScrub.repairedBytes) {
+      findings.push({verdict: 'OK', message: `the last scrub repaired ${formatBytes(lastScrub.repairedBytes)} from redundant copies`})
+    }
+
+    if (ageDays > config.scrubMaxAgeDays && scan.state !== 'in_progress') {
+      findings.push({verdict: 'WARNING', message: `last completed scrub was ${Math.floor(ageDays)} days ago (limit ${config.scrubMaxAgeDays})`, next: `zpool scrub ${pool.name}`})
+    }
+  } else if (!(scan.kind === 'scrub' && scan.state === 'in_progress')) {
+    const why = scan.kind === null ? 'the pool has never been scrubbed' : 'no completed scrub is on record'
+    findings.push({verdict: 'WARNING', message: `${why}: silent corruption would go unnoticed`, next: `zpool scrub ${pool.name}`})
+  }
+
+  return findings
+}

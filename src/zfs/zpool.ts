@@ -1,0 +1,158 @@
+import {CommandError, commandLine, type RunResult, type Runner} from '../system/runner.js'
+import {parseStatus} from './status-json.js'
+import {walkVdevs, type StatusReport} from './status-model.js'
+import {parseNiceNumber} from './units.js'
+
+/** How the installed zpool can print status: OpenZFS 2.3+ JSON, exact numbers (`-p`), or plain text. */
+export type StatusDialect = 'json' | 'parsable' | 'text'
+
+export type ZpoolFailure = 'missing' | 'not-running' | 'permission' | 'no-such-pool' | 'timeout' | 'failed'
+
+/** A zpool invocation that failed, classified, with what to do next. */
+export class ZpoolError extends CommandError {
+  constructor(
+    result: RunResult,
+    readonly failure: ZpoolFailure,
+    readonly nextStep: string,
+  ) {
+    super(result, `${commandLine(result.argv)}: ${describeFailure(result, failure)}`)
+    this.name = 'ZpoolError'
+  }
+}
+
+export interface PoolCapacity {
+  name: string
+  sizeBytes: number | null
+  allocatedBytes: number | null
+  freeBytes: number | null
+  capacityPercent: number | null
+  health: string
+}
+
+export interface StatusReading {
+  /** What zpool printed, verbatim (text or JSON). */
+  output: string
+  dialect: StatusDialect
+  report: StatusReport
+}
+
+const STATUS_ARGS: Record<StatusDialect, string[]> = {json: ['-j', '--json-int'], parsable: ['-p'], text: []}
+const NEXT_DIALECT: Record<StatusDialect, StatusDialect | null> = {json: 'parsable', parsable: 'text', text: null}
+const ZPOOL_TIMEOUT_MS = 60_000
+
+/** Reads pools through the real `zpool`. Detects the status dialect on the first call and keeps it for the run. */
+export class Zpool {
+  private dialect: StatusDialect = 'json'
+
+  constructor(
+    private readonly runner: Runner,
+    private readonly binary = 'zpool',
+  ) {}
+
+  async status(pools: string[] = []): Promise<StatusReading> {
+    for (;;) {
+      const result = await this.run(['status', ...STATUS_ARGS[this.dialect], ...pools])
+      const fallback = NEXT_DIALECT[this.dialect]
+      if (fallback && result.exitCode !== 0 && rejectsOption(result)) {
+        this.dialect = fallback
+        continue
+      }
+
+      const output = this.check(result).stdout
+      const report = parseStatus(output)
+      if (this.dialect !== 'json') await this.addGuids(report, pools)
+      return {output, dialect: this.dialect, report}
+    }
+  }
+
+  async capacity(pools: string[] = []): Promise<PoolCapacity[]> {
+    const columns = ['-o', 'name,size,allocated,free,capacity,health']
+    let result = await this.run(['list', '-Hp', ...columns, ...pools])
+    if (result.exitCode !== 0 && rejectsOption(result)) result = await this.run(['list', '-H', ...columns, ...pools])
+    return parseCapacityList(this.check(result).stdout)
+  }
+
+  /** Text status names devices, not GUIDs; `-g` prints the same tree with GUIDs, so zip the two (where supported). */
+  private async addGuids(report: StatusReport, pools: string[]): Promise<void> {
+    const result = await this.run(['status', '-g', ...pools])
+    if (result.exitCode !== 0) return
+    const withGuids = parseStatus(result.stdout)
+    for (const pool of report.pools) {
+      const twin = withGuids.pools.find((candidate) => candidate.name === pool.name)
+      if (!twin) continue
+      const guids = [...walkVdevs(twin.vdevs)].map((vdev) => vdev.name)
+      const vdevs = [...walkVdevs(pool.vdevs)]
+      if (guids.length !== vdevs.length) continue
+      for (const [index, vdev] of vdevs.entries()) if (/^\d+$/.test(guids[index])) vdev.guid = guids[index]
+    }
+  }
+
+  private run(args: string[]): Promise<RunResult> {
+    return this.runner.run([this.binary, ...args], {timeoutMs: ZPOOL_TIMEOUT_MS})
+  }
+
+  private check(result: RunResult): RunResult {
+    if (result.exitCode === 0) return result
+    const failure = classifyFailure(result)
+    throw new ZpoolError(result, failure, NEXT_STEPS[failure])
+  }
+}
+
+function rejectsOption(result: RunResult): boolean {
+  return /invalid option|unrecognized option|illegal option/i.test(result.stderr)
+}
+
+const NEXT_STEPS: Record<ZpoolFailure, string> = {
+  missing: 'Install ZFS (Debian/Ubuntu: `apt install zfsutils-linux`; small boards: `apt install zfs-fuse`), then run `lnstore status` again.',
+  'not-running': 'Load the ZFS kernel module (`modprobe zfs`) or start the zfs-fuse daemon (`systemctl start zfs-fuse`), then run `lnstore status` again.',
+  permission: 'Run lnstore as root (for example `sudo lnstore status`).',
+  'no-such-pool': 'Check the pool name with `zpool list`; if the pool is exported, import it with `zpool import <pool>`.',
+  timeout: 'zpool did not answer: the pool may be suspended or a device hung. Check `dmesg` and `zpool status` by hand.',
+  failed: 'Run the command above by hand to see the full error.',
+}
+
+/** Sorts a zpool failure into the cases an operator can act on. */
+export function classifyFailure(result: RunResult): ZpoolFailure {
+  const text = `${result.stderr}\n${result.stdout}`
+  if (result.exitCode === null) return 'timeout'
+  if (result.exitCode === 127 || /command not found|No such file or directory.*zpool|ENOENT/.test(text)) return 'missing'
+  if (/modules are not loaded|zfs-fuse daemon is running|failed to initialize ZFS library|\/dev\/zfs.*(No such|not found)/i.test(text)) {
+    return 'not-running'
+  }
+
+  if (/permission denied|must be root|insufficient privileges|Operation not permitted/i.test(text)) return 'permission'
+  if (/no such pool/i.test(text)) return 'no-such-pool'
+  return 'failed'
+}
+
+function describeFailure(result: RunResult, failure: ZpoolFailure): string {
+  const detail = result.stderr.trim().split('\n')[0] ?? ''
+  switch (failure) {
+    case 'missing':
+      return 'zpool is not installed (not found on PATH)'
+    case 'not-running':
+      return `ZFS is not running: ${detail}`
+    case 'timeout':
+      return `no answer within ${ZPOOL_TIMEOUT_MS / 1000} s; the process was stopped`
+    default:
+      return detail || `exit code ${result.exitCode}`
+  }
+}
+
+/** Parses `zpool list -H[p] -o name,size,allocated,free,capacity,health` (exact or abbreviated numbers). */
+export function parseCapacityList(output: string): PoolCapacity[] {
+  return output
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => {
+      const [name, size, allocated, free, capacity, health] = line.split('\t')
+      return {
+        name,
+        sizeBytes: parseNiceNumber(size ?? ''),
+        allocatedBytes: parseNiceNumber(allocated ?? ''),
+        freeBytes: parseNiceNumber(free ?? ''),
+        capacityPercent: parseNiceNumber((capacity ?? '').replace('%', '')),
+        health: health ?? 'UNKNOWN',
+      }
+    })
+}

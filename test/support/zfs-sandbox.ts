@@ -1,0 +1,117 @@
+/**
+ * Real ZFS for integration tests. Two backends, one interface:
+ * - zfs-fuse (default, every run): pools on sparse files; the daemon is started if it is not running.
+ * - the OpenZFS kernel module (LNSTORE_TEST_ZFS=kernel, in the VM tier): pools on the blank disks
+ *   listed in LNSTORE_TEST_DISKS.
+ */
+import {execFileSync, spawn} from 'node:child_process'
+import {existsSync, mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+export type Backend = 'zfs-fuse' | 'kernel'
+
+export const backend: Backend = process.env.LNSTORE_TEST_ZFS === 'kernel' ? 'kernel' : 'zfs-fuse'
+
+export function sh(command: string, args: string[], options: {allowFailure?: boolean} = {}): string {
+  try {
+    return execFileSync(command, args, {encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']})
+  } catch (error) {
+    if (options.allowFailure) return ''
+    const {stderr, stdout} = error as {stderr?: string; stdout?: string}
+    throw new Error(`${command} ${args.join(' ')} failed: ${stderr || stdout || (error as Error).message}`)
+  }
+}
+
+/** Makes sure `zpool` answers: starts the zfs-fuse daemon when needed. Fails loudly when ZFS is missing. */
+export async function ensureZfs(): Promise<void> {
+  if (backend === 'kernel') {
+    sh('zpool', ['list'])
+    return
+  }
+
+  if (!existsSync('/usr/sbin/zfs-fuse') && !existsSync('/sbin/zfs-fuse')) {
+    throw new Error('zfs-fuse is not installed: run `apt-get install -y zfs-fuse` (the project\'s .ci/run does)')
+  }
+
+  if (sh('zpool', ['list'], {allowFailure: true}) !== '') return
+  const daemon = spawn('zfs-fuse', ['--no-daemon'], {detached: true, stdio: 'ignore'})
+  daemon.unref()
+  for (let attempt = 0; attempt < 100; attempt++) {
+    if (sh('zpool', ['list'], {allowFailure: true}) !== '') return
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+
+  throw new Error('the zfs-fuse daemon did not start within 10 s')
+}
+
+export interface PoolHandle {
+  name: string
+  devices: string[]
+  mountpoint: string
+}
+
+/** A scratch area holding pools that are destroyed again by `cleanup()`. */
+export class ZfsSandbox {
+  readonly dir = mkdtempSync(join(tmpdir(), 'lnstore-zfs-'))
+  private pools: string[] = []
+  private nextDisk = 0
+
+  /** Blank devices: sparse files (zfs-fuse) or the VM's spare disks (kernel). */
+  devices(count: number, sizeMb = 128): string[] {
+    if (backend === 'kernel') {
+      const disks = (process.env.LNSTORE_TEST_DISKS ?? '').split(/\s+/).filter(Boolean)
+      const picked = disks.slice(this.nextDisk, this.nextDisk + count)
+      if (picked.length < count) throw new Error(`the VM has ${disks.length} test disks; this test needs ${this.nextDisk + count}`)
+      this.nextDisk += count
+      return picked
+    }
+
+    return Array.from({length: count}, () => {
+      const file = join(this.dir, `disk${this.nextDisk++}`)
+      sh('truncate', ['-s', `${sizeMb}M`, file])
+      return file
+    })
+  }
+
+  createPool(name: string, layout: string[], devices: string[]): PoolHandle {
+    const mountpoint = join(this.dir, `mnt-${name}`)
+    sh('zpool', ['create', '-f', '-m', mountpoint, name, ...layout, ...devices])
+    this.pools.push(name)
+    return {name, devices, mountpoint}
+  }
+
+  /** Writes `megabytes` of incompressible data into the pool, so corruption hits real blocks. */
+  fill(pool: PoolHandle, megabytes: number): void {
+    sh('dd', ['if=/dev/urandom', `of=${join(pool.mountpoint, 'data.bin')}`, 'bs=1M', `count=${megabytes}`, 'conv=fsync', 'status=none'])
+  }
+
+  /** Overwrites part of one device behind ZFS's back (pool exported meanwhile), as a failing disk would. */
+  corrupt(pool: PoolHandle, device: string): void {
+    sh('zpool', ['export', pool.name])
+    const target = backend === 'kernel' ? `${device}-part1` : device
+    sh('dd', ['if=/dev/urandom', `of=${target}`, 'bs=1M', 'seek=8', 'count=40', 'conv=notrunc,fsync', 'status=none'])
+    sh('zpool', ['import', '-d', backend === 'kernel' ? '/dev/disk/by-id' : this.dir, pool.name])
+  }
+
+  /** Starts a scrub and polls until it ends (zfs-fuse has no `zpool wait`). */
+  async scrub(pool: PoolHandle): Promise<void> {
+    sh('zpool', ['scrub', pool.name])
+    for (;;) {
+      const status = sh('zpool', ['status', pool.name])
+      if (!/(scrub|scan:\s+scrub) in progress/.test(status)) return
+      await new Promise((resolve) => setTimeout(resolve, 200))
+    }
+  }
+
+  cleanup(): void {
+    for (const name of this.pools.reverse()) sh('zpool', ['destroy', '-f', name], {allowFailure: true})
+    this.pools = []
+    if (backend === 'kernel') {
+      for (const disk of (process.env.LNSTORE_TEST_DISKS ?? '').split(/\s+/).filter(Boolean)) sh('zpool', ['labelclear', '-f', `${disk}-part1`], {allowFailure: true})
+      this.nextDisk = 0
+    }
+
+    rmSync(this.dir, {recursive: true, force: true})
+  }
+}
