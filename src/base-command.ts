@@ -37,13 +37,13 @@ export abstract class BaseCommand extends Command {
   }
 }
 
-/** Expected failures become one clear message with the next step; never a stack trace. */
+/** Failures of the world (bad input, missing tools) become one clear message with the next step; bugs keep their stack. */
 function toCliError(error: Interfaces.CommandError, exit: number): Interfaces.CommandError {
-  let suggestion: string
+  if (error instanceof Errors.CLIError) return Object.assign(error, {oclif: {...error.oclif, exit}})
+  if (error instanceof TypeError || error instanceof ReferenceError || error instanceof RangeError || error instanceof SyntaxError) return error
+  let suggestion: string | undefined
   if (error instanceof ZpoolError) suggestion = error.nextStep
   else if (error instanceof StatusParseError) suggestion = 'Give it the output of `zpool status` (text) or `zpool status -j` (JSON), unedited.'
   else if (error instanceof ConfigError) suggestion = 'Fix the config file, then check it with `lnstore config show`.'
-  else if (error instanceof Errors.CLIError) return Object.assign(error, {oclif: {...error.oclif, exit}})
-  else return error
-  return new Errors.CLIError(error.message, {exit, suggestions: [suggestion]})
+  return new Errors.CLIError(error.message, {exit, suggestions: suggestion ? [suggestion] : undefined})
 }

@@ -53,6 +53,6 @@ Exit codes, as Nagios/Icinga plugins use them: 0 OK, 1 WARNING, 2 CRITICAL, 3 UN
   }
 
   protected toErrorJson(error: unknown): unknown {
-    return {verdict: 'UNKNOWN', error: super.toErrorJson(error)}
+    return {verdict: 'UNKNOWN', ...(super.toErrorJson(error) as object)}
   }
 }

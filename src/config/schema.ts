@@ -135,7 +135,8 @@ function readObject(fields: Record<string, FieldSpec>, raw: unknown, prefix: str
   return result
 }
 
-const SECRET_KEY = /password|secret|token/i
+// Values of keys ending in password/secret/token; not passwordFile or passwordEnv, which only say where the secret is.
+const SECRET_KEY = /(password|secret|token)$/i
 
 /** A copy with every secret-looking value replaced, for printing. */
 export function maskSecrets(value: unknown): unknown {

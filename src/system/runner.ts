@@ -40,6 +40,11 @@ export const zxRunner: Runner = {
     // Imported here so that commands which never run a program do not pay for loading zx.
     const {$} = await import('zx/core')
     const output = await $({nothrow: true, quiet: true, timeout: options.timeoutMs})`${argv}`
+    if (output.exitCode === null && output.signal === null) {
+      // Neither an exit nor a kill: the process never started (no shell or binary to run).
+      return {argv, exitCode: 127, stdout: '', stderr: `could not start ${argv[0]}: ${output.message.split('\n')[0]}`}
+    }
+
     return {argv, exitCode: output.exitCode, stdout: output.stdout, stderr: output.stderr}
   },
 }

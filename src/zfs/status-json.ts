@@ -47,6 +47,8 @@ interface JsonPool {
   name?: string
   state?: string
   pool_guid?: JsonValue
+  // The zpool-status(8) man page example prints the pool GUID as `guid`.
+  guid?: JsonValue
   status?: string
   action?: string
   moreinfo?: string
@@ -143,7 +145,8 @@ function readPool(key: string, json: JsonPool, now: number): Pool {
     warnings: root === undefined ? ['the JSON has no vdev tree for this pool'] : [],
   }
   pool.exactCounts = counters.exact
-  if (json.pool_guid !== undefined) pool.guid = String(json.pool_guid)
+  const poolGuid = json.pool_guid ?? json.guid
+  if (poolGuid !== undefined) pool.guid = String(poolGuid)
   if (json.status) pool.status = json.status.trim()
   if (json.action) pool.action = json.action.trim()
   if (json.moreinfo) pool.see = json.moreinfo

@@ -43,6 +43,7 @@ const ZPOOL_TIMEOUT_MS = 60_000
 /** Reads pools through the real `zpool`. Detects the status dialect on the first call and keeps it for the run. */
 export class Zpool {
   private dialect: StatusDialect = 'json'
+  private guidsSupported = true
 
   constructor(
     private readonly runner: Runner,
@@ -60,7 +61,7 @@ export class Zpool {
 
       const output = this.check(result).stdout
       const report = parseStatus(output)
-      if (this.dialect !== 'json') await this.addGuids(report, pools)
+      if (this.dialect !== 'json' && this.guidsSupported) await this.addGuids(report, pools)
       return {output, dialect: this.dialect, report}
     }
   }
@@ -75,7 +76,11 @@ export class Zpool {
   /** Text status names devices, not GUIDs; `-g` prints the same tree with GUIDs, so zip the two (where supported). */
   private async addGuids(report: StatusReport, pools: string[]): Promise<void> {
     const result = await this.run(['status', '-g', ...pools])
-    if (result.exitCode !== 0) return
+    if (result.exitCode !== 0) {
+      if (rejectsOption(result)) this.guidsSupported = false
+      return
+    }
+
     const withGuids = parseStatus(result.stdout)
     for (const pool of report.pools) {
       const twin = withGuids.pools.find((candidate) => candidate.name === pool.name)

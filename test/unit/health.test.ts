@@ -1,0 +1,169 @@
+import {expect} from 'chai'
+
+import {validateConfig} from '../../src/config/schema.js'
+import {EMPTY_HISTORY, recordReport, type History} from '../../src/state/history.js'
+import {evaluateHealth, worst, type Finding, type HealthReport} from '../../src/zfs/health.js'
+import {parseStatus} from '../../src/zfs/status-json.js'
+import {walkVdevs, type StatusReport} from '../../src/zfs/status-model.js'
+import {fixture} from '../support/fixtures.js'
+
+const config = validateConfig({}, 'test').health
+const DAY = 86_400_000
+/** Two days after the fixtures' scrubs (Nov 24 2026), so "last scrub" is recent. */
+const NOW = new Date(2026, 10, 26, 12, 0, 0).getTime()
+
+function judge(report: StatusReport, options: {history?: History; now?: number; capacity?: number} = {}): HealthReport {
+  const capacity = options.capacity === undefined ? null : report.pools.map((pool) => ({name: pool.name, sizeBytes: 1, allocatedBytes: 1, freeBytes: 0, capacityPercent: options.capacity!, health: pool.state}))
+  return evaluateHealth({report, capacity, history: options.history ?? EMPTY_HISTORY, config, now: options.now ?? NOW})
+}
+
+const messages = (findings: Finding[]) => findings.map((finding) => `${finding.verdict}: ${finding.message}`)
+const deviceFindings = (health: HealthReport, name: string) => {
+  for (const pool of health.pools) for (const [vdev, device] of pool.devices) if (vdev.name === name) return device
+  throw new Error(`no device ${name}`)
+}
+
+/** The healthy mirror, with a scrub finished at `scrubbedAt` and counters set per device. */
+function mirror(counters: Record<string, number> = {}, scrubbedAt = 'Tue Nov 24 20:45:31 2026'): StatusReport {
+  const lines = fixture('openzfs-2.3.2/002-mirror-healthy.txt')
+    .replace(' state: ONLINE\n', ` state: ONLINE\n  scan: scrub repaired 0B in 00:00:01 with 0 errors on ${scrubbedAt}\n`)
+    .split('\n')
+    .map((line) => {
+      const device = /^\t    (vd[bc]) /.exec(line)?.[1]
+      return device && counters[device] ? line.replace(/0$/, String(counters[device])) : line
+    })
+  return parseStatus(lines.join('\n'))
+}
+
+describe('health verdicts', () => {
+  it('a healthy, recently scrubbed mirror is OK', () => {
+    const health = judge(mirror(), {capacity: 40})
+    expect(health.verdict).to.equal('OK')
+    expect(health.pools[0].lastScrub?.endedAt).to.equal(new Date(2026, 10, 24, 20, 45, 31).getTime())
+  })
+
+  it('existing checksum errors are a WARNING with the commands to look and clear', () => {
+    const health = judge(parseStatus(fixture('openzfs-2.3.2/013-scrub-repaired-cksum.txt')))
+    const vdb = deviceFindings(health, 'vdb')
+    expect(vdb.verdict).to.equal('WARNING')
+    expect(vdb.findings[0].message).to.equal('0 read, 0 write, 75 checksum errors since the counters were last cleared')
+    expect(vdb.findings[0].next).to.match(/zpool clear tank vdb/)
+    expect(health.verdict).to.equal('WARNING')
+  })
+
+  it("errors arriving as fast as ZED's threshold make the device CRITICAL, with its rate", () => {
+    const before = recordReport(EMPTY_HISTORY, mirror(), NOW - 5 * 60_000, 35)
+    const after = recordReport(before, mirror({vdb: 12}), NOW, 35)
+    const vdb = deviceFindings(judge(mirror({vdb: 12}), {history: after}), 'vdb')
+    expect(vdb.verdict).to.equal('CRITICAL')
+    expect(messages(vdb.findings)[0]).to.match(/^CRITICAL: 12 checksum errors within 5m \(ZFS's own fault threshold is 10 in 10m\)/)
+    expect(vdb.rates).to.include({lastHour: 12, lastDay: 12})
+  })
+
+  it('a few new errors are a WARNING that says how fast they come', () => {
+    const history = recordReport(recordReport(EMPTY_HISTORY, mirror(), NOW - 3 * 3_600_000, 35), mirror({vdb: 2}), NOW, 35)
+    const vdb = deviceFindings(judge(mirror({vdb: 2}), {history}), 'vdb')
+    expect(messages(vdb.findings)).to.deep.equal(['WARNING: 2 new errors in the last day (2 in the last hour)'])
+  })
+
+  it('a slow burn over weeks says to plan a replacement', () => {
+    let history = recordReport(EMPTY_HISTORY, mirror(), NOW - 20 * DAY, 35)
+    for (let day = 19; day >= 0; day--) history = recordReport(history, mirror({vdb: 20 - day}), NOW - day * DAY, 35)
+    const vdb = deviceFindings(judge(mirror({vdb: 20}), {history}), 'vdb')
+    expect(vdb.verdict).to.equal('CRITICAL')
+    expect(vdb.findings[0].message).to.match(/^20 errors over the last 30 days: plan a replacement/)
+  })
+
+  it('errors on every member of a mirror at once point at the cable or controller', () => {
+    const health = judge(mirror({vdb: 3, vdc: 4}))
+    expect(messages(health.pools[0].findings)).to.include(
+      'WARNING: 2 of 2 members of mirror-0 have errors at once: this points at a shared cable, USB bridge, controller or power supply, not at the disks; replacing disks would not help',
+    )
+    expect(messages(judge(mirror({vdb: 3})).pools[0].findings).join()).not.to.match(/at once/)
+  })
+
+  it('an OFFLINE member of a two-way mirror leaves no redundant copy: CRITICAL', () => {
+    const health = judge(parseStatus(fixture('openzfs-2.3.2/017-degraded-offline.txt')))
+    expect(health.verdict).to.equal('CRITICAL')
+    expect(messages(health.pools[0].findings)).to.include.members([
+      'WARNING: pool is DEGRADED: a device has failed or is offline',
+      'CRITICAL: mirror-0 has no redundant copy left (vdc missing): one more failure loses data',
+    ])
+    expect(deviceFindings(health, 'vdc').findings[0]).to.deep.include({verdict: 'WARNING', next: 'zpool online tank vdc'})
+  })
+
+  it('a raidz2 that lost one disk survives one more failure: WARNING', () => {
+    const health = judge(parseStatus(fixture('public/freebsd-raidz2-faulted-replacing-no-eta.txt')))
+    expect(messages(health.pools[0].findings).join('\n')).to.match(/raidz2-0 has lost redundancy \(.+\) and survives 1 more failure/)
+  })
+
+  it('a resilver in progress is a WARNING with progress', () => {
+    const health = judge(parseStatus(fixture('openzfs-2.3.2/019-resilver-replacing.txt')))
+    expect(messages(health.pools[0].findings)).to.include('WARNING: resilver in progress (0% done): redundancy is being restored')
+  })
+
+  it('permanent data errors are CRITICAL', () => {
+    const health = judge(parseStatus(fixture('public/zfsonlinux-0.6-permanent-errors-hex-object.txt')))
+    expect(health.verdict).to.equal('CRITICAL')
+    expect(messages(health.pools[0].findings).join('\n')).to.match(/CRITICAL: permanent data errors/)
+  })
+
+  it('a device marked "too many errors" or UNAVAIL is CRITICAL; a suspended pool too', () => {
+    const health = judge(parseStatus(fixture('public/openzfs-0.7-dev-unavail-suspended-scrub.txt')))
+    expect(health.verdict).to.equal('CRITICAL')
+    const verdicts = health.pools.flatMap((pool) => [...pool.devices.values()].map((device) => device.verdict))
+    expect(verdicts).to.include('CRITICAL')
+  })
+
+  it('scrubs: never, too old, and long paused are WARNINGs', () => {
+    expect(messages(judge(parseStatus(fixture('openzfs-2.3.2/002-mirror-healthy.txt'))).pools[0].findings)).to.include(
+      'WARNING: the pool has never been scrubbed: silent corruption would go unnoticed',
+    )
+    expect(messages(judge(mirror(), {now: NOW + 10 * DAY}).pools[0].findings)).to.include('WARNING: last completed scrub was 11 days ago (limit 8)')
+    const paused = mirror()
+    paused.pools[0].scan = {...paused.pools[0].scan, kind: 'scrub', state: 'paused', pausedAt: NOW - 9 * 3_600_000}
+    expect(messages(judge(paused).pools[0].findings)).to.include('WARNING: scrub paused for 9h 0m')
+  })
+
+  it('remembers the last scrub when the status shows a resilver since', () => {
+    const scrubbed = recordReport(EMPTY_HISTORY, mirror(), NOW - DAY, 35)
+    const resilvered = parseStatus(fixture('openzfs-2.3.2/019-resilver-replacing.txt'))
+    const health = judge(resilvered, {history: scrubbed})
+    expect(health.pools[0].lastScrub?.endedAt).to.equal(new Date(2026, 10, 24, 20, 45, 31).getTime())
+    expect(messages(health.pools[0].findings).join()).not.to.match(/scrub/)
+  })
+
+  it('capacity: WARNING at 80%, CRITICAL at 90%', () => {
+    expect(judge(mirror(), {capacity: 85}).verdict).to.equal('WARNING')
+    expect(judge(mirror(), {capacity: 93}).verdict).to.equal('CRITICAL')
+  })
+
+  it('a single-device vdev has no redundancy: WARNING', () => {
+    const health = judge(parseStatus(fixture('public/openzfs-0.8-scrub-no-estimated-completion.txt')))
+    expect(messages(health.pools[0].findings)).to.include("WARNING: encrypted_nvme is a single device with no redundancy: if it fails, the pool's data is lost")
+  })
+
+  it('a truncated output cannot be judged: UNKNOWN', () => {
+    const text = fixture('openzfs-2.3.2/002-mirror-healthy.txt')
+    expect(judge(parseStatus(text.slice(0, text.indexOf('errors:')))).verdict).to.equal('UNKNOWN')
+  })
+
+  it('no pools at all is UNKNOWN; `-x` "all pools are healthy" is OK', () => {
+    expect(judge({pools: [], allHealthy: false, dialect: 'text'}).verdict).to.equal('UNKNOWN')
+    expect(judge({pools: [], allHealthy: true, dialect: 'text'}).verdict).to.equal('OK')
+  })
+
+  it('a failed cache device costs speed only: never above WARNING', () => {
+    const report = parseStatus(fixture('public/zfsonlinux-0.6-resilver-logs-mirror-cache.txt'))
+    const cache = [...walkVdevs(report.pools[0].vdevs)].find((vdev) => vdev.role === 'cache')!
+    cache.state = 'FAULTED'
+    expect(deviceFindings(judge(report), cache.name).verdict).to.equal('WARNING')
+  })
+
+  it('aggregates as monitoring systems do', () => {
+    expect(worst(['OK', 'WARNING'])).to.equal('WARNING')
+    expect(worst(['WARNING', 'UNKNOWN'])).to.equal('UNKNOWN')
+    expect(worst(['UNKNOWN', 'CRITICAL', 'OK'])).to.equal('CRITICAL')
+    expect(worst([])).to.equal('OK')
+  })
+})
