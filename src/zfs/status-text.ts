@@ -1,5 +1,5 @@
 import {parseScanText} from './scan.js'
-import {EMPTY_SCAN, type DataErrors, type Pool, type StatusReport, type Vdev, type VdevRole} from './status-model.js'
+import {EMPTY_SCAN, walkVdevs, type DataErrors, type Pool, type StatusReport, type Vdev, type VdevRole} from './status-model.js'
 import {isAbbreviated, parseNiceNumber, parseZpoolDate} from './units.js'
 
 /** Input that is not `zpool status` output at all; names the line it could not read. */
@@ -208,6 +208,7 @@ class PoolReader {
     }
 
     buildTree(pool, this.rows)
+    addRepairedFromNotes(pool)
     const isImportListing = pool.id !== undefined
     pool.complete = this.rows.length > 0 && (this.sawErrors || isImportListing)
     if (!pool.complete) pool.warnings.push('the output ends before the pool is complete (truncated?)')
@@ -261,6 +262,13 @@ function buildTree(pool: Pool, rows: Row[]): void {
       stack[depth] = vdev
     }
   }
+}
+
+/** zfs-fuse and Solaris print what a scrub repaired per device ("35.1M repaired"), not on the scan line. */
+function addRepairedFromNotes(pool: Pool): void {
+  if (pool.scan.kind !== 'scrub' || pool.scan.repairedBytes !== undefined) return
+  const repaired = [...walkVdevs(pool.vdevs)].flatMap((vdev) => vdev.notes.map((note) => /^(\S+) repaired$/.exec(note)?.[1])).filter((size) => size !== undefined)
+  if (repaired.length > 0) pool.scan = {...pool.scan, repairedBytes: repaired.reduce((sum, size) => sum + (parseNiceNumber(size) ?? 0), 0)}
 }
 
 function readErrorsLine(value: string): DataErrors {

@@ -7,6 +7,8 @@ export interface CliRun {
   status: number | null
   stdout: string
   stderr: string
+  /** stderr with oclif's line wrapping (`\n ›   `) undone, for matching whole messages. */
+  errors: string
   json<T = any>(): T
 }
 
@@ -21,6 +23,7 @@ export function lnstore(args: string[], options: {env?: NodeJS.ProcessEnv; input
     status: result.status,
     stdout: result.stdout,
     stderr: result.stderr,
+    errors: result.stderr.replace(/\s*\n ›\s+/g, ' '),
     json() {
       return JSON.parse(result.stdout)
     },

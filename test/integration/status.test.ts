@@ -1,0 +1,141 @@
+import {expect} from 'chai'
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {lnstore} from '../support/cli.js'
+import {backend, ensureZfs, sh, ZfsSandbox, type PoolHandle} from '../support/zfs-sandbox.js'
+
+/** `lnstore status` end to end, as a user runs it, against real pools. */
+describe(`lnstore status on real ZFS (${backend})`, function () {
+  const sandbox = new ZfsSandbox()
+  const stateDir = mkdtempSync(join(tmpdir(), 'lnstore-state-'))
+  const env = {LNSTORE_STATE_DIR: stateDir, LNSTORE_CONFIG: join(stateDir, 'config.json')}
+  const status = (...args: string[]) => lnstore(['status', ...args], {env})
+  const device = (result: any, pool: string, name: string) => {
+    const walk = (vdevs: any[]): any[] => vdevs.flatMap((vdev) => [vdev, ...walk(vdev.children)])
+    return walk(result.pools.find((entry: any) => entry.name === pool).vdevs).find((vdev: any) => vdev.name === name)
+  }
+
+  let mirror: PoolHandle
+
+  before(async () => {
+    await ensureZfs()
+    writeFileSync(env.LNSTORE_CONFIG, '{}')
+    mirror = sandbox.createPool('lnsmirror', ['mirror'], sandbox.devices(2))
+    sandbox.fill(mirror, 40)
+  })
+
+  after(() => sandbox.cleanup())
+
+  it('a healthy, scrubbed mirror is OK: exit 0', async () => {
+    await sandbox.scrub(mirror)
+    const result = status('--pool', mirror.name, '--json')
+    expect(result.status, result.stderr).to.equal(0)
+    const json = result.json()
+    expect(json.verdict).to.equal('OK')
+    expect(json.pools[0]).to.deep.include({name: mirror.name, state: 'ONLINE', read: 0, write: 0, cksum: 0})
+    expect(json.pools[0].scan).to.include({kind: 'scrub', state: 'finished', errors: 0})
+    expect(json.pools[0].capacityPercent).to.be.a('number')
+    expect(json.pools[0].vdevs[0]).to.include({name: 'mirror-0', role: 'data', state: 'ONLINE'})
+
+    const human = status('--pool', mirror.name)
+    expect(human.status).to.equal(0)
+    expect(human.stdout).to.match(new RegExp(`pool ${mirror.name} {2}ONLINE {2}OK`))
+  })
+
+  it('a corrupted device found by a scrub: its errors, its rate, CRITICAL at ZFS\'s fault threshold', async () => {
+    const [victim] = mirror.devices
+    status('--pool', mirror.name) // the baseline sample: no errors
+    sandbox.corrupt(mirror, victim)
+    await sandbox.scrub(mirror)
+    const result = status('--pool', mirror.name, '--json')
+    const json = result.json()
+    const damaged = device(json, mirror.name, victim)
+    expect(damaged.cksum, JSON.stringify(damaged)).to.be.greaterThan(10)
+    expect(damaged.rates).to.include({lastHour: damaged.cksum, lastDay: damaged.cksum})
+    expect(damaged.verdict).to.equal('CRITICAL')
+    expect(damaged.findings[0].message).to.match(new RegExp(`^${damaged.cksum} checksum errors within \\S+ \\(ZFS's own fault threshold is 10 in 10m\\): the device is failing`))
+    expect(damaged.findings[0].next).to.equal(`zpool replace ${mirror.name} ${victim} <new-device> (stop the Lightning node first)`)
+    expect(device(json, mirror.name, mirror.devices[1]).verdict).to.equal('OK')
+    expect(json.verdict).to.equal('CRITICAL')
+    expect(result.status).to.equal(2)
+    expect(json.pools[0].scan.repairedBytes).to.be.greaterThan(0)
+
+    // After `zpool clear` the counters reset: no negative errors and no burst any more, but the
+    // history still holds the errors, and that many in a month says to plan a replacement.
+    sh('zpool', ['clear', mirror.name])
+    const cleared = device(status('--pool', mirror.name, '--json').json(), mirror.name, victim)
+    expect(cleared).to.include({cksum: 0, verdict: 'CRITICAL'})
+    expect(cleared.rates.lastDay).to.equal(damaged.cksum)
+    expect(cleared.findings.map((finding: any) => finding.message)).to.deep.equal([`${damaged.cksum} errors over the last 30 days: plan a replacement before it fails outright`])
+  })
+
+  it('an offline member of a two-way mirror: no redundant copy left, CRITICAL, exit 2', () => {
+    sh('zpool', ['offline', mirror.name, mirror.devices[1]])
+    try {
+      const result = status('--pool', mirror.name, '--json')
+      expect(result.status).to.equal(2)
+      const json = result.json()
+      expect(json.pools[0].state).to.equal('DEGRADED')
+      expect(json.pools[0].findings.map((finding: any) => finding.message)).to.include(`mirror-0 has no redundant copy left (${mirror.devices[1]} missing): one more failure loses data`)
+      expect(device(json, mirror.name, mirror.devices[1])).to.include({state: 'OFFLINE', verdict: 'WARNING'})
+    } finally {
+      sh('zpool', ['online', mirror.name, mirror.devices[1]])
+    }
+  })
+
+  it('raidz2 with one device offline survives one more failure: WARNING, exit 1', async () => {
+    const raidz = sandbox.createPool('lnsraidz', ['raidz2'], sandbox.devices(4))
+    await sandbox.scrub(raidz)
+    sh('zpool', ['offline', raidz.name, raidz.devices[0]])
+    const result = status('--pool', raidz.name, '--json')
+    expect(result.status).to.equal(1)
+    const messages = result.json().pools[0].findings.map((finding: any) => finding.message)
+    expect(messages).to.include(`raidz2-0 has lost redundancy (${raidz.devices[0]} missing) and survives 1 more failure`)
+  })
+
+  it('writes node_exporter metrics atomically', () => {
+    const file = join(stateDir, 'lnstore.prom')
+    status('--pool', mirror.name, '--prometheus', file)
+    const metrics = readFileSync(file, 'utf8')
+    expect(metrics).to.match(new RegExp(`^lnstore_pool_online\\{pool="${mirror.name}"\\} 1$`, 'm'))
+    expect(metrics).to.match(/^lnstore_verdict [0-3]$/m)
+  })
+
+  it('CRITICAL when the node data directory is not the mounted dataset', () => {
+    const dataDir = join(sandbox.dir, 'lightning')
+    sh('zfs', ['create', '-o', `mountpoint=${dataDir}`, `${mirror.name}/lightning`])
+    const config = {dataDir, dataset: `${mirror.name}/lightning`, pools: [mirror.name]}
+    writeFileSync(env.LNSTORE_CONFIG, JSON.stringify(config))
+    try {
+      const mounted = status('--json').json()
+      expect(mounted.findings).to.deep.equal([])
+      sh('zfs', ['unmount', `${mirror.name}/lightning`])
+      const unmounted = status('--json')
+      expect(unmounted.status).to.equal(2)
+      expect(unmounted.json().findings[0]).to.deep.include({verdict: 'CRITICAL', next: `zpool import -a; zfs mount ${mirror.name}/lightning`})
+    } finally {
+      writeFileSync(env.LNSTORE_CONFIG, '{}')
+    }
+  })
+
+  it('UNKNOWN (exit 3) with a clear message: a pool that does not exist, zpool missing', () => {
+    const missingPool = status('--pool', 'no-such-pool')
+    expect(missingPool.status).to.equal(3)
+    expect(missingPool.errors).to.contain("cannot open 'no-such-pool': no such pool")
+    expect(missingPool.errors).to.contain('zpool list')
+
+    const noZpool = lnstore(['status', '--json'], {env: {...env, PATH: '/nonexistent'}})
+    expect(noZpool.status).to.equal(3)
+    expect(noZpool.json()).to.deep.include({verdict: 'UNKNOWN'})
+    expect(noZpool.json().error.message).to.contain('zpool is not installed')
+  })
+
+  it('reads saved output from standard input, exactly as from zpool', () => {
+    const saved = sh('zpool', ['status', mirror.name])
+    const fromInput = lnstore(['status', '--input', '-', '--json'], {env, input: saved})
+    expect(fromInput.json().source).to.deep.equal({from: 'input', dialect: 'text', input: '-'})
+    expect(fromInput.json().pools[0].name).to.equal(mirror.name)
+  })
+})
