@@ -1,4 +1,8 @@
-import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
+// Subpath imports: the package index loads all of @oclif/core, which costs start-up time.
+import {Command} from '@oclif/core/command'
+import * as Errors from '@oclif/core/errors'
+import * as Flags from '@oclif/core/flags'
+import type * as Interfaces from '@oclif/core/interfaces'
 
 import {loadConfig, resolveStateDir, type LoadedConfig} from './config/load.js'
 import {ConfigError} from './config/schema.js'

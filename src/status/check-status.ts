@@ -80,8 +80,8 @@ export async function checkStatus(deps: Deps, options: StatusOptions): Promise<S
     source = {from: 'input', dialect: report.dialect, input: options.input.name}
   } else {
     const zpool = new Zpool(deps.runner)
-    const reading = await zpool.status(pools)
-    capacity = await zpool.capacity(pools)
+    const [reading, capacities] = await Promise.all([zpool.status(pools), zpool.capacity(pools)])
+    capacity = capacities
     report = reading.report
     source = {from: 'zpool', dialect: reading.dialect}
     history = await recordHistory(options, report, now, findings)

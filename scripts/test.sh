@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every test tier on a fresh Debian 12 machine, installing what the tests need first.
+# Needs root (apt packages, FUSE, ZFS pools). Usage: sudo ./scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "scripts/test.sh: the tests create real ZFS pools and need root: run it with sudo" >&2
+  exit 1
+fi
+
+# zfs-fuse: real ZFS in user space for the integration tier (the host kernel has no ZFS module).
+packages=(zfs-fuse)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "== installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+echo "== npm ci"
+npm ci --no-audit --no-fund
+echo "== npm test (build, type check, unit and zfs-fuse integration tests)"
+npm test
