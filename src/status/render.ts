@@ -1,5 +1,5 @@
 import type {Finding, Verdict} from '../zfs/health.js'
-import type {ScanInfo} from '../zfs/status-model.js'
+import type {ScanInfo, VdevRole} from '../zfs/status-model.js'
 import {formatBytes, formatDuration} from '../zfs/units.js'
 import type {PoolView, StatusResult, VdevView} from './check-status.js'
 
@@ -10,17 +10,19 @@ export function renderStatus(result: StatusResult, options: {color: boolean; now
   const paint = (verdict: Verdict, text: string) => (options.color ? `\u001B[${COLORS[verdict]}m${text}\u001B[0m` : text)
   const lines: string[] = [`lnstore status: ${paint(result.verdict, result.verdict)}`]
   for (const finding of result.findings) lines.push(...renderFinding(finding, '  ', paint))
-  if (result.pools.length === 0) lines.push('', 'no pools')
   for (const pool of result.pools) lines.push('', ...renderPool(pool, paint, options.now))
   return lines.join('\n')
 }
+
+/** The section names zpool prints. */
+const SECTION_LABELS: Record<VdevRole, string> = {data: '', log: 'logs', cache: 'cache', spare: 'spares', special: 'special', dedup: 'dedup'}
 
 type Paint = (verdict: Verdict, text: string) => string
 
 function renderPool(pool: PoolView, paint: Paint, now: number): string[] {
   const facts = [
     pool.capacityPercent === null ? null : `${pool.capacityPercent}% full`,
-    pool.lastScrub ? `last scrub ${formatDuration((now - pool.lastScrub.endedAt) / 1000)} ago, repaired ${formatBytes(pool.lastScrub.repairedBytes ?? 0)}` : 'never scrubbed',
+    pool.lastScrub ? `last scrub ${formatDuration((now - pool.lastScrub.endedAt) / 1000)} ago, repaired ${formatBytes(pool.lastScrub.repairedBytes ?? 0)}` : 'no scrub on record',
   ].filter(Boolean)
   const lines = [`pool ${pool.name}  ${pool.state}  ${paint(pool.verdict, pool.verdict)}  (${facts.join('; ')})`]
   const scan = describeScan(pool.scan)
@@ -31,7 +33,7 @@ function renderPool(pool: PoolView, paint: Paint, now: number): string[] {
     for (const vdev of vdevs) {
       if (vdev.role !== role) {
         role = vdev.role
-        rows.push([`${'  '.repeat(depth)}${role}`, null])
+        rows.push([`${'  '.repeat(depth)}${SECTION_LABELS[vdev.role]}`, null])
       }
 
       rows.push([`${'  '.repeat(depth + 1)}${vdev.name}`, vdev])

@@ -58,7 +58,9 @@ export function worst(verdicts: Verdict[]): Verdict {
 export function evaluateHealth(input: HealthInput): HealthReport {
   const pools = input.report.pools.map((pool) => evaluatePool(pool, input))
   const findings: Finding[] = [...(input.extraFindings ?? [])]
-  if (pools.length === 0 && !input.report.allHealthy) {
+  if (input.report.allHealthy) {
+    findings.push({verdict: 'OK', message: 'zpool reports all pools healthy (`zpool status -x`: no details to judge)'})
+  } else if (pools.length === 0) {
     findings.push({verdict: 'UNKNOWN', message: 'no pools are imported, so nothing protects the node data', next: 'zpool import'})
   }
 
