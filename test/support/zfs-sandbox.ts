@@ -74,7 +74,9 @@ export class ZfsSandbox {
     })
   }
 
-  createPool(name: string, layout: string[], devices: string[]): PoolHandle {
+  /** Creates a pool; its name gets this process's id appended, so that test runs side by side do not collide. */
+  createPool(baseName: string, layout: string[], devices: string[]): PoolHandle {
+    const name = `${baseName}${process.pid}`
     const mountpoint = join(this.dir, `mnt-${name}`)
     sh('zpool', ['create', '-f', '-m', mountpoint, name, ...layout, ...devices])
     this.pools.push(name)
