@@ -6,6 +6,7 @@ import type * as Interfaces from '@oclif/core/interfaces'
 
 import {loadConfig, resolveStateDir, type LoadedConfig} from './config/load.js'
 import {ConfigError} from './config/schema.js'
+import {RunbookError} from './runbook/engine.js'
 import {systemDeps, type Deps} from './system/deps.js'
 import {StatusParseError} from './zfs/status-text.js'
 import {ZpoolError} from './zfs/zpool.js'
@@ -22,19 +23,23 @@ export abstract class BaseCommand extends Command {
 
   static enableJsonFlag = true
 
-  /** Exit code for any failure of this command; status uses 3 (UNKNOWN), as monitoring plugins do. */
-  static failureExitCode = 1
+  /**
+   * When set, every failure of this command exits with it: status uses 3 (UNKNOWN), as monitoring
+   * plugins do. Otherwise a failure keeps its own code (init's refusals: 2), else 1.
+   */
+  static failureExitCode?: number
 
   /** The side effects this command uses; tests may replace them. */
   deps: Deps = systemDeps
 
-  protected async loadConfig(flags: {config?: string}): Promise<LoadedConfig & {stateDir: string}> {
-    const loaded = await loadConfig(flags.config)
+  protected async loadConfig(flags: {config?: string}, options: {missingOk?: boolean} = {}): Promise<LoadedConfig & {stateDir: string}> {
+    const loaded = await loadConfig(flags.config, options)
     return {...loaded, stateDir: resolveStateDir(loaded.config)}
   }
 
   protected async catch(error: Interfaces.CommandError): Promise<unknown> {
-    const exit = (this.constructor as typeof BaseCommand).failureExitCode
+    const own = (error as {exitCode?: number}).exitCode ?? (error instanceof Errors.CLIError ? error.oclif.exit : undefined)
+    const exit = (this.constructor as typeof BaseCommand).failureExitCode ?? own ?? 1
     // @oclif/core's catch takes process.exitCode as it finds it and ignores err.oclif.exit under --json.
     process.exitCode = exit
     return super.catch(toCliError(error, exit))
@@ -49,5 +54,6 @@ function toCliError(error: Interfaces.CommandError, exit: number): Interfaces.Co
   if (error instanceof ZpoolError) suggestion = error.nextStep
   else if (error instanceof StatusParseError) suggestion = 'Give it the output of `zpool status` (text) or `zpool status -j` (JSON), unedited.'
   else if (error instanceof ConfigError) suggestion = 'Fix the config file, then check it with `lnstore config show`.'
+  else if (error instanceof RunbookError) return new Errors.CLIError(error.message, {exit, suggestions: error.nextSteps})
   return new Errors.CLIError(error.message, {exit, suggestions: suggestion ? [suggestion] : undefined})
 }

@@ -14,16 +14,17 @@ export interface LoadedConfig {
 
 /**
  * Loads the config from `path` (the `--config` flag or LNSTORE_CONFIG), or else the first default
- * location that exists. A path that was asked for must exist; the default locations need not.
+ * location that exists. A path that was asked for must exist, unless `missingOk` (init, which
+ * writes it); the default locations need not.
  */
-export async function loadConfig(path: string | undefined): Promise<LoadedConfig> {
+export async function loadConfig(path: string | undefined, options: {missingOk?: boolean} = {}): Promise<LoadedConfig> {
   for (const candidate of path ? [path] : DEFAULT_CONFIG_PATHS) {
     let text: string
     try {
       text = await readFile(candidate, 'utf8')
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code
-      if (code === 'ENOENT' && !path) continue
+      if (code === 'ENOENT' && (!path || options.missingOk)) continue
       throw new ConfigError(`cannot read the config file ${candidate}: ${code === 'ENOENT' ? 'it does not exist' : (error as Error).message}`)
     }
 

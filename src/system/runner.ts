@@ -48,3 +48,10 @@ export const zxRunner: Runner = {
     return {argv, exitCode: output.exitCode, stdout: output.stdout, stderr: output.stderr}
   },
 }
+
+/** Runs argv and returns its result; a non-zero exit becomes a CommandError with the command line and stderr. */
+export async function runChecked(runner: Runner, argv: string[], options?: RunOptions): Promise<RunResult> {
+  const result = await runner.run(argv, options)
+  if (result.exitCode !== 0) throw new CommandError(result)
+  return result
+}

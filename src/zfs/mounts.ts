@@ -1,6 +1,8 @@
 import type {Finding} from './health.js'
 
 export interface MountEntry {
+  /** major:minor of the mounted filesystem's device. */
+  deviceNumber: string
   mountPoint: string
   fsType: string
   source: string
@@ -14,8 +16,9 @@ export function parseMountInfo(text: string): MountEntry[] {
     .filter((line) => line.includes(' - '))
     .map((line) => {
       const [before, after] = line.split(' - ')
+      const fields = before.split(' ')
       const [fsType, source] = after.split(' ')
-      return {mountPoint: decode(before.split(' ')[4]), fsType, source: decode(source)}
+      return {deviceNumber: fields[2], mountPoint: decode(fields[4]), fsType, source: decode(source)}
     })
 }
 

@@ -1,7 +1,7 @@
-import {spawnSync} from 'node:child_process'
+import {spawn, spawnSync} from 'node:child_process'
 import {fileURLToPath} from 'node:url'
 
-const BIN = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
+export const BIN = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
 
 export interface CliRun {
   status: number | null
@@ -13,19 +13,35 @@ export interface CliRun {
 }
 
 /** Runs the built CLI as a user would, in a child process. */
-export function lnstore(args: string[], options: {env?: NodeJS.ProcessEnv; input?: string} = {}): CliRun {
+export function lnstore(args: string[], options: {env?: NodeJS.ProcessEnv; input?: string; as?: {uid: number; gid: number}} = {}): CliRun {
   const result = spawnSync(process.execPath, [BIN, ...args], {
     encoding: 'utf8',
     env: {...process.env, NO_COLOR: '1', ...options.env},
     input: options.input,
+    ...options.as,
   })
+  return cliRun(result.status, result.stdout, result.stderr)
+}
+
+/** The same without blocking this process, for tests that serve the CLI something in-process (an SMTP server). */
+export async function lnstoreAsync(args: string[], options: {env?: NodeJS.ProcessEnv} = {}): Promise<CliRun> {
+  const child = spawn(process.execPath, [BIN, ...args], {env: {...process.env, NO_COLOR: '1', ...options.env}, stdio: ['ignore', 'pipe', 'pipe']})
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk))
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk))
+  const status = await new Promise<number | null>((resolve) => child.on('close', resolve))
+  return cliRun(status, stdout, stderr)
+}
+
+function cliRun(status: number | null, stdout: string, stderr: string): CliRun {
   return {
-    status: result.status,
-    stdout: result.stdout,
-    stderr: result.stderr,
-    errors: result.stderr.replace(/\s*\n ›\s+/g, ' '),
+    status,
+    stdout,
+    stderr,
+    errors: stderr.replace(/\s*\n ›\s+/g, ' '),
     json() {
-      return JSON.parse(result.stdout)
+      return JSON.parse(stdout)
     },
   }
 }

@@ -4,7 +4,7 @@
  * - the OpenZFS kernel module (LNSTORE_TEST_ZFS=kernel, in the VM tier): pools on the blank disks
  *   listed in LNSTORE_TEST_DISKS.
  */
-import {execFileSync, spawn} from 'node:child_process'
+import {execFileSync, spawn, spawnSync} from 'node:child_process'
 import {existsSync, mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -107,7 +107,7 @@ export class ZfsSandbox {
   }
 
   cleanup(): void {
-    for (const name of this.pools.reverse()) sh('zpool', ['destroy', '-f', name], {allowFailure: true})
+    for (const name of this.pools.reverse()) destroyPool(name)
     this.pools = []
     if (backend === 'kernel') {
       for (const disk of (process.env.LNSTORE_TEST_DISKS ?? '').split(/\s+/).filter(Boolean)) sh('zpool', ['labelclear', '-f', `${disk}-part1`], {allowFailure: true})
@@ -115,5 +115,38 @@ export class ZfsSandbox {
     }
 
     rmSync(this.dir, {recursive: true, force: true})
+  }
+}
+
+/** zfs-fuse at times answers "pool is busy" for a moment after a test's last command: try again rather than leave the pool behind. */
+function destroyPool(name: string): void {
+  for (let attempt = 0; attempt < 40; attempt++) {
+    const result = spawnSync('zpool', ['destroy', '-f', name], {encoding: 'utf8'})
+    if (result.status === 0 || /no such pool/.test(result.stderr)) return
+    execFileSync('sleep', ['0.25'])
+  }
+}
+
+/** Loop devices over sparse files: real block devices for the device-safety tests. */
+export class LoopDevices {
+  private attached: string[] = []
+
+  constructor(private readonly dir: string) {}
+
+  create(sizeMb: number): string {
+    const file = join(this.dir, `loop-backing-${this.attached.length}-${Date.now()}`)
+    sh('truncate', ['-s', `${sizeMb}M`, file])
+    const device = sh('losetup', ['--find', '--show', file]).trim()
+    this.attached.push(device)
+    return device
+  }
+
+  cleanup(): void {
+    for (const device of this.attached) {
+      sh('umount', [device], {allowFailure: true})
+      sh('losetup', ['-d', device], {allowFailure: true})
+    }
+
+    this.attached = []
   }
 }

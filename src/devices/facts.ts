@@ -1,0 +1,128 @@
+import {readFile, readdir, realpath, stat} from 'node:fs/promises'
+import {basename, join} from 'node:path'
+
+import type {Deps} from '../system/deps.js'
+import {CommandError} from '../system/runner.js'
+import {parseMountInfo} from '../zfs/mounts.js'
+import {isLeaf, walkVdevs, type StatusReport} from '../zfs/status-model.js'
+import type {DeviceFacts} from './checks.js'
+
+const BY_ID = '/dev/disk/by-id'
+
+/** Looks at each device as it is now: what it is, its stable name, size, mounts, pools and signatures. */
+export async function gatherDeviceFacts(deps: Deps, given: string[], pools: StatusReport): Promise<DeviceFacts[]> {
+  const mounts = parseMountInfo(await deps.readFile('/proc/self/mountinfo'))
+  const stableNames = await listStableNames()
+  const poolPaths = await poolMemberPaths(pools)
+  return Promise.all(
+    given.map(async (name) => {
+      const facts = await inspect(name)
+      if (!facts.exists) return facts
+      const stable = stableNames.get(facts.realPath)
+      const members = [facts.realPath, ...facts.partitions]
+      const labels = await Promise.all(members.map((path) => signaturesOf(deps, path)))
+      return {
+        ...facts,
+        stableName: stable ?? null,
+        path: stable ?? facts.path,
+        mountedAt: mounts.filter((mount) => facts.kind === 'block' && facts.deviceNumbers.includes(mount.deviceNumber)).map((mount) => mount.mountPoint),
+        activePool: members.map((path) => poolPaths.get(path)).find(Boolean) ?? null,
+        zfsLabel: labels.flat().find((signature) => signature.type === 'zfs_member')?.label ?? null,
+        signatures: labels.flatMap((signatures, index) =>
+          signatures.filter((signature) => signature.type !== 'zfs_member').map((signature) => (index === 0 ? signature.type : `${signature.type} (on ${basename(members[index])})`)),
+        ),
+      }
+    }),
+  )
+}
+
+type Inspected = DeviceFacts & {deviceNumbers: string[]}
+
+async function inspect(given: string): Promise<Inspected> {
+  const facts: Inspected = {
+    given,
+    exists: false,
+    kind: 'other',
+    path: given,
+    realPath: given,
+    stableName: null,
+    identity: given,
+    sizeBytes: 0,
+    mountedAt: [],
+    partitions: [],
+    activePool: null,
+    zfsLabel: null,
+    signatures: [],
+    deviceNumbers: [],
+  }
+  let info
+  try {
+    info = await stat(given)
+    facts.realPath = await realpath(given)
+  } catch {
+    return facts
+  }
+
+  facts.exists = true
+  facts.path = facts.realPath
+  if (info.isFile()) {
+    Object.assign(facts, {kind: 'file', identity: `${info.dev}:${info.ino}`, sizeBytes: info.size})
+  } else if (info.isBlockDevice()) {
+    const sys = join('/sys/class/block', basename(facts.realPath))
+    const partitions = (await readdir(sys).catch(() => [])).filter((entry) => entry.startsWith(basename(facts.realPath)))
+    const numbers = await Promise.all([sys, ...partitions.map((part) => join(sys, part))].map((dir) => readFile(join(dir, 'dev'), 'utf8').then((text) => text.trim())))
+    Object.assign(facts, {
+      kind: 'block',
+      identity: numbers[0],
+      deviceNumbers: numbers,
+      sizeBytes: Number(await readFile(join(sys, 'size'), 'utf8')) * 512,
+      partitions: partitions.map((part) => join('/dev', part)),
+    })
+  }
+
+  return facts
+}
+
+/** /dev/disk/by-id names by the device they point to; ata-/nvme-/scsi- names before wwn- ones, which say nothing to a person. */
+async function listStableNames(): Promise<Map<string, string>> {
+  const names = (await readdir(BY_ID).catch(() => [])).sort((a, b) => Number(/^(wwn-|nvme-eui\.)/.test(a)) - Number(/^(wwn-|nvme-eui\.)/.test(b)) || a.localeCompare(b))
+  const byTarget = new Map<string, string>()
+  for (const name of names) {
+    const target = await realpath(join(BY_ID, name)).catch(() => null)
+    if (target && !byTarget.has(target)) byTarget.set(target, join(BY_ID, name))
+  }
+
+  return byTarget
+}
+
+/** The real path of every leaf of every imported pool, to its pool's name. */
+async function poolMemberPaths(report: StatusReport): Promise<Map<string, string>> {
+  const members = new Map<string, string>()
+  for (const pool of report.pools) {
+    for (const vdev of walkVdevs(pool.vdevs)) {
+      if (!isLeaf(vdev)) continue
+      const candidates = [vdev.path, vdev.name.startsWith('/') ? vdev.name : null, join('/dev', vdev.name), join(BY_ID, vdev.name)]
+      for (const candidate of candidates) {
+        const target = candidate ? await realpath(candidate).catch(() => null) : null
+        if (target) members.set(target, pool.name)
+      }
+    }
+  }
+
+  return members
+}
+
+interface Signature {
+  type: string
+  label?: string | null
+}
+
+async function signaturesOf(deps: Deps, path: string): Promise<Signature[]> {
+  const result = await deps.runner.run(['wipefs', '--no-act', '--json', path])
+  // Without this check a disk holding data could look blank: a failure here stops the checks.
+  if (result.exitCode !== 0) throw new CommandError(result, `cannot read the signatures on ${path} (wipefs, from util-linux): ${result.stderr.trim()}`)
+  if (result.stdout.trim() === '') return []
+  const {signatures = []} = JSON.parse(result.stdout) as {signatures?: Signature[]}
+  // wipefs lists every copy of a label (ZFS keeps four): one per type is enough.
+  return signatures.filter((signature, index) => signatures.findIndex((other) => other.type === signature.type) === index)
+}

@@ -1,0 +1,97 @@
+import {expect} from 'chai'
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {journalPath, openJournal, planOf, Runbook, RunbookError, type RunbookEvent, type Step} from '../../src/runbook/engine.js'
+
+interface Context {
+  log: string[]
+}
+
+/** Steps that record what they did in a shared list; `failing` holds the ids that throw. */
+function makeSteps(done: string[], failing: Set<string>): Step<Context>[] {
+  return ['one', 'two', 'three'].map((id) => ({
+    id,
+    title: `Step ${id}`,
+    commands: [['echo', id]],
+    async run() {
+      if (failing.has(id)) throw new Error(`${id} broke`)
+      done.push(id)
+    },
+    undo: {
+      title: `Undo ${id}`,
+      commands: [],
+      async run() {
+        done.push(`undo-${id}`)
+      },
+    },
+  }))
+}
+
+describe('runbook engine', () => {
+  const context = {log: []}
+
+  it('runs the steps in order and records each in the journal', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'lnstore-runbook-'))
+    const done: string[] = []
+    const events: string[] = []
+    const steps = makeSteps(done, new Set())
+    await new Runbook({kind: 'demo', stateDir, steps, onEvent: (event: RunbookEvent) => events.push(`${event.type}:${event.id}`)}).start(context)
+    expect(done).to.deep.equal(['one', 'two', 'three'])
+    expect(events).to.deep.equal(['step-start:one', 'step-done:one', 'step-start:two', 'step-done:two', 'step-start:three', 'step-done:three'])
+    const journal = JSON.parse(readFileSync(journalPath(stateDir, 'demo'), 'utf8'))
+    expect(journal.state).to.equal('completed')
+    expect(journal.steps.map((step: {status: string}) => step.status)).to.deep.equal(['done', 'done', 'done'])
+    expect(await openJournal(stateDir, 'demo')).to.equal(null)
+    expect(planOf(steps).map((entry) => entry.commands)).to.deep.equal([['echo one'], ['echo two'], ['echo three']])
+  })
+
+  it('stops at a failing step, refuses a new start, and resumes from that step', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'lnstore-runbook-'))
+    const done: string[] = []
+    const failing = new Set(['two'])
+    const steps = makeSteps(done, failing)
+    const error = await new Runbook({kind: 'demo', stateDir, steps}).start(context).catch((error_: unknown) => error_)
+    expect(error).to.be.instanceOf(RunbookError)
+    expect((error as RunbookError).message).to.equal('step "Step two" failed: two broke')
+    expect((error as RunbookError).nextSteps[0]).to.match(/^lnstore demo --resume/)
+    expect((await openJournal(stateDir, 'demo'))?.state).to.equal('failed')
+
+    const again = await new Runbook({kind: 'demo', stateDir, steps}).start(context).catch((error_: Error) => error_.message)
+    expect(again).to.equal('an earlier `lnstore demo` run is not finished: it stopped at "Step two"')
+
+    failing.clear()
+    const events: string[] = []
+    await new Runbook({kind: 'demo', stateDir, steps, onEvent: (event) => events.push(`${event.type}:${event.id}`)}).resume(context)
+    expect(done).to.deep.equal(['one', 'two', 'three'])
+    expect(events[0]).to.equal('step-skipped:one')
+  })
+
+  it('re-runs a step that was running when the process died (steps are safe to run twice)', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'lnstore-runbook-'))
+    const done: string[] = []
+    const steps = makeSteps(done, new Set())
+    const path = journalPath(stateDir, 'demo')
+    await new Runbook({kind: 'demo', stateDir, steps}).start(context)
+    // What SIGKILL during step two leaves behind.
+    const journal = JSON.parse(readFileSync(path, 'utf8'))
+    journal.state = 'running'
+    journal.steps[1].status = 'running'
+    journal.steps[2].status = 'pending'
+    writeFileSync(path, JSON.stringify(journal))
+    done.length = 0
+    await new Runbook({kind: 'demo', stateDir, steps}).resume(context)
+    expect(done).to.deep.equal(['two', 'three'])
+  })
+
+  it('abort takes back the steps that ran, newest first', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'lnstore-runbook-'))
+    const done: string[] = []
+    const steps = makeSteps(done, new Set(['three']))
+    await new Runbook({kind: 'demo', stateDir, steps}).start(context).catch(() => {})
+    await new Runbook({kind: 'demo', stateDir, steps}).abort(context)
+    expect(done).to.deep.equal(['one', 'two', 'undo-three', 'undo-two', 'undo-one'])
+    expect(await openJournal(stateDir, 'demo')).to.equal(null)
+  })
+})
