@@ -2,13 +2,15 @@ import * as Flags from '@oclif/core/flags'
 import {readFile} from 'node:fs/promises'
 import {text} from 'node:stream/consumers'
 
+import type {AlertOutcome} from '../alerts/check.js'
+import {alertsConfigured} from '../alerts/smtp.js'
 import {BaseCommand} from '../base-command.js'
 import {checkStatus, type StatusResult} from '../status/check-status.js'
 import {renderPrometheus} from '../status/prometheus.js'
 import {renderStatus} from '../status/render.js'
 import {writeFileAtomically} from '../state/json-file.js'
 
-const EXIT_CODES = {OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3} as const
+export const EXIT_CODES = {OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3} as const
 
 export default class Status extends BaseCommand {
   static summary = 'Tell whether the pools holding the node data are safe, and if not, what to do.'
@@ -28,20 +30,33 @@ Exit codes, as Nagios/Icinga plugins use them: 0 OK, 1 WARNING, 2 CRITICAL, 3 UN
     pool: Flags.string({char: 'p', description: 'Only this pool (repeatable). Default: the config\'s pools, else all.', multiple: true, env: 'LNSTORE_POOL'}),
     input: Flags.string({char: 'i', description: 'Read saved `zpool status` output (text or -j JSON) from FILE, or - for standard input, instead of running zpool.', helpValue: 'FILE|-'}),
     prometheus: Flags.string({description: 'Also write node_exporter textfile metrics to FILE (atomically).', helpValue: 'FILE', env: 'LNSTORE_PROMETHEUS_FILE'}),
+    alert: Flags.boolean({description: 'Mail alerts about what changed, when alerts are configured (--no-alert: only look). Never with --input.', default: true, allowNo: true, env: 'LNSTORE_ALERT'}),
   }
 
   static failureExitCode = EXIT_CODES.UNKNOWN
 
-  async run(): Promise<StatusResult> {
+  async run(): Promise<StatusResult & {alerts?: AlertOutcome}> {
     const {flags} = await this.parse(Status)
     const {config, stateDir} = await this.loadConfig(flags)
     const input = flags.input
-    const result = await checkStatus(this.deps, {
-      config,
-      stateDir,
-      pools: flags.pool ?? [],
-      input: input === undefined ? undefined : {name: input, read: () => (input === '-' ? text(process.stdin) : readFile(input, 'utf8'))},
-    })
+    const pools = flags.pool ?? []
+    let result: StatusResult
+    let alerts: AlertOutcome | undefined
+    if (input === undefined && flags.alert && alertsConfigured(config.alerts)) {
+      // Loaded only when mail is configured: start-up time is budgeted.
+      const {checkAndAlert} = await import('../alerts/check.js')
+      const check = await checkAndAlert(this.deps, {config, stateDir, pools, log: (line) => this.logToStderr(line)})
+      if (check.error || !check.status) throw check.error
+      result = check.status
+      alerts = check.alerts
+    } else {
+      result = await checkStatus(this.deps, {
+        config,
+        stateDir,
+        pools,
+        input: input === undefined ? undefined : {name: input, read: () => (input === '-' ? text(process.stdin) : readFile(input, 'utf8'))},
+      })
+    }
 
     if (flags.prometheus) await writeFileAtomically(flags.prometheus, renderPrometheus(result))
     process.exitCode = EXIT_CODES[result.verdict]
@@ -49,7 +64,7 @@ Exit codes, as Nagios/Icinga plugins use them: 0 OK, 1 WARNING, 2 CRITICAL, 3 UN
       this.log(renderStatus(result, {color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR, now: result.checkedAt}))
     }
 
-    return result
+    return alerts ? {...result, alerts} : result
   }
 
   protected toErrorJson(error: unknown): unknown {

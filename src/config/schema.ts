@@ -3,6 +3,8 @@
  * validator that names the bad key. Kept declarative so `config show` and the README can list it.
  */
 
+import {TIME_OF_DAY, unevenInterval, WEEKDAYS, type Weekday} from '../schedule/calendar.js'
+
 export interface BurstConfig {
   errors: number
   seconds: number
@@ -25,15 +27,63 @@ export interface Config {
   /** The node's data directory, and the dataset that must be mounted there (set by `lnstore init`). */
   dataDir?: string
   dataset?: string
+  /** How the node's data is protected: a ZFS pool, or ChironFS replicas on small boards. */
+  mode?: 'zfs' | 'chironfs'
+  allowDegradedStart: boolean
   stateDir?: string
   health: HealthConfig
+  alerts: AlertsConfig
+  schedule: ScheduleConfig
+  monitor: {checkIntervalMinutes: number}
+}
+
+export type TlsMode = 'implicit' | 'starttls' | 'none'
+
+export interface SmtpConfig {
+  host?: string
+  /** Default: 465 for implicit TLS, 587 for STARTTLS, 25 without TLS. */
+  port?: number
+  tls: TlsMode
+  user?: string
+  /** The password is read from this file (not readable by every user) or this environment variable, never from the config or the command line. */
+  passwordFile?: string
+  passwordEnv?: string
+  /** A CA certificate (PEM) to trust for the server's certificate, for a private CA or a self-signed server. */
+  caFile?: string
+  timeoutSeconds: number
+}
+
+export interface AlertsConfig {
+  /** Recipients; empty: no mail. */
+  to: string[]
+  from?: string
+  smtp: SmtpConfig
+  repeatHours: number
+  scrubSummary: 'off' | 'on-problems' | 'always'
+}
+
+export interface ScheduleConfig {
+  scrubDay: Weekday
+  scrubTime: string
+  randomDelayMinutes: number
+  checkIntervalMinutes: number
 }
 
 type FieldSpec =
-  | {type: 'number'; min: number; max: number; integer?: boolean; default: number; doc: string}
-  | {type: 'string'; default?: string; doc: string}
-  | {type: 'strings'; default: string[]; doc: string}
+  | {type: 'number'; min: number; max: number; integer?: boolean; default?: number; doc: string}
+  | {type: 'string'; default?: string; format?: Format; doc: string}
+  | {type: 'choice'; values: string[]; default?: string; doc: string}
+  | {type: 'boolean'; default: boolean; doc: string}
+  | {type: 'strings'; default: string[]; format?: Format; doc: string}
   | {type: 'object'; fields: Record<string, FieldSpec>; doc: string}
+
+/** A pattern a string must match, and how to say what it must be. */
+interface Format {
+  pattern: RegExp
+  expected: string
+}
+
+const EMAIL: Format = {pattern: /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+$/, expected: 'an email address (name@example.org)'}
 
 const count = (min: number, max: number, value: number, doc: string): FieldSpec => ({type: 'number', min, max, integer: true, default: value, doc})
 
@@ -41,6 +91,12 @@ export const CONFIG_SCHEMA: Record<string, FieldSpec> = {
   pools: {type: 'strings', default: [], doc: 'Pools to watch; empty: every imported pool.'},
   dataDir: {type: 'string', doc: "The Lightning node's data directory (for Core Lightning usually ~/.lightning)."},
   dataset: {type: 'string', doc: 'The ZFS dataset that must be mounted at dataDir.'},
+  mode: {type: 'choice', values: ['zfs', 'chironfs'], doc: 'How the node data is protected (written by `lnstore init`).'},
+  allowDegradedStart: {
+    type: 'boolean',
+    default: false,
+    doc: 'Let `lnstore preflight` pass when a vdev has no redundant copy left (the operator\'s informed choice; logged as a WARNING).',
+  },
   stateDir: {type: 'string', doc: "Where lnstore keeps its history; default /var/lib/lnstore (root) or ~/.local/state/lnstore. Keep it off the pool."},
   health: {
     type: 'object',
@@ -68,6 +124,45 @@ export const CONFIG_SCHEMA: Record<string, FieldSpec> = {
       historyDays: count(1, 3650, 35, 'How long the error history is kept (at least slowBurn.days).'),
     },
   },
+  alerts: {
+    type: 'object',
+    doc: 'Email alerts: on every change of verdict, repeated while a problem lasts, and a "recovered" mail.',
+    fields: {
+      to: {type: 'strings', default: [], format: {...EMAIL, expected: 'a list of email addresses (name@example.org)'}, doc: 'Recipients; empty: no mail.'},
+      from: {type: 'string', format: EMAIL, doc: 'Sender address; default lnstore@<this host>.'},
+      smtp: {
+        type: 'object',
+        doc: 'The mail server lnstore hands its alerts to.',
+        fields: {
+          host: {type: 'string', doc: 'SMTP server name or address.'},
+          port: {type: 'number', min: 1, max: 65_535, integer: true, doc: 'Default: 465 (tls: implicit), 587 (starttls), 25 (none).'},
+          tls: {type: 'choice', values: ['implicit', 'starttls', 'none'], default: 'starttls', doc: 'implicit: TLS from the first byte (port 465); starttls: upgrade, and refuse a server that cannot; none: plain text (local relays only).'},
+          user: {type: 'string', doc: 'Login name, when the server wants one.'},
+          passwordFile: {type: 'string', doc: 'File holding the password (first line); must not be readable by every user.'},
+          passwordEnv: {type: 'string', doc: 'Or: the environment variable holding the password.'},
+          caFile: {type: 'string', doc: "CA certificate (PEM) to trust for the server's certificate (private CA, self-signed server)."},
+          timeoutSeconds: count(1, 600, 30, 'Give up on a server that does not answer within this many seconds (the alert stays in the outbox).'),
+        },
+      },
+      repeatHours: count(1, 8760, 24, 'While a problem lasts, mail again at most this often.'),
+      scrubSummary: {type: 'choice', values: ['off', 'on-problems', 'always'], default: 'on-problems', doc: 'A mail after each scrub: never, when it repaired or found anything, or always.'},
+    },
+  },
+  schedule: {
+    type: 'object',
+    doc: 'When `lnstore schedule install` (and `lnstore monitor`) scrub and check.',
+    fields: {
+      scrubDay: {type: 'choice', values: [...WEEKDAYS], default: 'sun', doc: 'Day of the weekly scrub.'},
+      scrubTime: {type: 'string', default: '03:00', format: {pattern: TIME_OF_DAY, expected: 'a time of day as HH:MM (24 h)'}, doc: 'Local time of the weekly scrub.'},
+      randomDelayMinutes: count(0, 1440, 60, 'Start the scrub up to this many minutes later, so that many nodes do not scrub at the same minute.'),
+      checkIntervalMinutes: count(1, 1440, 60, 'Health check (and alerts) this often, from a timer or cron.'),
+    },
+  },
+  monitor: {
+    type: 'object',
+    doc: '`lnstore monitor`, the long-running alternative to timers.',
+    fields: {checkIntervalMinutes: count(1, 1440, 5, 'Health check (and alerts) this often.')},
+  },
 }
 
 /** A config file that does not match the schema; `key` is the dotted path of the first bad key. */
@@ -93,7 +188,24 @@ export function validateConfig(raw: unknown, source: string): Config {
     throw new ConfigError(`${source}: "health.historyDays" must be at least "health.slowBurn.days" (${health.slowBurn.days})`, 'health.historyDays')
   }
 
+  checkAlertsAndSchedule(config, source)
   return config
+}
+
+function checkAlertsAndSchedule(config: Config, source: string): void {
+  const {smtp, to} = config.alerts
+  const fail = (key: string, why: string) => {
+    throw new ConfigError(`${source}: "${key}" ${why}`, key)
+  }
+
+  if (to.length > 0 && !smtp.host) fail('alerts.smtp.host', 'is needed to send mail to alerts.to')
+  if (smtp.passwordFile && smtp.passwordEnv) fail('alerts.smtp.passwordEnv', 'and "alerts.smtp.passwordFile" both name a password: keep one')
+  if ((smtp.passwordFile || smtp.passwordEnv) && !smtp.user) fail('alerts.smtp.user', 'is needed with a password')
+  if (smtp.user && !smtp.passwordFile && !smtp.passwordEnv) fail('alerts.smtp.passwordFile', 'or "alerts.smtp.passwordEnv" is needed with a user (the password never goes in the config)')
+  for (const key of ['schedule', 'monitor'] as const) {
+    const uneven = unevenInterval(config[key].checkIntervalMinutes * 60)
+    if (uneven) fail(`${key}.checkIntervalMinutes`, `must repeat evenly on the clock: ${uneven}`)
+  }
 }
 
 function readObject(fields: Record<string, FieldSpec>, raw: unknown, prefix: string, source: string): Record<string, unknown> {
@@ -125,9 +237,17 @@ function readObject(fields: Record<string, FieldSpec>, raw: unknown, prefix: str
       result[key] = value
     } else if (spec.type === 'string') {
       if (typeof value !== 'string' || value === '') throw bad('a non-empty string')
+      if (spec.format && !spec.format.pattern.test(value)) throw bad(spec.format.expected)
+      result[key] = value
+    } else if (spec.type === 'choice') {
+      if (typeof value !== 'string' || !spec.values.includes(value)) throw bad(`one of ${spec.values.join(', ')}`)
+      result[key] = value
+    } else if (spec.type === 'boolean') {
+      if (typeof value !== 'boolean') throw bad('true or false')
       result[key] = value
     } else {
-      if (!Array.isArray(value) || value.some((item) => typeof item !== 'string' || item === '')) throw bad('a list of names')
+      const format = spec.format
+      if (!Array.isArray(value) || value.some((item) => typeof item !== 'string' || item === '' || (format && !format.pattern.test(item)))) throw bad(format?.expected ?? 'a list of names')
       result[key] = value
     }
   }

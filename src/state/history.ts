@@ -18,6 +18,26 @@ export interface ScrubRecord {
   errors: number | null
   repairedBytes?: number
   durationSeconds?: number
+  /** Known when lnstore followed the scrub. */
+  startedAt?: number
+}
+
+/** How much a device's counters grew during a scrub (after a reset: the new counts). */
+export interface DeviceCounterChange {
+  name: string
+  guid?: string
+  read: number
+  write: number
+  cksum: number
+}
+
+/** A scrub `lnstore scrub --wait` followed to its end. */
+export interface ScrubRun extends ScrubRecord {
+  pool: string
+  startedAt: number
+  durationSeconds: number
+  /** Devices whose counters changed during the scrub. */
+  devices: DeviceCounterChange[]
 }
 
 export interface History {
@@ -25,12 +45,15 @@ export interface History {
   devices: Record<string, DeviceHistory>
   /** The newest finished scrub seen per pool (status only shows the latest scan, which may be a resilver). */
   scrubs: Record<string, ScrubRecord>
+  /** Every scrub lnstore followed, oldest first (the newest MAX_SCRUB_RUNS). */
+  scrubLog?: ScrubRun[]
 }
 
 export const EMPTY_HISTORY: History = {version: 1, devices: {}, scrubs: {}}
 
 const DAY_MS = 86_400_000
 const MAX_SAMPLES_PER_DEVICE = 5000
+const MAX_SCRUB_RUNS = 200
 
 export function deviceKey(pool: Pool, vdev: Vdev): string {
   return vdev.guid ? `guid:${vdev.guid}` : `name:${pool.name}/${vdev.name}`
@@ -67,7 +90,18 @@ export function recordReport(history: History, report: StatusReport, now: number
     }
   }
 
-  return {version: 1, devices: prune(devices, now - retentionDays * DAY_MS), scrubs}
+  return {version: 1, devices: prune(devices, now - retentionDays * DAY_MS), scrubs, ...(history.scrubLog ? {scrubLog: history.scrubLog} : {})}
+}
+
+/** Adds a scrub lnstore followed: to the log, and as the pool's latest scrub. */
+export function recordScrubRun(history: History, run: ScrubRun): History {
+  const latest = history.scrubs[run.pool]
+  const {pool, startedAt, devices, ...record} = run
+  return {
+    ...history,
+    scrubs: !latest || run.endedAt >= latest.endedAt ? {...history.scrubs, [pool]: {...record, startedAt}} : history.scrubs,
+    scrubLog: [...(history.scrubLog ?? []), run].slice(-MAX_SCRUB_RUNS),
+  }
 }
 
 /** Drops samples older than the cutoff, keeping the newest older one as the baseline for the next increment. */
@@ -104,7 +138,15 @@ export class HistoryStore {
   }
 
   async record(report: StatusReport, now: number, retentionDays: number): Promise<History> {
-    const update = (current: History) => recordReport(current.version === 1 ? current : EMPTY_HISTORY, report, now, retentionDays)
+    return this.update((current) => recordReport(current, report, now, retentionDays), now)
+  }
+
+  async recordScrub(run: ScrubRun, now: number): Promise<History> {
+    return this.update((current) => recordScrubRun(current, run), now)
+  }
+
+  private async update(change: (current: History) => History, now: number): Promise<History> {
+    const update = (current: History) => change(current.version === 1 ? current : EMPTY_HISTORY)
     try {
       return await updateJsonFile(this.path, EMPTY_HISTORY, update)
     } catch (error) {

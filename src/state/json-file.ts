@@ -71,8 +71,25 @@ export async function writeFileAtomically(path: string, content: string): Promis
   await directory.sync().finally(() => directory.close())
 }
 
-async function lock(path: string): Promise<() => Promise<void>> {
-  const deadline = Date.now() + LOCK_WAIT_MS
+/** A lock file held by another live lnstore process. */
+export class LockHeldError extends Error {
+  constructor(
+    readonly path: string,
+    /** The holder's process id, when the file names one. */
+    readonly holder: number | null,
+    waitedMs: number,
+  ) {
+    super(`${path} is held by another lnstore process (pid ${holder ?? 'unknown'})${waitedMs > 0 ? ` for more than ${waitedMs / 1000} s` : ''}; if no lnstore is running, remove the file`)
+    this.name = 'LockHeldError'
+  }
+}
+
+/**
+ * Takes an exclusive lock file holding this process's id; waits up to `waitMs` for another holder
+ * (0: fail at once). A lock whose holder died is taken over. Returns the release function.
+ */
+export async function lock(path: string, waitMs = LOCK_WAIT_MS): Promise<() => Promise<void>> {
+  const deadline = Date.now() + waitMs
   for (;;) {
     try {
       const file = await open(path, 'wx')
@@ -90,10 +107,7 @@ async function lock(path: string): Promise<() => Promise<void>> {
       continue
     }
 
-    if (Date.now() > deadline) {
-      throw new Error(`${path} is held by another lnstore process (pid ${holder || 'unknown'}) for more than ${LOCK_WAIT_MS / 1000} s; if no lnstore is running, remove the file`)
-    }
-
+    if (Date.now() >= deadline) throw new LockHeldError(path, Number.isInteger(holder) && holder > 0 ? holder : null, waitMs)
     await new Promise((resolve) => setTimeout(resolve, 25 + Math.random() * 50))
   }
 }

@@ -1,5 +1,6 @@
 import {readFile} from 'node:fs/promises'
 
+import {nodemailerFactory, type MailTransportFactory} from '../alerts/smtp.js'
 import {zxRunner, type Runner} from './runner.js'
 
 /** The side effects lnstore's modules use, one small interface each, so tests can point them elsewhere. */
@@ -8,10 +9,13 @@ export interface Deps {
   readFile(path: string): Promise<string>
   /** Epoch milliseconds. */
   now(): number
+  /** Connections to the mail server (alerts). */
+  mail: MailTransportFactory
 }
 
 export const systemDeps: Deps = {
   runner: zxRunner,
   readFile: (path) => readFile(path, 'utf8'),
   now: () => Date.now(),
+  mail: nodemailerFactory,
 }

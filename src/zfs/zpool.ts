@@ -6,7 +6,7 @@ import {parseNiceNumber} from './units.js'
 /** How the installed zpool can print status: OpenZFS 2.3+ JSON, exact numbers (`-p`), or plain text. */
 export type StatusDialect = 'json' | 'parsable' | 'text'
 
-export type ZpoolFailure = 'missing' | 'not-running' | 'permission' | 'no-such-pool' | 'timeout' | 'failed'
+export type ZpoolFailure = 'missing' | 'not-running' | 'permission' | 'no-such-pool' | 'busy' | 'timeout' | 'failed'
 
 /** A zpool invocation that failed, classified, with what to do next. */
 export class ZpoolError extends CommandError {
@@ -73,6 +73,16 @@ export class Zpool {
     return parseCapacityList(this.check(result).stdout)
   }
 
+  /** Starts a scrub (or resumes a paused one). */
+  async scrub(pool: string): Promise<void> {
+    this.check(await this.run(['scrub', pool]))
+  }
+
+  /** `zpool status -v POOL` as zpool prints it, for people to read (alert mails). */
+  async statusText(pool: string): Promise<string> {
+    return this.check(await this.run(['status', '-v', pool])).stdout
+  }
+
   /** Text status names devices, not GUIDs; `-g` prints the same tree with GUIDs, so zip the two (where supported). */
   private async addGuids(report: StatusReport, pools: string[]): Promise<void> {
     const result = await this.run(['status', '-g', ...pools])
@@ -112,6 +122,7 @@ const NEXT_STEPS: Record<ZpoolFailure, string> = {
   'not-running': 'Load the ZFS kernel module (`modprobe zfs`) or start the zfs-fuse daemon (`systemctl start zfs-fuse`), then run `lnstore status` again.',
   permission: 'Run lnstore as root (for example `sudo lnstore status`).',
   'no-such-pool': 'Check the pool name with `zpool list`; if the pool is exported, import it with `zpool import <pool>`.',
+  busy: 'Wait until `zpool status` shows the running scrub or resilver finished, then try again.',
   timeout: 'zpool did not answer: the pool may be suspended or a device hung. Check `dmesg` and `zpool status` by hand.',
   failed: 'Run the command above by hand to see the full error.',
 }
@@ -127,6 +138,7 @@ export function classifyFailure(result: RunResult): ZpoolFailure {
 
   if (/permission denied|must be root|insufficient privileges|Operation not permitted/i.test(text)) return 'permission'
   if (/no such pool/i.test(text)) return 'no-such-pool'
+  if (/currently (scrubbing|resilvering)/i.test(text)) return 'busy'
   return 'failed'
 }
 

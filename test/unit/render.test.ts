@@ -12,6 +12,7 @@ const deps: Deps = {
   runner: {run: () => Promise.reject(new Error('no zpool in this test'))},
   readFile: () => Promise.reject(new Error('no files in this test')),
   now: () => NOW,
+  mail: {create: () => Promise.reject(new Error('no mail in this test'))},
 }
 
 const statusOf = (name: string) =>

@@ -1,0 +1,127 @@
+import {hostname} from 'node:os'
+
+import type {Config} from '../config/schema.js'
+import {checkStatus, type StatusResult, type VdevView} from '../status/check-status.js'
+import type {Deps} from '../system/deps.js'
+import {worst, type Finding} from '../zfs/health.js'
+import {Zpool, ZpoolError} from '../zfs/zpool.js'
+import {composeAlertMail, loadMailTemplates, type ComposedMail} from './compose.js'
+import {decideAlerts, HOST_SCOPE, type Alert, type DeviceObservation, type ScopeObservation} from './decide.js'
+import {AlertStore, deliverOutbox, enqueue} from './outbox.js'
+import {alertsConfigured} from './smtp.js'
+
+export interface AlertOutcome {
+  /** False when the config names no recipients or no mail server: nothing is decided or sent. */
+  configured: boolean
+  /** Subjects of the mails this run queued. */
+  queued: string[]
+  sent: number
+  /** Mails left in the outbox for the next run. */
+  pending: number
+  failures: string[]
+}
+
+export interface AlertOptions {
+  config: Config
+  stateDir: string
+  /** One line per event (queued, sent, failed): stderr for commands, stdout for the monitor. */
+  log: (line: string) => void
+  host?: string
+  env?: NodeJS.ProcessEnv
+}
+
+export interface CheckOutcome {
+  /** Null when the pools could not be read. */
+  status: StatusResult | null
+  error: Error | null
+  alerts: AlertOutcome
+}
+
+/**
+ * A health check that alerts: reads and judges the pools as `lnstore status` does, mails what
+ * changed, and sends what waits in the outbox. A check that cannot read the pools (zpool missing,
+ * a watched pool gone) alerts too, as UNKNOWN, and returns the error for the caller to report.
+ */
+export async function checkAndAlert(
+  deps: Deps,
+  options: AlertOptions & {pools: string[]; extraMails?: (status: StatusResult | null) => Promise<ComposedMail[]>},
+): Promise<CheckOutcome> {
+  let status: StatusResult | null = null
+  let error: Error | null = null
+  try {
+    status = await checkStatus(deps, {config: options.config, stateDir: options.stateDir, pools: options.pools})
+  } catch (caught) {
+    if (caught instanceof TypeError || caught instanceof ReferenceError || caught instanceof RangeError || caught instanceof SyntaxError) throw caught
+    error = caught as Error
+  }
+
+  const observations = status ? observe(status) : [failureObservation(error as Error)]
+  const complete = status !== null && options.pools.length === 0 && options.config.pools.length === 0
+  const extraMails = options.extraMails ? await options.extraMails(status) : []
+  const alerts = await sendAlerts(deps, {...options, observations, complete, extraMails})
+  return {status, error, alerts}
+}
+
+/** Decides which alerts the observations call for, queues them (and any extra mails), and sends the outbox. */
+async function sendAlerts(
+  deps: Deps,
+  options: AlertOptions & {observations: ScopeObservation[]; complete: boolean; extraMails?: ComposedMail[]},
+): Promise<AlertOutcome> {
+  const outcome: AlertOutcome = {configured: alertsConfigured(options.config.alerts), queued: [], sent: 0, pending: 0, failures: []}
+  if (!outcome.configured) return outcome
+  const {config, log} = options
+  const store = new AlertStore(options.stateDir)
+  try {
+    const now = deps.now()
+    const decide = (scopes: Parameters<typeof decideAlerts>[0]) =>
+      decideAlerts(scopes, options.observations, {now, repeatMs: config.alerts.repeatHours * 3_600_000, complete: options.complete})
+    // The excerpts need zpool, which cannot run under the state file's lock: fetch them for the alerts a first look foresees.
+    const foreseen = decide((await store.read().catch(() => ({scopes: {}}))).scopes)
+    const [excerpts, templates] = await Promise.all([statusExcerpts(deps, foreseen.alerts), loadMailTemplates()])
+    const context = {host: options.host ?? hostname(), now, repeatHours: config.alerts.repeatHours}
+    await store.update((state) => {
+      const decision = decide(state.scopes)
+      const mails = [...decision.alerts.map((alert) => composeAlertMail(alert, {...context, excerpt: excerpts.get(alert.scope) ?? ''}, templates)), ...(options.extraMails ?? [])]
+      const queued = enqueue({...state, scopes: decision.scopes}, mails, now)
+      outcome.queued = mails.map((mail) => mail.subject)
+      if (queued.dropped > 0) log(`alerts: the outbox is full; dropped its ${queued.dropped} oldest mails`)
+      return queued.state
+    }, log)
+    for (const subject of outcome.queued) log(`alert queued: ${subject}`)
+    return {...outcome, ...(await deliverOutbox(deps, store, config.alerts, log, options.env))}
+  } catch (error) {
+    // Alerts must never break the check itself (an unwritable state directory, a bad CA file ...): say why and go on.
+    const reason = `alerts: ${(error as Error).message}`
+    log(reason)
+    return {...outcome, failures: [...outcome.failures, reason]}
+  }
+}
+
+/** What a status result shows, per pool and for the host, as the alert rules see it. */
+export function observe(status: StatusResult): ScopeObservation[] {
+  const notOk = (findings: Finding[]) => findings.filter((finding) => finding.verdict !== 'OK')
+  const host: ScopeObservation = {scope: HOST_SCOPE, verdict: worst(status.findings.map((finding) => finding.verdict)), findings: notOk(status.findings), devices: []}
+  const pools = status.pools.map((pool) => ({scope: pool.name, verdict: pool.verdict, findings: notOk(pool.findings), devices: leaves(pool.vdevs)}))
+  return [host, ...pools]
+}
+
+function leaves(vdevs: VdevView[]): DeviceObservation[] {
+  return vdevs.flatMap((vdev) => {
+    if (vdev.children.length > 0) return leaves(vdev.children)
+    if (!vdev.verdict) return []
+    const {name, verdict, read, write, cksum} = vdev
+    return [{key: vdev.guid ?? name, name, verdict, findings: vdev.findings ?? [], read, write, cksum, rates: vdev.rates ?? null}]
+  })
+}
+
+function failureObservation(error: Error): ScopeObservation {
+  const next = error instanceof ZpoolError ? error.nextStep : 'lnstore status'
+  return {scope: HOST_SCOPE, verdict: 'UNKNOWN', findings: [{verdict: 'UNKNOWN', message: `cannot read the pools: ${error.message}`, next}], devices: []}
+}
+
+async function statusExcerpts(deps: Deps, alerts: Alert[]): Promise<Map<string, string>> {
+  const zpool = new Zpool(deps.runner)
+  const pools = [...new Set(alerts.map((alert) => alert.scope))].filter((scope) => scope !== HOST_SCOPE)
+  // A pool that cannot be read any more has no excerpt; the mail says what is known.
+  return new Map(await Promise.all(pools.map(async (pool) => [pool, await zpool.statusText(pool).catch(() => '')] as const)))
+}
