@@ -3,6 +3,7 @@ import {EMPTY_HISTORY, HistoryStore, type History, type ScrubRecord} from '../st
 import type {Deps} from '../system/deps.js'
 import type {ErrorRates} from '../zfs/error-rates.js'
 import {evaluateHealth, type DeviceHealth, type Finding, type PoolHealth, type Verdict} from '../zfs/health.js'
+import {observeNodeData} from '../node/observe.js'
 import {checkDataDirMount, parseMountInfo} from '../zfs/mounts.js'
 import {parseStatus} from '../zfs/status-json.js'
 import type {DataErrors, Pool, ScanInfo, StatusReport, Vdev, VdevRole} from '../zfs/status-model.js'
@@ -88,6 +89,8 @@ export async function checkStatus(deps: Deps, options: StatusOptions): Promise<S
     if (options.config.dataDir && options.config.dataset) {
       const mount = checkDataDirMount(parseMountInfo(await deps.readFile('/proc/self/mountinfo')), options.config.dataDir, options.config.dataset)
       if (mount) findings.push(mount)
+      // Only the mounted dataset holds the node's real data: a leftover directory proves nothing.
+      else findings.push(...(await observeNodeData(options.config.dataDir, options.stateDir, now, 'status')))
     }
   }
 

@@ -214,6 +214,14 @@ function isMissing(vdev: Vdev): boolean {
   return vdev.children.every(isMissing)
 }
 
+/** The top-level vdevs holding pool data that have no redundant copy left (or never had one). */
+export function vdevsWithoutRedundancy(pool: Pool): string[] {
+  return pool.vdevs
+    .filter((vdev) => vdev.role !== 'cache' && vdev.role !== 'spare' && vdev.role !== 'log')
+    .filter((vdev) => tolerance(vdev) - (isLeaf(vdev) ? 0 : vdev.children.filter(isMissing).length) <= 0)
+    .map((vdev) => vdev.name)
+}
+
 function redundancyFindings(pool: Pool, vdev: Vdev): Finding[] {
   if (vdev.role === 'cache' || vdev.role === 'spare') return []
   const survives = tolerance(vdev)

@@ -1,0 +1,73 @@
+import {access, readFile, readdir} from 'node:fs/promises'
+import {dirname, join} from 'node:path'
+
+/**
+ * Core Lightning's freshness counter. Its database keeps `data_version` in the `vars` table and
+ * increases it with every committed change, so a copy with a lower value is older than what the
+ * node last wrote: starting on it could broadcast a revoked channel state.
+ */
+
+export interface DatabaseReading {
+  path: string
+  /** null when the database has no data_version yet (an empty or brand-new node). */
+  dataVersion: number | null
+  /** SQLite's `PRAGMA quick_check`: "ok", what it found wrong, or "not run". */
+  check: string
+}
+
+/**
+ * Reads data_version and runs quick_check, read-only, never creating or changing the file. A running
+ * node may hold a write lock for a moment: wait for it rather than fail.
+ */
+export async function readDatabase(path: string, options: {quickCheck?: boolean} = {}): Promise<DatabaseReading> {
+  const {default: Database} = await import('better-sqlite3')
+  let database: InstanceType<typeof Database> | undefined
+  try {
+    database = new Database(path, {readonly: true, fileMustExist: true, timeout: 10_000})
+    // quick_check reads the whole file: the start gate runs it, frequent status checks skip it.
+    const check = options.quickCheck === false ? 'not run' : (database.pragma('quick_check') as {quick_check: string}[]).map((row) => row.quick_check).join('; ')
+    const hasVars = database.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'vars'").get() !== undefined
+    const row = hasVars ? (database.prepare("SELECT intval FROM vars WHERE name = 'data_version'").get() as {intval: number | bigint | null} | undefined) : undefined
+    return {path, dataVersion: row?.intval === undefined || row.intval === null ? null : Number(row.intval), check}
+  } catch (error) {
+    const code = (error as {code?: string}).code
+    // A damaged file is a finding about the data, not a failure to look.
+    if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB') return {path, dataVersion: null, check: `unreadable: ${(error as Error).message}`}
+    if (code === 'SQLITE_BUSY') throw new Error(`${path} stayed locked for 10 s: is the node running? (check it before the node starts)`)
+    throw error
+  } finally {
+    database?.close()
+  }
+}
+
+export interface NodeDatabases {
+  /** The node's database; null when there is none yet (a brand-new node). */
+  main: string | null
+  /** The second copy Core Lightning keeps with `wallet=sqlite3://main:backup`, or null. */
+  backup: string | null
+}
+
+const NETWORKS = ['bitcoin', 'testnet', 'testnet4', 'signet', 'regtest']
+
+/**
+ * Where a Core Lightning data directory keeps its database: the `wallet=` line of its config file
+ * when there is one, else <dir>/<network>/lightningd.sqlite3.
+ */
+export async function findNodeDatabases(dataDir: string): Promise<NodeDatabases> {
+  const entries = await readdir(dataDir).catch(() => [] as string[])
+  const networks = [...NETWORKS, ...entries.filter((entry) => !NETWORKS.includes(entry))].filter((network) => entries.includes(network))
+  for (const config of [join(dataDir, 'config'), ...networks.map((network) => join(dataDir, network, 'config'))]) {
+    const wallet = /^\s*wallet\s*=\s*sqlite3:\/\/(.+?)\s*$/m.exec(await readFile(config, 'utf8').catch(() => ''))?.[1]
+    if (wallet) {
+      const [main, backup] = wallet.split(':').map((path) => (path.startsWith('/') ? path : join(dirname(config), path)))
+      return {main, backup: backup ?? null}
+    }
+  }
+
+  for (const network of networks) {
+    const candidate = join(dataDir, network, 'lightningd.sqlite3')
+    if (await access(candidate).then(() => true, () => false)) return {main: candidate, backup: null}
+  }
+
+  return {main: null, backup: null}
+}

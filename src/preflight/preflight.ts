@@ -1,0 +1,200 @@
+import type {Config} from '../config/schema.js'
+import {findNodeDatabases, readDatabase, type DatabaseReading} from '../node/data-version.js'
+import {acknowledgeHistory, readFreshness, recordDataVersion, reseedDataVersion, setAsideDamaged, type FreshnessState} from '../state/freshness.js'
+import {CorruptStateError} from '../state/json-file.js'
+import type {Deps} from '../system/deps.js'
+import {runChecked} from '../system/runner.js'
+import {vdevsWithoutRedundancy, worst, type Finding, type Verdict} from '../zfs/health.js'
+import {checkDataDirMount, parseMountInfo} from '../zfs/mounts.js'
+import {discardingEvents, parsePoolHistory, type DiscardEvent} from '../zfs/pool-history.js'
+import {Zpool} from '../zfs/zpool.js'
+
+/**
+ * `lnstore preflight`: may the node start on this data? Only OK (or an allowed WARNING) says yes.
+ * Data older than what the node last wrote is worse than no data: starting on it can broadcast a
+ * revoked channel state, and the peer takes the channel.
+ */
+
+export interface PreflightResult {
+  verdict: Verdict
+  /** True when the node may start. */
+  safe: boolean
+  findings: Finding[]
+  database: (DatabaseReading & {highWater: number | null}) | null
+  backup: DatabaseReading | null
+  /** Rollbacks and rewinds in the pool's history not yet acknowledged. */
+  discarded: DiscardEvent[]
+  /** lnstore's own record (state directory) is damaged. */
+  recordDamaged: boolean
+}
+
+export interface PreflightOptions {
+  config: Config
+  stateDir: string
+  /** Who runs it, for the record (`$SUDO_USER` or `$USER`). */
+  by: string
+}
+
+export async function preflight(deps: Deps, options: PreflightOptions): Promise<PreflightResult> {
+  const {config, stateDir} = options
+  const findings: Finding[] = []
+  let recordDamaged = false
+  const result = (database: PreflightResult['database'] = null, backup: DatabaseReading | null = null, discarded: DiscardEvent[] = []): PreflightResult => {
+    const verdict = worst(findings.map((finding) => finding.verdict))
+    return {verdict, safe: verdict === 'OK' || verdict === 'WARNING', findings, database, backup, discarded, recordDamaged}
+  }
+
+  if (!config.dataDir || !config.dataset) {
+    findings.push({verdict: 'UNKNOWN', message: 'lnstore is not set up for this node: the config names no dataDir and dataset', next: 'lnstore init --help'})
+    return result()
+  }
+
+  const {dataDir, dataset} = config
+  const pool = dataset.split('/')[0]
+  const mount = checkDataDirMount(parseMountInfo(await deps.readFile('/proc/self/mountinfo')), dataDir, dataset)
+  if (mount) {
+    findings.push(mount)
+    // Whatever sits in that directory is not the pool's data: reading it would prove nothing.
+    return result()
+  }
+
+  findings.push(...(await poolFindings(deps, pool, config.allowDegradedStart)))
+  findings.push(...(await datasetFindings(deps, dataset)))
+
+  let state: FreshnessState
+  try {
+    state = await readFreshness(stateDir)
+  } catch (error) {
+    if (!(error instanceof CorruptStateError)) throw error
+    recordDamaged = true
+    findings.push({
+      verdict: 'CRITICAL',
+      message: `lnstore's record of the highest data_version seen is damaged (${error.message}): the database cannot be proven current`,
+      next: "if you are sure the data is the newest the node wrote (check the node's logs and backups), accept it deliberately: lnstore preflight ack",
+    })
+    const databases = await findNodeDatabases(dataDir)
+    return result(databases.main ? {...(await readDatabase(databases.main)), highWater: null} : null)
+  }
+
+  const discarded = await unacknowledgedDiscards(deps, pool, dataset, state, options, deps.now())
+  for (const event of discarded) {
+    findings.push({
+      verdict: 'CRITICAL',
+      message: `${event.why} (${new Date(event.at).toISOString()}: ${event.command}): the node's data may be older than what it last wrote`,
+      next: 'make sure the node data is the newest it wrote, then: lnstore preflight ack',
+    })
+  }
+
+  const databases = await findNodeDatabases(dataDir)
+  if (!databases.main) {
+    findings.push({verdict: 'OK', message: `no node database in ${dataDir} yet: a brand-new node may start`})
+    return result(null, null, discarded)
+  }
+
+  const main = await readDatabase(databases.main)
+  const highWater = state.highWater[databases.main]?.dataVersion ?? null
+  findings.push(...databaseFindings(main, highWater))
+  let backup: DatabaseReading | null = null
+  if (databases.backup) {
+    backup = await readDatabase(databases.backup)
+    if (backup.check !== 'ok') findings.push({verdict: 'CRITICAL', message: `the backup database ${backup.path} fails SQLite's quick_check: ${backup.check}`})
+    if (backup.dataVersion !== main.dataVersion) {
+      findings.push({
+        verdict: 'CRITICAL',
+        message: `the node's two database copies disagree: ${main.path} has data_version ${main.dataVersion}, ${backup.path} has ${backup.dataVersion}`,
+        next: 'find out which copy is current before starting the node (Core Lightning writes both on every change)',
+      })
+    }
+  }
+
+  if (main.check === 'ok' && main.dataVersion !== null && (highWater === null || main.dataVersion >= highWater)) {
+    await recordDataVersion(stateDir, databases.main, main.dataVersion, deps.now(), `preflight (${options.by})`)
+  }
+
+  return result({...main, highWater}, backup, discarded)
+}
+
+export function databaseFindings(reading: DatabaseReading, highWater: number | null): Finding[] {
+  const findings: Finding[] = []
+  if (reading.check !== 'ok') {
+    findings.push({verdict: 'CRITICAL', message: `${reading.path} fails SQLite's quick_check: ${reading.check}`, next: 'do not start the node on it: restore the pool\'s data (zpool status -v) or ask for help'})
+  }
+
+  if (highWater !== null && (reading.dataVersion === null || reading.dataVersion < highWater)) {
+    findings.push({
+      verdict: 'CRITICAL',
+      message: `${reading.path} has data_version ${reading.dataVersion}, but lnstore has seen ${highWater}: this data is OLDER than what the node last wrote (rolled back or replaced by an old copy); starting on it can lose the channels`,
+      next: 'put the newest copy of the database back (the renamed original, a backup); only if this one is truly the newest: lnstore preflight ack',
+    })
+  } else if (findings.length === 0) {
+    findings.push({verdict: 'OK', message: `${reading.path}: data_version ${reading.dataVersion} (highest seen ${highWater ?? 'none yet'}), quick_check ok`})
+  }
+
+  return findings
+}
+
+async function poolFindings(deps: Deps, pool: string, allowDegradedStart: boolean): Promise<Finding[]> {
+  const [status] = (await new Zpool(deps.runner).status([pool])).report.pools
+  if (!status) return [{verdict: 'CRITICAL', message: `the pool ${pool} is not imported`, next: `zpool import ${pool}`}]
+  if (status.state === 'SUSPENDED' || status.state === 'FAULTED' || status.state === 'UNAVAIL') {
+    return [{verdict: 'CRITICAL', message: `the pool ${pool} is ${status.state}`, next: `zpool status -v ${pool}`}]
+  }
+
+  const exposed = vdevsWithoutRedundancy(status)
+  if (exposed.length === 0) return []
+  const message = `${exposed.join(', ')} in ${pool} has no redundant copy left: one more failure loses the node's data`
+  return allowDegradedStart
+    ? [{verdict: 'WARNING', message: `${message} (starting anyway: allowDegradedStart is set in the config)`, next: `lnstore status --pool ${pool}`}]
+    : [{verdict: 'CRITICAL', message, next: `restore redundancy first (lnstore status --pool ${pool}), or set allowDegradedStart: true in the config to start regardless`}]
+}
+
+async function datasetFindings(deps: Deps, dataset: string): Promise<Finding[]> {
+  // `all`, because zfs-fuse has no `sync` property and refuses to name it.
+  const output = (await runChecked(deps.runner, ['zfs', 'get', '-H', '-o', 'property,value', 'all', dataset])).stdout
+  const values = new Map(output.trim().split('\n').map((line) => line.split('\t') as [string, string]))
+  const findings: Finding[] = []
+  if (values.get('readonly') === 'on') findings.push({verdict: 'CRITICAL', message: `${dataset} is read-only: the node cannot write`, next: `zfs set readonly=off ${dataset}`})
+  if (values.get('sync') === 'disabled') {
+    findings.push({verdict: 'CRITICAL', message: `${dataset} has sync=disabled: a crash loses writes the node was told were safe`, next: `zfs set sync=standard ${dataset}`})
+  }
+
+  return findings
+}
+
+/**
+ * Rollbacks and rewinds since the operator last acknowledged the pool's history. The first look
+ * at a pool sets the baseline: lnstore cannot judge what happened before it watched.
+ */
+async function unacknowledgedDiscards(deps: Deps, pool: string, dataset: string, state: FreshnessState, options: PreflightOptions, now: number): Promise<DiscardEvent[]> {
+  const acknowledged = state.historyAcknowledged[pool]
+  if (!acknowledged) {
+    await acknowledgeHistory(options.stateDir, pool, now, `baseline (${options.by})`, now, [])
+    return []
+  }
+
+  const history = (await runChecked(deps.runner, ['zpool', 'history', '-il', pool])).stdout
+  return discardingEvents(parsePoolHistory(history), dataset).filter((event) => event.at > acknowledged.until)
+}
+
+/** In words, what `preflight ack` would accept on the operator's word. */
+export function describeAcceptance(checked: PreflightResult): string[] {
+  const lines = checked.discarded.map((event) => `${new Date(event.at).toISOString()} ${event.command} (${event.why})`)
+  const {database} = checked
+  if (checked.recordDamaged) lines.push("lnstore's damaged record of the highest data_version (it is replaced, and kept beside for inspection)")
+  if (database && database.highWater !== null && database.dataVersion !== null && database.dataVersion < database.highWater) {
+    lines.push(`${database.path}: data_version ${database.dataVersion}, lower than the ${database.highWater} lnstore saw`)
+  }
+
+  return lines
+}
+
+/** Records the operator's acceptance: history acknowledged up to now, the high-water mark set to the database as it is. */
+export async function acceptCurrentData(stateDir: string, pool: string, checked: PreflightResult, now: number, by: string): Promise<void> {
+  const {database} = checked
+  if (checked.recordDamaged) await setAsideDamaged(stateDir, now)
+  if (database && database.dataVersion !== null && database.check === 'ok') {
+    await reseedDataVersion(stateDir, database.path, database.dataVersion, now, `ack (${by})`)
+  }
+
+  await acknowledgeHistory(stateDir, pool, now, by, now, describeAcceptance(checked))
+}

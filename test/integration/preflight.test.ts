@@ -1,0 +1,163 @@
+import {expect} from 'chai'
+import {copyFileSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync, closeSync, existsSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {lnstore} from '../support/cli.js'
+import {ensureZfs, sh, ZfsSandbox, type PoolHandle} from '../support/zfs-sandbox.js'
+
+/** `lnstore preflight`, the node's start gate, on a real zfs-fuse pool and a real SQLite database shaped like Core Lightning's. */
+describe('lnstore preflight on real ZFS (zfs-fuse)', function () {
+  const sandbox = new ZfsSandbox()
+  let pool: PoolHandle
+  let dataset: string
+  let dataDir: string
+  let database: string
+  let env: NodeJS.ProcessEnv
+  const preflight = (...args: string[]) => lnstore(['preflight', ...args], {env})
+  const setDataVersion = (value: number) => sh('sqlite3', [database, `UPDATE vars SET intval = ${value} WHERE name = 'data_version';`])
+
+  before(async () => {
+    await ensureZfs()
+    pool = sandbox.createPool('lnspre', ['mirror'], sandbox.devices(2))
+    dataset = `${pool.name}/lightning`
+    dataDir = join(sandbox.dir, 'lightning')
+    sh('zfs', ['create', '-o', `mountpoint=${dataDir}`, dataset])
+    mkdirSync(join(dataDir, 'bitcoin'))
+    database = join(dataDir, 'bitcoin', 'lightningd.sqlite3')
+    sh('sqlite3', [database, "CREATE TABLE vars (name VARCHAR(32), val VARCHAR(255), intval INTEGER, blobval BLOB, PRIMARY KEY (name)); INSERT INTO vars (name, intval) VALUES ('data_version', 10);"])
+    const config = join(sandbox.dir, 'config.json')
+    writeFileSync(config, JSON.stringify({pools: [pool.name], dataDir, dataset, mode: 'zfs'}))
+    env = {LNSTORE_CONFIG: config, LNSTORE_STATE_DIR: join(sandbox.dir, 'state')}
+  })
+
+  after(() => sandbox.cleanup())
+
+  it('passes on fresh data and records the data_version it saw', () => {
+    const result = preflight('--json')
+    expect(result.status, result.stdout + result.stderr).to.equal(0)
+    expect(result.json()).to.deep.include({safe: true, verdict: 'OK'})
+    expect(result.json().database).to.deep.include({path: database, dataVersion: 10, check: 'ok'})
+    const state = JSON.parse(readFileSync(join(env.LNSTORE_STATE_DIR!, 'freshness.json'), 'utf8'))
+    expect(state.highWater[database].dataVersion).to.equal(10)
+  })
+
+  it('refuses when the database is replaced by an older copy, and passes after the documented acknowledgement', () => {
+    const old = join(sandbox.dir, 'old-copy.sqlite3')
+    copyFileSync(database, old)
+    setDataVersion(20)
+    expect(preflight().status).to.equal(0)
+    copyFileSync(old, database)
+
+    const refused = preflight()
+    expect(refused.status).to.equal(2)
+    expect(refused.stdout).to.contain('DO NOT START the node')
+    expect(refused.stdout).to.contain(`${database} has data_version 10, but lnstore has seen 20: this data is OLDER than what the node last wrote`)
+
+    const ack = lnstore(['preflight', 'ack', '--yes', '--json'], {env})
+    expect(ack.status, ack.stderr).to.equal(0)
+    expect(ack.json().accepted).to.deep.equal([`${database}: data_version 10, lower than the 20 lnstore saw`])
+    expect(ack.json().by).to.match(/@/)
+    expect(preflight().status).to.equal(0)
+  })
+
+  it('refuses after `zfs rollback` of the dataset, even when data_version is unchanged since the snapshot', () => {
+    setDataVersion(30)
+    expect(preflight().status).to.equal(0)
+    sh('zfs', ['snapshot', `${dataset}@before`])
+    setDataVersion(31)
+    expect(preflight().status).to.equal(0)
+    sh('zfs', ['rollback', `${dataset}@before`])
+
+    const refused = preflight('--json')
+    expect(refused.status).to.equal(2)
+    const messages = refused.json().findings.map((finding: {message: string}) => finding.message)
+    expect(messages.some((message: string) => message.startsWith(`${dataset} was rolled back to a snapshot`))).to.equal(true)
+    expect(messages.some((message: string) => message.includes('has data_version 30, but lnstore has seen 31'))).to.equal(true)
+
+    expect(lnstore(['preflight', 'ack', '--yes'], {env}).status).to.equal(0)
+    expect(preflight().status).to.equal(0)
+  })
+
+  it('status records the data_version it sees, and turns CRITICAL when the database goes backwards', () => {
+    setDataVersion(40)
+    const fine = lnstore(['status', '--json', '--no-alert'], {env}).json()
+    expect(fine.findings).to.deep.equal([])
+    const state = JSON.parse(readFileSync(join(env.LNSTORE_STATE_DIR!, 'freshness.json'), 'utf8'))
+    expect(state.highWater[database]).to.deep.include({dataVersion: 40, by: 'status'})
+    setDataVersion(39)
+    const backwards = lnstore(['status', '--json', '--no-alert'], {env})
+    expect(backwards.status).to.equal(2)
+    expect(backwards.json().findings[0].message).to.equal("the node's database went backwards: data_version 39, but lnstore has seen 40; the data was rolled back or replaced by an older copy")
+    setDataVersion(40)
+  })
+
+  it('refuses when the dataset is not mounted and the directory is an empty leftover', () => {
+    sh('zfs', ['unmount', dataset])
+    try {
+      const refused = preflight('--json')
+      expect(refused.status).to.equal(2)
+      expect(refused.json().findings[0].message).to.contain(`the node data directory ${dataDir} is not a mount point`)
+    } finally {
+      sh('zfs', ['mount', dataset])
+    }
+  })
+
+  it('refuses a corrupted database', () => {
+    const saved = join(sandbox.dir, 'good.sqlite3')
+    copyFileSync(database, saved)
+    // Fill the database with pages, then overwrite some of them behind SQLite's back.
+    sh('sqlite3', [database, "CREATE TABLE filler (x BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300) INSERT INTO filler SELECT randomblob(900) FROM n;"])
+    const file = openSync(database, 'r+')
+    writeSync(file, Buffer.alloc(4096 * 4, 0xa5), 0, 4096 * 4, 4096 * 3)
+    closeSync(file)
+    try {
+      const refused = preflight()
+      expect(refused.status).to.equal(2)
+      expect(refused.stdout).to.match(/fails SQLite's quick_check/)
+    } finally {
+      copyFileSync(saved, database)
+    }
+  })
+
+  it('refuses when its own record is damaged, and says how to accept the data deliberately', () => {
+    const state = join(env.LNSTORE_STATE_DIR!, 'freshness.json')
+    writeFileSync(state, '{"version": 1, "highWa')
+    const refused = preflight()
+    expect(refused.status).to.equal(2)
+    expect(refused.stdout).to.contain("lnstore's record of the highest data_version seen is damaged")
+    expect(refused.stdout).to.contain('lnstore preflight ack')
+    expect(lnstore(['preflight', 'ack', '--yes'], {env}).status).to.equal(0)
+    expect(preflight().status).to.equal(0)
+  })
+
+  it('allows a brand-new node with no database yet', () => {
+    const moved = `${database}.away`
+    copyFileSync(database, moved)
+    rmSync(database)
+    try {
+      const result = preflight('--json')
+      expect(result.status).to.equal(0)
+      expect(result.json().findings.at(-1).message).to.contain('no node database')
+    } finally {
+      copyFileSync(moved, database)
+    }
+  })
+
+  it('installs and removes the systemd drop-in for the node unit', () => {
+    const systemdDir = join(sandbox.dir, 'systemd')
+    const installed = lnstore(['preflight', 'install', '--systemd-dir', systemdDir, '--unit', 'lightningd', '--yes', '--json'], {env})
+    expect(installed.status, installed.stderr).to.equal(0)
+    const path = join(systemdDir, 'lightningd.service.d', 'lnstore-preflight.conf')
+    expect(installed.json()).to.deep.include({action: 'installed', path})
+    const dropIn = readFileSync(path, 'utf8')
+    expect(dropIn).to.match(/^ExecStartPre=\+\S+node \S+run\.js preflight --config \S+config\.json$/m)
+    expect(lnstore(['preflight', 'install', '--systemd-dir', systemdDir, '--yes', '--json'], {env}).json().action).to.equal('unchanged')
+    if (existsSync('/usr/bin/systemd-analyze')) {
+      writeFileSync(join(systemdDir, 'lightningd.service'), '[Service]\nExecStart=/bin/true\n')
+      expect(sh('systemd-analyze', ['verify', join(systemdDir, 'lightningd.service')], {allowFailure: true})).to.not.contain('lnstore-preflight.conf')
+    }
+
+    expect(lnstore(['preflight', 'install', '--systemd-dir', systemdDir, '--remove', '--yes', '--json'], {env}).json().action).to.equal('removed')
+    expect(existsSync(path)).to.equal(false)
+  })
+})
