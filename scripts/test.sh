@@ -10,7 +10,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # zfs-fuse: real ZFS in user space for the integration tier (the host kernel has no ZFS module).
-packages=(zfs-fuse)
+# systemd: its systemd-analyze checks the unit templates `lnstore schedule install` writes.
+packages=(zfs-fuse systemd sqlite3)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
