@@ -156,6 +156,22 @@ export function composeTestMail(context: {host: string; now: number; smtp: strin
   )
 }
 
+/** The mail `lnstore preflight` sends when it keeps the node from starting. */
+export function composePreflightMail(findings: Finding[], verdict: Verdict, context: {host: string; now: number; dataDir: string}, templates: MailTemplates): ComposedMail {
+  const reasons = findings.filter((finding) => finding.verdict !== 'OK').sort((a, b) => RANK[a.verdict] - RANK[b.verdict])
+  return render(
+    {
+      ...baseView(`[lnstore] ${verdict}: preflight kept the Lightning node on ${context.host} from starting${reasons[0] ? `: ${shorten(reasons[0].message, 160)}` : ''}`, verdict, context),
+      heading: `The Lightning node on ${context.host} was not started`,
+      summary: `lnstore preflight refused to start the node on ${context.dataDir}: starting on data that may be older than what the node last wrote can broadcast a revoked channel state and lose the channel.`,
+      nextList: nullIfEmpty({items: [...new Set(reasons.flatMap((finding) => (finding.next ? [finding.next] : [])))]}),
+      findingList: nullIfEmpty({items: reasons.map(({verdict: level, message}) => ({verdict: level, label: level.padEnd(8), message}))}),
+      footer: '`lnstore preflight` shows the same; the node starts once it exits 0.',
+    },
+    templates,
+  )
+}
+
 function baseView(subject: string, verdict: Verdict, context: {host: string; now: number}): MailView {
   return {
     subject,

@@ -2,7 +2,8 @@ import {expect} from 'chai'
 import {copyFileSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync, closeSync, existsSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {lnstore} from '../support/cli.js'
+import {lnstore, lnstoreAsync} from '../support/cli.js'
+import {alertConfig, TestSmtpServer} from '../support/smtp.js'
 import {ensureZfs, sh, ZfsSandbox, type PoolHandle} from '../support/zfs-sandbox.js'
 
 /** `lnstore preflight`, the node's start gate, on a real zfs-fuse pool and a real SQLite database shaped like Core Lightning's. */
@@ -140,6 +141,26 @@ describe('lnstore preflight on real ZFS (zfs-fuse)', function () {
       expect(result.json().findings.at(-1).message).to.contain('no node database')
     } finally {
       copyFileSync(moved, database)
+    }
+  })
+
+  it('mails the refusal when alerts are configured', async () => {
+    const server = new TestSmtpServer()
+    const port = await server.start()
+    const mailDir = join(sandbox.dir, 'mail')
+    mkdirSync(mailDir)
+    const config = alertConfig(mailDir, port, {pools: [pool.name], dataDir, dataset, mode: 'zfs'})
+    sh('zfs', ['unmount', dataset])
+    try {
+      const refused = await lnstoreAsync(['preflight'], {env: {...env, LNSTORE_CONFIG: config}})
+      expect(refused.status).to.equal(2)
+      const [mail] = await server.waitFor(1)
+      expect(mail.subject).to.match(/^\[lnstore\] CRITICAL: preflight kept the Lightning node on \S+ from starting: the node data directory .+ is not a mount point/)
+      expect(mail.to).to.deep.equal(['ops@example.org', 'node-owner@example.org'])
+      expect(mail.text).to.contain(`zpool import -a; zfs mount ${dataset}`)
+    } finally {
+      sh('zfs', ['mount', dataset])
+      await server.stop()
     }
   })
 

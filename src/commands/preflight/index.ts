@@ -1,4 +1,5 @@
 import {BaseCommand} from '../../base-command.js'
+import {alertRefusal} from '../../preflight/alert.js'
 import {preflight, type PreflightResult} from '../../preflight/preflight.js'
 import {operator} from '../../preflight/who.js'
 import type {Finding} from '../../zfs/health.js'
@@ -6,7 +7,7 @@ import type {Finding} from '../../zfs/health.js'
 export default class Preflight extends BaseCommand {
   static summary = "Decide whether the Lightning node may start on its data: exit 0 only when it is safe."
 
-  static description = `Install it as the node service's start condition (\`lnstore preflight install\`). It refuses (exit 2) when the data directory is not the mounted dataset, the pool is not imported, SUSPENDED or has no redundant copy left (unless allowDegradedStart), the dataset is read-only or has sync=disabled, the database fails SQLite's quick_check, its data_version is lower than the highest lnstore has seen (the data was rolled back or replaced by an older copy), the two database copies of wallet=sqlite3://main:backup disagree, or the pool's history shows a rollback or rewind not yet acknowledged. Exit 3 when it cannot tell (not set up, ZFS not answering): a start gate that cannot check does not open.`
+  static description = `Install it as the node service's start condition (\`lnstore preflight install\`). It refuses (exit 2) when the data directory is not the mounted dataset, the pool is not imported, SUSPENDED or has no redundant copy left (unless allowDegradedStart), the dataset is read-only or has sync=disabled, the database fails SQLite's quick_check, its data_version is lower than the highest lnstore has seen (the data was rolled back or replaced by an older copy), the two database copies of wallet=sqlite3://main:backup disagree, or the pool's history shows a rollback or rewind not yet acknowledged. Exit 3 when it cannot tell (not set up, ZFS not answering): a start gate that cannot check does not open. A refusal is mailed when alerts are configured.`
 
   static examples = [
     {command: 'sudo <%= config.bin %> <%= command.id %>', description: 'May the node start now?'},
@@ -21,6 +22,7 @@ export default class Preflight extends BaseCommand {
     const result = await preflight(this.deps, {config, stateDir, by: operator()})
     process.exitCode = result.safe ? 0 : result.verdict === 'UNKNOWN' ? 3 : 2
     if (!this.jsonEnabled()) this.log(render(result))
+    if (!result.safe) await alertRefusal(this.deps, config, stateDir, result, (line) => this.logToStderr(line))
     return result
   }
 }
