@@ -172,6 +172,25 @@ export function composePreflightMail(findings: Finding[], verdict: Verdict, cont
   )
 }
 
+/** The report `lnstore replace-disk` mails when it is done. */
+export function composeReplaceMail(
+  report: {pool: string; failing: string; newDevice: string; downtimeSeconds: number | null; dataVersion: number | null; oldDeviceWarning?: string},
+  context: {host: string; now: number},
+  templates: MailTemplates,
+): ComposedMail {
+  const down = report.downtimeSeconds === null ? 'the node was not running' : `the node was down for ${formatDuration(report.downtimeSeconds)}`
+  return render(
+    {
+      ...baseView(`[lnstore] OK: ${report.failing} replaced by ${report.newDevice} in ${report.pool} on ${context.host}`, 'OK', context),
+      heading: `Disk replaced in ${report.pool}`,
+      summary: `${report.failing} was replaced by ${report.newDevice}; the pool is resilvered and ONLINE, ${down}, and the node's database holds what it last wrote (data_version ${report.dataVersion ?? 'none'}, quick_check ok).`,
+      nextList: nullIfEmpty({items: report.oldDeviceWarning ? [report.oldDeviceWarning] : []}),
+      footer: '`lnstore status` shows the pool now.',
+    },
+    templates,
+  )
+}
+
 function baseView(subject: string, verdict: Verdict, context: {host: string; now: number}): MailView {
   return {
     subject,

@@ -7,7 +7,7 @@ import {CorruptStateError, lock, LockHeldError, readJsonFile, updateJsonFile} fr
 import type {Deps} from '../system/deps.js'
 import type {ComposedMail} from './compose.js'
 import type {ScopeState} from './decide.js'
-import {describeSmtpError, isServerFailure, resolveSmtp, senderAddress} from './smtp.js'
+import {alertsConfigured, describeSmtpError, isServerFailure, resolveSmtp, senderAddress} from './smtp.js'
 
 /**
  * The alert state file (alerts.json in the state directory): the last verdicts per pool and device,
@@ -136,4 +136,12 @@ export async function deliverOutbox(deps: Deps, store: AlertStore, alerts: Alert
   } finally {
     await release()
   }
+}
+
+/** Queues one mail and sends the outbox, when alerts are configured: a server that is down delays the mail, never loses it. */
+export async function mailWhenConfigured(deps: Deps, alerts: AlertsConfig, stateDir: string, mail: ComposedMail, log: (line: string) => void): Promise<void> {
+  if (!alertsConfigured(alerts)) return
+  const store = new AlertStore(stateDir)
+  await store.update((state) => enqueue(state, [mail], deps.now()).state, log)
+  await deliverOutbox(deps, store, alerts, log)
 }

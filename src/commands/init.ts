@@ -6,8 +6,8 @@ import type {Layout} from '../devices/checks.js'
 import {initSteps, type InitContext} from '../init/plan.js'
 import {prepareInit} from '../init/prepare.js'
 import {confirm} from '../runbook/confirm.js'
-import {openJournal, planOf, Runbook, RunbookError, unfinishedRunError, type PlanEntry} from '../runbook/engine.js'
-import {progressStyle, runWithProgress} from '../runbook/progress.js'
+import {openJournal, planOf, Runbook, unfinishedRunError, type PlanEntry} from '../runbook/engine.js'
+import {continueOpenRun, progressStyle, renderPlan, runWithProgress} from '../runbook/progress.js'
 
 const LAYOUTS: Layout[] = ['mirror', 'raidz1', 'raidz2', 'raidz3']
 const layoutFlag = (layout: Layout, description: string) =>
@@ -70,14 +70,7 @@ Exit codes: 0 done (or planned, with --dry-run), 1 a step failed (run --resume o
     if (journal && !flags.resume && !flags.abort) throw unfinishedRunError(journal)
 
     if (flags.resume || flags.abort) {
-      if (!journal) throw new RunbookError('there is no stopped `lnstore init` run to continue or take back', ['lnstore init --help'])
-      const context = journal.context
-      const steps = initSteps(this.deps, context)
-      const items = flags.abort ? steps.filter((step) => step.undo).map((step) => ({id: step.id, title: step.undo!.title})).reverse() : steps
-      await runWithProgress(style, items, log, (onEvent) => {
-        const runbook = new Runbook({kind: 'init', stateDir, steps, onEvent, now: this.deps.now})
-        return flags.abort ? runbook.abort(context) : runbook.resume(context)
-      })
+      const {context, steps} = await continueOpenRun<InitContext>({kind: 'init', stateDir, abort: flags.abort, style, log, now: this.deps.now, steps: (ctx) => initSteps(this.deps, ctx)})
       return this.finish(flags.abort ? 'aborted' : 'resumed', context, planOf(steps), [])
     }
 
@@ -97,7 +90,7 @@ Exit codes: 0 done (or planned, with --dry-run), 1 a step failed (run --resume o
       stateDir,
     })
     const {context, steps, plan, notes} = preparation
-    if (!this.jsonEnabled()) this.log(renderPlan(plan, notes, flags['dry-run']))
+    if (!this.jsonEnabled()) this.log(renderPlan('init', plan, notes, flags['dry-run']))
     if (flags['dry-run']) return this.finish('planned', context, plan, notes)
 
     const devices = context.devices.join(', ')
@@ -127,18 +120,6 @@ Exit codes: 0 done (or planned, with --dry-run), 1 a step failed (run --resume o
       ...(context.migrate ? {originalKeptAt: context.originalKeptAt} : {}),
     }
   }
-}
-
-function renderPlan(plan: PlanEntry[], notes: string[], dryRun: boolean): string {
-  const lines = [dryRun ? 'lnstore init would (dry run, nothing is changed):' : 'lnstore init will:']
-  for (const [index, step] of plan.entries()) {
-    lines.push(`  ${index + 1}. ${step.title}`)
-    for (const command of step.commands) lines.push(`       $ ${command}`)
-    if (step.detail) lines.push(`       (${step.detail})`)
-  }
-
-  if (notes.length > 0) lines.push('', 'Notes:', ...notes.map((note) => `  - ${note}`))
-  return lines.join('\n')
 }
 
 function renderDone(context: InitContext): string {

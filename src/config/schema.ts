@@ -35,6 +35,19 @@ export interface Config {
   alerts: AlertsConfig
   schedule: ScheduleConfig
   monitor: {checkIntervalMinutes: number}
+  node: NodeConfig
+}
+
+/** How lnstore stops and starts the Lightning node (replace-disk). */
+export interface NodeConfig {
+  kind: 'rpc' | 'systemd' | 'docker' | 'commands'
+  network: string
+  unit: string
+  container?: string
+  startCommand?: string
+  stopCommand?: string
+  stopTimeoutSeconds: number
+  startTimeoutSeconds: number
 }
 
 export type TlsMode = 'implicit' | 'starttls' | 'none'
@@ -162,6 +175,25 @@ export const CONFIG_SCHEMA: Record<string, FieldSpec> = {
     type: 'object',
     doc: '`lnstore monitor`, the long-running alternative to timers.',
     fields: {checkIntervalMinutes: count(1, 1440, 5, 'Health check (and alerts) this often.')},
+  },
+  node: {
+    type: 'object',
+    doc: 'How `lnstore replace-disk` stops and starts the Lightning node. It always talks to the node over its JSON-RPC socket <dataDir>/<network>/lightning-rpc, and waits for the process to exit.',
+    fields: {
+      kind: {
+        type: 'choice',
+        values: ['systemd', 'rpc', 'docker', 'commands'],
+        default: 'systemd',
+        doc: 'systemd: systemctl stop/start the unit; rpc: the JSON-RPC `stop` command, started by startCommand; docker: docker stop/start the container; commands: stopCommand and startCommand.',
+      },
+      network: {type: 'string', default: 'bitcoin', doc: "The node's network: names the directory of its socket and its pid file lightningd-<network>.pid."},
+      unit: {type: 'string', default: 'lightningd', doc: 'The systemd unit (kind systemd).'},
+      container: {type: 'string', doc: 'The Docker container (kind docker).'},
+      startCommand: {type: 'string', doc: 'Shell command that starts the node and returns (kinds rpc and commands).'},
+      stopCommand: {type: 'string', doc: 'Shell command that stops the node (kind commands).'},
+      stopTimeoutSeconds: count(1, 3600, 120, 'Give up (touching no disk) when the node has not exited this long after being asked to stop.'),
+      startTimeoutSeconds: count(1, 3600, 300, 'Give up when the started node does not answer getinfo within this time.'),
+    },
   },
 }
 

@@ -35,6 +35,20 @@ export interface Refusal {
   forceable: boolean
 }
 
+/** A command that will not go ahead; each refusal says why and what to do instead. */
+export class Refused extends Error {
+  /** Exit code 2: refused before anything was touched. */
+  readonly exitCode = 2
+
+  constructor(
+    command: string,
+    readonly refusals: Refusal[],
+  ) {
+    super(`lnstore ${command} refused:\n${refusals.map((refusal) => `  ${refusal.device}: ${refusal.reason}\n    → ${refusal.wayOut}`).join('\n')}`)
+    this.name = 'Refused'
+  }
+}
+
 export type Layout = 'mirror' | 'raidz1' | 'raidz2' | 'raidz3'
 
 /** Fewest devices that make each layout worth having: a raidzN of N+1 disks is a mirror with extra overhead. */
@@ -65,39 +79,11 @@ export function checkDevices(devices: DeviceFacts[], options: CheckOptions): Ref
 
   const seen = new Map<string, DeviceFacts>()
   for (const device of devices) {
-    if (!device.exists) {
-      refuse(device, 'does not exist', 'check the name with `lsblk` or `ls -l /dev/disk/by-id`')
-      continue
-    }
-
-    if (device.kind === 'file' && !options.allowFiles) {
-      refuse(device, 'is a regular file, not a disk: files are for tests and trials only', 'give a disk, or add --allow-files for a trial pool')
-    } else if (device.kind === 'other') {
-      refuse(device, 'is neither a block device nor a regular file', 'give a disk such as /dev/disk/by-id/ata-...')
-    }
-
+    refusals.push(...checkDevice(device, options))
+    if (!device.exists) continue
     const twin = seen.get(device.identity)
     if (twin) refuse(device, `is the same ${device.kind === 'file' ? 'file' : 'disk'} as ${twin.given}, given twice`, 'give each device once')
     seen.set(device.identity, device)
-
-    if (device.mountedAt.length > 0) {
-      refuse(device, `is mounted (at ${device.mountedAt.join(', ')})`, `it is in use: unmount it first (umount ${device.mountedAt[0]}) if you really mean to erase it`)
-    }
-
-    if (device.activePool) {
-      refuse(device, `is part of the imported pool "${device.activePool}"`, `pick another device; to free this one: zpool detach/remove it from ${device.activePool}`)
-    } else if (device.zfsLabel) {
-      refuse(
-        device,
-        `holds a ZFS label of pool "${device.zfsLabel}" (exported or destroyed)`,
-        `to use that pool: zpool import ${device.zfsLabel}; if its data is not needed: zpool labelclear -f ${device.path}`,
-      )
-    }
-
-    const found = [...(device.signatures.length > 0 ? [`signatures ${device.signatures.join(', ')}`] : []), ...(device.partitions.length > 0 ? [`partitions ${device.partitions.join(', ')}`] : [])]
-    if (found.length > 0 && !options.force) {
-      refuse(device, `is not blank: ${found.join('; ')}`, `check it is the disk you mean (wipefs -n ${device.path}; lsblk ${device.path}), then add --force to erase it`, true)
-    }
   }
 
   const sized = devices.filter((device) => device.exists && device.sizeBytes > 0)
@@ -116,4 +102,56 @@ export function checkDevices(devices: DeviceFacts[], options: CheckOptions): Ref
   return refusals
 }
 
+/** The reasons to refuse one device, whatever pool it joins: missing, not a disk, mounted, in a pool, not blank. */
+export function checkDevice(device: DeviceFacts, options: {force: boolean; allowFiles: boolean}): Refusal[] {
+  const refusals: Refusal[] = []
+  const refuse = (device: DeviceFacts, reason: string, wayOut: string, forceable = false) => refusals.push({device: device.given, reason, wayOut, forceable})
+  if (!device.exists) {
+    refuse(device, 'does not exist', 'check the name with `lsblk` or `ls -l /dev/disk/by-id`')
+    return refusals
+  }
+
+  if (device.kind === 'file' && !options.allowFiles) {
+    refuse(device, 'is a regular file, not a disk: files are for tests and trials only', 'give a disk, or add --allow-files for a trial pool')
+  } else if (device.kind === 'other') {
+    refuse(device, 'is neither a block device nor a regular file', 'give a disk such as /dev/disk/by-id/ata-...')
+  }
+
+  if (device.mountedAt.length > 0) {
+    refuse(device, `is mounted (at ${device.mountedAt.join(', ')})`, `it is in use: unmount it first (umount ${device.mountedAt[0]}) if you really mean to erase it`)
+  }
+
+  if (device.activePool) {
+    refuse(device, `is part of the imported pool "${device.activePool}"`, `pick another device; to free this one: zpool detach/remove it from ${device.activePool}`)
+  } else if (device.zfsLabel) {
+    refuse(
+      device,
+      `holds a ZFS label of pool "${device.zfsLabel}" (exported or destroyed)`,
+      `to use that pool: zpool import ${device.zfsLabel}; if its data is not needed: zpool labelclear -f ${device.path}`,
+    )
+  }
+
+  const found = [...(device.signatures.length > 0 ? [`signatures ${device.signatures.join(', ')}`] : []), ...(device.partitions.length > 0 ? [`partitions ${device.partitions.join(', ')}`] : [])]
+  if (found.length > 0 && !options.force) {
+    refuse(device, `is not blank: ${found.join('; ')}`, `check it is the disk you mean (wipefs -n ${device.path}; lsblk ${device.path}), then add --force to erase it`, true)
+  }
+
+  return refusals
+}
+
 const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(bytes < 10 * 1024 ** 3 ? 2 : 0)} GiB`
+
+/** Whether a device may replace a pool member of `requiredBytes`: the checks of `init`, and at least as large (ZFS refuses smaller). */
+export function checkReplacement(device: DeviceFacts, requiredBytes: number, options: {force: boolean; allowFiles: boolean}): Refusal[] {
+  const refusals = checkDevice(device, options)
+  if (device.exists && device.sizeBytes < requiredBytes) {
+    refusals.push({
+      device: device.given,
+      reason: `is smaller (${gib(device.sizeBytes)}) than the device it replaces (${gib(requiredBytes)})`,
+      wayOut: 'use a device at least as large as the failing one',
+      forceable: false,
+    })
+  }
+
+  return refusals
+}

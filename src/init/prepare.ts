@@ -1,7 +1,7 @@
 import {readFile, stat} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import {checkDevices, type DeviceFacts, type Layout, type Refusal} from '../devices/checks.js'
+import {checkDevices, Refused, type DeviceFacts, type Layout, type Refusal} from '../devices/checks.js'
 import {gatherDeviceFacts} from '../devices/facts.js'
 import {planOf, type PlanEntry, type Step} from '../runbook/engine.js'
 import type {Deps} from '../system/deps.js'
@@ -35,13 +35,9 @@ export interface InitPreparation {
 }
 
 /** `init` will not go ahead; each refusal says why and what to do instead. */
-export class InitRefused extends Error {
-  /** Exit code 2: refused before anything was touched. */
-  readonly exitCode = 2
-
-  constructor(readonly refusals: Refusal[]) {
-    super(`lnstore init refused:\n${refusals.map((refusal) => `  ${refusal.device}: ${refusal.reason}\n    → ${refusal.wayOut}`).join('\n')}`)
-    this.name = 'InitRefused'
+export class InitRefused extends Refused {
+  constructor(refusals: Refusal[]) {
+    super('init', refusals)
   }
 }
 

@@ -1,7 +1,7 @@
 import {hostname} from 'node:os'
 
 import {composePreflightMail, loadMailTemplates} from '../alerts/compose.js'
-import {AlertStore, deliverOutbox, enqueue} from '../alerts/outbox.js'
+import {mailWhenConfigured} from '../alerts/outbox.js'
 import {alertsConfigured} from '../alerts/smtp.js'
 import type {Config} from '../config/schema.js'
 import type {Deps} from '../system/deps.js'
@@ -13,9 +13,6 @@ import type {PreflightResult} from './preflight.js'
  */
 export async function alertRefusal(deps: Deps, config: Config, stateDir: string, result: PreflightResult, log: (line: string) => void): Promise<void> {
   if (!alertsConfigured(config.alerts)) return
-  const now = deps.now()
-  const mail = composePreflightMail(result.findings, result.verdict, {host: hostname(), now, dataDir: config.dataDir ?? ''}, await loadMailTemplates())
-  const store = new AlertStore(stateDir)
-  await store.update((state) => enqueue(state, [mail], now).state, log)
-  await deliverOutbox(deps, store, config.alerts, log)
+  const mail = composePreflightMail(result.findings, result.verdict, {host: hostname(), now: deps.now(), dataDir: config.dataDir ?? ''}, await loadMailTemplates())
+  await mailWhenConfigured(deps, config.alerts, stateDir, mail, log)
 }

@@ -36,7 +36,7 @@ export interface Journal<C> {
   state: 'running' | 'failed' | 'completed' | 'aborted'
   createdAt: number
   updatedAt: number
-  /** The run's context as it was planned, so `resume` needs no flags. */
+  /** The run's context as it was planned, with what the done steps recorded in it, so `resume` needs no flags. */
   context: C
   steps: {id: string; title: string; status: StepStatus; startedAt?: number; endedAt?: number; error?: string}[]
 }
@@ -175,7 +175,8 @@ export class Runbook<C> {
         ])
       }
 
-      await this.setStep(step.id, {status: 'done', endedAt: this.now()})
+      // Steps may record what they learned in the context (a reading, a time): keep it for a resume.
+      await this.setStep(step.id, {status: 'done', endedAt: this.now()}, context)
       this.emit({type: 'step-done', id: step.id, title: step.title})
     }
 
@@ -191,10 +192,10 @@ export class Runbook<C> {
     return journal
   }
 
-  private setStep(id: string, fields: Partial<Journal<C>['steps'][number]>): Promise<unknown> {
+  private setStep(id: string, fields: Partial<Journal<C>['steps'][number]>, context?: C): Promise<unknown> {
     return this.write((journal) => {
       const current = this.require(journal)
-      return {...current, steps: current.steps.map((step) => (step.id === id ? {...step, ...fields} : step))}
+      return {...current, ...(context === undefined ? {} : {context}), steps: current.steps.map((step) => (step.id === id ? {...step, ...fields} : step))}
     })
   }
 

@@ -1,4 +1,4 @@
-import type {RunbookEvent} from './engine.js'
+import {openJournal, Runbook, RunbookError, type PlanEntry, type RunbookEvent, type Step} from './engine.js'
 
 /** How a runbook's progress is shown: a live task list on a terminal, plain lines under cron, nothing under --json. */
 export type ProgressStyle = 'tasks' | 'lines' | 'silent'
@@ -97,4 +97,40 @@ export async function runWithProgress(
 ): Promise<void> {
   if (style === 'tasks') return withTaskList(items, drive)
   return drive(style === 'lines' ? lineProgress(log) : () => {})
+}
+
+/** The plan as shown before a runbook runs (and by --dry-run): each step with its exact commands. */
+export function renderPlan(kind: string, plan: PlanEntry[], notes: string[], dryRun: boolean): string {
+  const lines = [dryRun ? `lnstore ${kind} would (dry run, nothing is changed):` : `lnstore ${kind} will:`]
+  for (const [index, step] of plan.entries()) {
+    lines.push(`  ${index + 1}. ${step.title}`)
+    for (const command of step.commands) lines.push(`       $ ${command}`)
+    if (step.detail) lines.push(`       (${step.detail})`)
+  }
+
+  if (notes.length > 0) lines.push('', 'Notes:', ...notes.map((note) => `  - ${note}`))
+  return lines.join('\n')
+}
+
+/** `--resume` or `--abort` of the open run of `kind`, with the context in its journal, shown in the chosen style. */
+export async function continueOpenRun<C>(options: {
+  kind: string
+  stateDir: string
+  abort: boolean
+  style: ProgressStyle
+  log: (line: string) => void
+  now: () => number
+  steps: (context: C) => Step<C>[]
+}): Promise<{context: C; steps: Step<C>[]}> {
+  const {kind, stateDir, abort} = options
+  const journal = await openJournal<C>(stateDir, kind)
+  if (!journal) throw new RunbookError(`there is no stopped \`lnstore ${kind}\` run to continue or take back`, [`lnstore ${kind} --help`])
+  const {context} = journal
+  const steps = options.steps(context)
+  const items = abort ? steps.filter((step) => step.undo).map((step) => ({id: step.id, title: step.undo!.title})).reverse() : steps
+  await runWithProgress(options.style, items, options.log, (onEvent) => {
+    const runbook = new Runbook({kind, stateDir, steps, onEvent, now: options.now})
+    return abort ? runbook.abort(context) : runbook.resume(context)
+  })
+  return {context, steps}
 }

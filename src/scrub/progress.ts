@@ -2,8 +2,8 @@ import {formatBytes, formatDuration} from '../zfs/units.js'
 import type {ScrubProgress} from './run-scrub.js'
 
 /** `tank: scrub 45.2% done, 120.0M/s, 3m to go` */
-function describeProgress(progress: ScrubProgress): string {
-  const parts = [progress.percent === null ? 'scrub running' : `scrub ${progress.percent.toFixed(1)}% done`]
+export function describeProgress(progress: ScrubProgress, kind = 'scrub'): string {
+  const parts = [progress.percent === null ? `${kind} running` : `${kind} ${progress.percent.toFixed(1)}% done`]
   if (progress.bytesPerSecond !== undefined) parts.push(`${formatBytes(progress.bytesPerSecond)}/s`)
   if (progress.secondsToGo !== undefined) parts.push(`${formatDuration(progress.secondsToGo)} to go`)
   return `${progress.pool}: ${parts.join(', ')}`

@@ -222,7 +222,7 @@ describe('lnstore init on real ZFS (zfs-fuse)', function () {
     expect(blocked.errors).to.contain('lnstore init --resume')
 
     const resumed = lnstore(['init', '--resume', '--json'], {env})
-    expect(resumed.status, resumed.stderr).to.equal(0)
+    expect(resumed.status, resumed.stdout).to.equal(0)
     expect(resumed.json().action).to.equal('resumed')
     expect(mountOf(dataDir)).to.deep.include({source: `${pool}/lightning`})
     expect(compareTrees(before, await describeTree(dataDir))).to.deep.equal([])

@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 
-import {checkDevices, type DeviceFacts} from '../../src/devices/checks.js'
+import {checkDevices, checkReplacement, type DeviceFacts} from '../../src/devices/checks.js'
 
 const GIB = 1024 ** 3
 let next = 0
@@ -70,3 +70,17 @@ describe('device checks', () => {
     expect(reasons([disk('/dev/sda', {sizeBytes: 500 * GIB}), disk('/dev/sdb', {sizeBytes: 499 * GIB})])).to.deep.equal([])
   })
 })
+
+describe('replacement device checks', () => {
+  const options = {force: false, allowFiles: false}
+
+  it('accepts a blank disk at least as large as the one it replaces', () => {
+    expect(checkReplacement(disk('/dev/sdd', {sizeBytes: 500 * GIB}), 500 * GIB, options)).to.deep.equal([])
+  })
+
+  it('refuses a smaller disk, and keeps the checks of init', () => {
+    const refusals = checkReplacement(disk('/dev/sdd', {sizeBytes: 400 * GIB, activePool: 'tank'}), 500 * GIB, options).map((refusal) => refusal.reason)
+    expect(refusals).to.deep.equal(['is part of the imported pool "tank"', 'is smaller (400 GiB) than the device it replaces (500 GiB)'])
+  })
+})
+

@@ -94,4 +94,15 @@ describe('runbook engine', () => {
     expect(done).to.deep.equal(['one', 'two', 'undo-three', 'undo-two', 'undo-one'])
     expect(await openJournal(stateDir, 'demo')).to.equal(null)
   })
+
+  it('keeps what the done steps recorded in the context, for a resume', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'lnstore-runbook-'))
+    const steps: Step<{reading?: number}>[] = [
+      {id: 'read', title: 'Read', commands: [], run: async (ctx) => void (ctx.reading = 42)},
+      {id: 'fail', title: 'Fail', commands: [], run: async () => Promise.reject(new Error('power cut'))},
+    ]
+    await new Runbook({kind: 'demo', stateDir, steps}).start({}).catch(() => {})
+    expect((await openJournal<{reading?: number}>(stateDir, 'demo'))?.context).to.deep.equal({reading: 42})
+  })
 })
+

@@ -1,0 +1,282 @@
+import {access} from 'node:fs/promises'
+import {basename} from 'node:path'
+
+import {checkReplacement} from '../devices/checks.js'
+import {gatherDeviceFacts} from '../devices/facts.js'
+import {nodeAdapter, type NodeSettings} from '../node/adapter.js'
+import {readDatabase, type DatabaseReading} from '../node/data-version.js'
+import type {Step} from '../runbook/engine.js'
+import {describeProgress} from '../scrub/progress.js'
+import {appendEvent} from '../state/events.js'
+import {recordDataVersion} from '../state/freshness.js'
+import type {Deps} from '../system/deps.js'
+import {CommandError, runChecked} from '../system/runner.js'
+import {isLeaf, walkVdevs, type Pool, type Vdev} from '../zfs/status-model.js'
+import {Zpool} from '../zfs/zpool.js'
+import {freshnessProblem} from './freshness.js'
+
+export type RestartMode = 'after-resilver' | 'after-replace'
+
+/** Everything replace-disk decided up front, and what its steps recorded since; kept in the journal. */
+export interface ReplaceContext {
+  pool: string
+  /** The failing device as zpool names it. */
+  failing: string
+  /** Its path while it is attached, for clearing its labels afterwards; null when it is gone. */
+  failingPath: string | null
+  /** The new device as handed to zpool (its stable by-id name where there is one). */
+  newDevice: string
+  restart: RestartMode
+  /** The new disk goes into the failing disk's slot: pause after the offline until it appears. */
+  sameSlot: boolean
+  /** For the new device's checks once it appears (--same-slot). */
+  requiredBytes: number
+  allowFiles: boolean
+  force: boolean
+  node: NodeSettings
+  stopTimeoutSeconds: number
+  startTimeoutSeconds: number
+  /** The node's database, or null when the data directory has none. */
+  database: string | null
+  /** Whether the node ran when the run was planned: a node that was down stays down. */
+  nodeWasRunning: boolean
+  stateDir: string
+  /** Recorded by the steps as they run. */
+  freshness: {beforeStop?: DatabaseReading; atStop?: DatabaseReading; beforeStart?: DatabaseReading}
+  stoppedAt?: number
+  startedAt?: number
+  resilverSeconds?: number
+}
+
+const POLL_MS = 500
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** The leaf named `name` in the pool (as zpool names it, by path or GUID), with its top-level vdev. */
+export function findMember(pool: Pool, name: string): {leaf: Vdev; top: Vdev} | null {
+  // zpool names disks by their entry in /dev or /dev/disk/by-id (sdb, ata-...), files by their path.
+  const short = name.startsWith('/dev/') ? basename(name) : name
+  for (const top of pool.vdevs) {
+    for (const vdev of walkVdevs([top])) if (isLeaf(vdev) && [name, short].some((candidate) => vdev.name === candidate || vdev.path === candidate || vdev.guid === candidate)) return {leaf: vdev, top}
+  }
+
+  return null
+}
+
+/** The steps of `lnstore replace-disk`, each safe to run twice, in the order the restart mode asks for. */
+export function replaceSteps(deps: Deps, context: ReplaceContext): Step<ReplaceContext>[] {
+  const zpool = new Zpool(deps.runner)
+  const node = nodeAdapter(deps, context.node)
+  const run = (argv: string[]) => runChecked(deps.runner, argv)
+  const poolNow = async (ctx: ReplaceContext) => {
+    const pool = (await zpool.status([ctx.pool])).report.pools[0]
+    if (!pool) throw new Error(`pool ${ctx.pool} is not imported`)
+    return pool
+  }
+
+  const readDb = async (ctx: ReplaceContext): Promise<DatabaseReading | undefined> => (ctx.database ? readDatabase(ctx.database) : undefined)
+  const checkData = async (ctx: ReplaceContext) => {
+    const {atStop} = ctx.freshness
+    const now = await readDb(ctx)
+    if (!atStop || !now) return
+    const problem = freshnessProblem(atStop, now)
+    if (problem) throw new Error(`${problem}. The node stays stopped; the pool is as ZFS left it (zpool status ${ctx.pool})`)
+    ctx.freshness.beforeStart = now
+  }
+
+  const startNode = async (ctx: ReplaceContext, report: (message: string) => void) => {
+    if (!ctx.nodeWasRunning) {
+      report('the node was not running before: left stopped')
+      return
+    }
+
+    await node.start()
+    const info = await node.waitUntilAnswering(ctx.startTimeoutSeconds * 1000)
+    ctx.startedAt ??= deps.now()
+    report(`node ${info.alias ?? info.id} answers at block ${info.blockheight}`)
+  }
+
+  const steps: Record<string, Step<ReplaceContext>> = {
+    record: {
+      id: 'record',
+      title: "Record the node's data_version and check its database",
+      commands: [],
+      detail: `read data_version and PRAGMA quick_check from ${context.database ?? '(no database)'}, read-only`,
+      async run(ctx, report) {
+        const reading = await readDb(ctx)
+        if (!reading) {
+          report('no node database in the data directory: nothing to compare after the replace')
+          return
+        }
+
+        if (reading.check !== 'ok') throw new Error(`${reading.path} fails quick_check before anything was touched (${reading.check}): find out why first`)
+        ctx.freshness.beforeStop = reading
+        if (reading.dataVersion !== null) await recordDataVersion(ctx.stateDir, reading.path, reading.dataVersion, deps.now(), 'replace-disk')
+        report(`data_version ${reading.dataVersion ?? 'none'}, quick_check ok`)
+      },
+    },
+    stop: {
+      id: 'stop',
+      title: 'Stop the node and wait until its process has exited',
+      commands: node.stopCommands,
+      async run(ctx, report) {
+        if (await node.isRunning()) {
+          try {
+            await node.stop(ctx.stopTimeoutSeconds * 1000)
+          } catch (error) {
+            throw new Error(`${(error as Error).message}; no disk was touched (the pool is as it was). Find out why the node does not stop`)
+          }
+
+          ctx.stoppedAt ??= deps.now()
+        }
+
+        // The node writes until it stops: what it holds now is what the restarted node must find.
+        const reading = await readDb(ctx)
+        if (reading) {
+          ctx.freshness.atStop = reading
+          if (reading.dataVersion !== null) await recordDataVersion(ctx.stateDir, reading.path, reading.dataVersion, deps.now(), 'replace-disk')
+          report(`node stopped; data_version ${reading.dataVersion ?? 'none'}`)
+        }
+      },
+      undo: {
+        title: 'Start the node again (when its data is verified)',
+        commands: node.startCommands,
+        async run(ctx, report) {
+          await checkData(ctx)
+          await startNode(ctx, report)
+        },
+      },
+    },
+    offline: {
+      id: 'offline',
+      title: `Take ${context.failing} offline`,
+      commands: [['zpool', 'offline', context.pool, context.failing]],
+      async run(ctx, report) {
+        const member = findMember(await poolNow(ctx), ctx.failing)
+        if (!member) return report(`${ctx.failing} is no longer in the pool`)
+        if (['OFFLINE', 'UNAVAIL', 'REMOVED', 'FAULTED'].includes(member.leaf.state ?? '')) return report(`${ctx.failing} is already ${member.leaf.state}`)
+        await run(['zpool', 'offline', ctx.pool, ctx.failing])
+      },
+      undo: {
+        title: `Bring ${context.failing} back online`,
+        commands: [['zpool', 'online', context.pool, context.failing]],
+        async run(ctx) {
+          const member = findMember(await poolNow(ctx), ctx.failing)
+          if (member?.leaf.state !== 'OFFLINE') return
+          const result = await deps.runner.run(['zpool', 'online', ctx.pool, ctx.failing])
+          // A resilver that ends meanwhile detaches the old device: then there is nothing to bring back.
+          if (result.exitCode !== 0 && findMember(await poolNow(ctx), ctx.failing)) throw new CommandError(result)
+        },
+      },
+    },
+    swap: {
+      id: 'swap',
+      title: `Swap the disks: pull ${context.failingPath ?? context.failing}, insert the new one in its slot`,
+      commands: [],
+      detail: `wait until ${context.newDevice} appears, then check it as before`,
+      async run(ctx, report) {
+        report(`pull ${ctx.failingPath ?? ctx.failing} now and insert the new disk in its slot; waiting for ${ctx.newDevice} to appear (Ctrl-C and --resume to continue later)`)
+        while (!(await access(ctx.newDevice).then(() => true, () => false))) await sleep(POLL_MS)
+        const pools = (await zpool.status()).report
+        const [facts] = await gatherDeviceFacts(deps, [ctx.newDevice], pools)
+        const refusals = checkReplacement(facts, ctx.requiredBytes, ctx)
+        if (refusals.length > 0) throw new Error(`${ctx.newDevice} cannot be used: ${refusals.map((refusal) => `${refusal.reason} (${refusal.wayOut})`).join('; ')}`)
+      },
+    },
+    replace: {
+      id: 'replace',
+      title: `Replace ${context.failing} with ${context.newDevice}`,
+      commands: [['zpool', 'replace', context.pool, context.failing, context.newDevice]],
+      async run(ctx, report) {
+        if (findMember(await poolNow(ctx), ctx.newDevice)) return report(`${ctx.newDevice} is already in the pool`)
+        await run(['zpool', 'replace', ctx.pool, ctx.failing, ctx.newDevice])
+      },
+    },
+    resilver: {
+      id: 'resilver',
+      title: `Resilver ${context.newDevice}`,
+      commands: [['zpool', 'status', context.pool]],
+      detail: 'poll zpool status until the resilver has finished',
+      async run(ctx, report) {
+        const started = deps.now()
+        for (;;) {
+          const pool = await poolNow(ctx)
+          const fresh = findMember(pool, ctx.newDevice)
+          if (fresh && ['FAULTED', 'UNAVAIL', 'REMOVED'].includes(fresh.leaf.state ?? '')) {
+            throw new Error(`the new device ${ctx.newDevice} is ${fresh.leaf.state} during the resilver; the pool keeps the data on its other devices. Replace it with another disk (zpool status -v ${ctx.pool})`)
+          }
+
+          const {scan} = pool
+          // Just after the replace, status may still show the last scrub: the replacing vdev says a resilver is due.
+          const replacing = [...walkVdevs(pool.vdevs)].some((vdev) => vdev.name.startsWith('replacing'))
+          if (!(scan.kind === 'resilver' && scan.state === 'in_progress') && !(replacing && scan.kind !== 'resilver')) break
+          report(scan.kind === 'resilver' ? describeProgress({pool: ctx.pool, percent: scan.percent, bytesPerSecond: scan.bytesPerSecond, secondsToGo: scan.secondsToGo}, 'resilver') : `${ctx.pool}: waiting for the resilver to start`)
+          await sleep(POLL_MS)
+        }
+
+        ctx.resilverSeconds ??= (deps.now() - started) / 1000
+      },
+    },
+    verifyData: {
+      id: 'verify-data',
+      title: 'Verify the data the node will start on (data_version unchanged, quick_check ok)',
+      commands: [],
+      detail: `read data_version and PRAGMA quick_check from ${context.database ?? '(no database)'}; refuse to go on unless it is what the node last wrote`,
+      run: (ctx) => checkData(ctx),
+    },
+    verifyPool: {
+      id: 'verify-pool',
+      title: `Verify ${context.pool} (ONLINE, no new errors)`,
+      commands: [['zpool', 'status', context.pool]],
+      async run(ctx, report) {
+        const pool = await poolNow(ctx)
+        const errors = [...walkVdevs(pool.vdevs)].filter((vdev) => vdev.name !== ctx.failing && isLeaf(vdev) && (vdev.read || vdev.write || vdev.cksum))
+        if (pool.state !== 'ONLINE' || errors.length > 0 || (pool.errors?.count ?? 0) > 0) {
+          const detail = errors.map((vdev) => `${vdev.name} ${vdev.read}/${vdev.write}/${vdev.cksum} read/write/checksum errors`).join('; ')
+          throw new Error(`${ctx.pool} is ${pool.state}${detail ? `: ${detail}` : ''}${pool.errors?.count ? `; ${pool.errors.count} data errors` : ''}. See zpool status -v ${ctx.pool}`)
+        }
+
+        report(`${ctx.pool} ONLINE, no errors`)
+      },
+    },
+    clear: {
+      id: 'clear',
+      title: `Clear ${context.pool}'s error counters`,
+      commands: [['zpool', 'clear', context.pool]],
+      run: async (ctx) => {
+        await run(['zpool', 'clear', ctx.pool])
+      },
+    },
+    start: {
+      id: 'start',
+      title: 'Start the node and wait until it answers getinfo',
+      commands: node.startCommands,
+      run: startNode,
+    },
+    report: {
+      id: 'report',
+      title: "Record the replacement in lnstore's history",
+      commands: [],
+      detail: `append a "disk-replaced" event to ${context.stateDir}/events.json`,
+      async run(ctx) {
+        await appendEvent(ctx.stateDir, {
+          at: deps.now(),
+          kind: 'disk-replaced',
+          pool: ctx.pool,
+          detail: {failing: ctx.failing, newDevice: ctx.newDevice, restart: ctx.restart, downtimeSeconds: downtimeSeconds(ctx), dataVersion: ctx.freshness.atStop?.dataVersion ?? null},
+        })
+      },
+    },
+  }
+
+  const replace = context.sameSlot ? ['offline', 'swap', 'replace'] : ['offline', 'replace']
+  const order =
+    context.restart === 'after-replace'
+      ? ['record', 'stop', ...replace, 'verifyData', 'start', 'resilver', 'verifyPool', 'clear', 'report']
+      : ['record', 'stop', ...replace, 'resilver', 'verifyPool', 'verifyData', 'clear', 'start', 'report']
+  return order.map((key) => steps[key])
+}
+
+/** Seconds the node was down, once it is back; null while it is down or when lnstore did not stop it. */
+export function downtimeSeconds(context: ReplaceContext): number | null {
+  return context.stoppedAt !== undefined && context.startedAt !== undefined ? (context.startedAt - context.stoppedAt) / 1000 : null
+}

@@ -1,0 +1,124 @@
+import {checkReplacement, Refused, type Refusal} from '../devices/checks.js'
+import {gatherDeviceFacts} from '../devices/facts.js'
+import {nodeAdapter, type NodeInfo, type PeerChannels} from '../node/adapter.js'
+import {findNodeDatabases} from '../node/data-version.js'
+import {planOf, type PlanEntry, type Step} from '../runbook/engine.js'
+import type {Deps} from '../system/deps.js'
+import {vdevsWithoutRedundancy} from '../zfs/health.js'
+import {Zpool} from '../zfs/zpool.js'
+import {htlcWarning} from './freshness.js'
+import {findMember, replaceSteps, type ReplaceContext} from './plan.js'
+
+export interface ReplaceRequest extends Pick<ReplaceContext, 'restart' | 'sameSlot' | 'allowFiles' | 'force' | 'node' | 'stopTimeoutSeconds' | 'startTimeoutSeconds' | 'stateDir'> {
+  /** As the user typed them. */
+  failing: string
+  newDevice: string
+  iUnderstand: boolean
+}
+
+export interface ReplacePreparation {
+  context: ReplaceContext
+  steps: Step<ReplaceContext>[]
+  plan: PlanEntry[]
+  /** What the operator should know before saying yes. */
+  notes: string[]
+}
+
+/** A resilver reads the pool's data at about this rate on a modest disk: for the downtime estimate only. */
+const ASSUMED_RESILVER_BYTES_PER_SECOND = 50 * 1024 ** 2
+/** A node usually stops and is answering again within a minute or so (estimate only). */
+const STOP_AND_START_SECONDS = 60
+
+const refusal = (device: string, reason: string, wayOut: string): Refusal => ({device, reason, wayOut, forceable: false})
+
+/** Looks at the pool, the devices and the node, and decides everything replace-disk will do; touches nothing. */
+export async function prepareReplace(deps: Deps, request: ReplaceRequest): Promise<ReplacePreparation> {
+  const report = (await new Zpool(deps.runner).status()).report
+  const [failingFacts, newFacts] = await gatherDeviceFacts(deps, [request.failing, request.newDevice], report)
+  // zpool names files by path and disks by their short or by-id name: try what the user typed, then what it resolves to.
+  const names = [request.failing, failingFacts.path, failingFacts.realPath, failingFacts.stableName].filter((name): name is string => Boolean(name))
+  const found = report.pools.flatMap((pool) => names.map((name) => ({pool, member: findMember(pool, name)}))).find((candidate) => candidate.member)
+  if (!found?.member) {
+    throw new Refused('replace-disk', [refusal(request.failing, 'is not a device of any imported pool', 'name it as `zpool status` shows it (lnstore status lists the failing device)')])
+  }
+
+  const {pool, member} = found
+  const refusals: Refusal[] = []
+  if (member.top === member.leaf || member.top.children.length < 2) {
+    refusals.push(refusal(member.leaf.name, `is not in a redundant vdev of ${pool.name}: its data exists nowhere else`, `add a mirror first: zpool attach ${pool.name} ${member.leaf.name} <new-device>`))
+  }
+
+  if (pool.scan.kind === 'resilver' && pool.scan.state === 'in_progress') {
+    refusals.push(refusal(pool.name, 'is resilvering already', `wait until zpool status ${pool.name} shows the resilver finished, then run replace-disk again`))
+  }
+
+  const siblings = member.top.children.filter((vdev) => vdev !== member.leaf)
+  const requiredBytes = failingFacts.exists ? failingFacts.sizeBytes : Math.min(...(await gatherDeviceFacts(deps, siblings.map((vdev) => vdev.path ?? vdev.name), report)).map((facts) => facts.sizeBytes))
+  // With --same-slot the new disk appears only once the failing one is pulled: it is checked then.
+  if (!(request.sameSlot && !newFacts.exists)) refusals.push(...checkReplacement(newFacts, requiredBytes, request))
+
+  // While the failing device is offline and the new one resilvers, the vdev has one member fewer.
+  const during = {...pool, vdevs: pool.vdevs.map((top) => (top === member.top ? {...top, children: top.children.map((vdev) => (vdev === member.leaf ? {...vdev, state: 'OFFLINE'} : vdev))} : top))}
+  const exposed = vdevsWithoutRedundancy(during).filter((name) => name === member.top.name)
+  if (exposed.length > 0 && !request.iUnderstand) {
+    refusals.push(
+      refusal(
+        member.top.name,
+        `has no redundant copy left while ${member.leaf.name} is replaced: one more failure during the resilver loses data`,
+        'add another device to the mirror first (zpool attach), or accept the risk with --i-understand',
+      ),
+    )
+  }
+
+  if (refusals.length > 0) throw new Refused('replace-disk', refusals)
+
+  const node = nodeAdapter(deps, request.node)
+  const nodeWasRunning = await node.isRunning()
+  const notes = [
+    newFacts.exists
+      ? newFacts.stableName
+        ? `${newFacts.given} is ${newFacts.stableName}: lnstore uses that name`
+        : `${newFacts.given} has no /dev/disk/by-id name: using ${newFacts.path}`
+      : `${newFacts.given} does not exist yet: lnstore waits for it after taking ${member.leaf.name} offline, and checks it then`,
+    nodeWasRunning ? 'the node is running: it is stopped for the replace and started again' : 'the node is not running: it is left stopped',
+  ]
+  if (nodeWasRunning) {
+    const allocated = (await new Zpool(deps.runner).capacity([pool.name]))[0]?.allocatedBytes ?? 0
+    const downtime = STOP_AND_START_SECONDS + (request.restart === 'after-resilver' ? allocated / ASSUMED_RESILVER_BYTES_PER_SECOND : 0)
+    const warning = await node
+      .call<NodeInfo>('getinfo')
+      .then(async (info) => htlcWarning((await node.call<PeerChannels>('listpeerchannels')).channels, info.blockheight, downtime))
+      .catch((error: Error) => `could not ask the node for in-flight HTLCs (${error.message})`)
+    if (warning) notes.push(`WARNING: ${warning}`)
+  }
+
+  if (exposed.length > 0) notes.push(`WARNING: ${member.top.name} has no redundancy while ${member.leaf.name} is replaced (--i-understand)`)
+  // The resilver reads everything from the other members: one that is failing too may not get through it.
+  for (const sibling of siblings) {
+    const errors = (sibling.read ?? 0) + (sibling.write ?? 0) + (sibling.cksum ?? 0)
+    if (sibling.state !== 'ONLINE' || errors > 0) {
+      notes.push(`WARNING: ${sibling.name}, which the resilver copies from, is ${sibling.state ?? 'in an unknown state'} with ${errors} errors: blocks it cannot read are lost (zpool status -v ${pool.name} lists the files)`)
+    }
+  }
+
+  const context: ReplaceContext = {
+    pool: pool.name,
+    failing: member.leaf.name,
+    failingPath: failingFacts.exists ? failingFacts.path : null,
+    newDevice: newFacts.path,
+    restart: request.restart,
+    sameSlot: request.sameSlot,
+    requiredBytes,
+    allowFiles: request.allowFiles,
+    force: request.force,
+    node: request.node,
+    stopTimeoutSeconds: request.stopTimeoutSeconds,
+    startTimeoutSeconds: request.startTimeoutSeconds,
+    database: (await findNodeDatabases(request.node.dataDir)).main,
+    nodeWasRunning,
+    stateDir: request.stateDir,
+    freshness: {},
+  }
+  const steps = replaceSteps(deps, context)
+  return {context, steps, plan: planOf(steps), notes}
+}

@@ -1,0 +1,280 @@
+import Database from 'better-sqlite3'
+import {expect} from 'chai'
+import {spawn} from 'node:child_process'
+import {existsSync, mkdirSync, readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import {BIN, lnstore, lnstoreAsync} from '../support/cli.js'
+import {alertConfig, TestSmtpServer} from '../support/smtp.js'
+import {ensureZfs, sh, ZfsSandbox, type PoolHandle} from '../support/zfs-sandbox.js'
+
+const STANDIN = fileURLToPath(new URL('../support/standin-node.ts', import.meta.url))
+const TSX = import.meta.resolve('tsx')
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** `lnstore replace-disk` end to end on real zfs-fuse mirrors, around a stand-in node that writes all the time. */
+describe('lnstore replace-disk on real ZFS (zfs-fuse)', function () {
+  const sandbox = new ZfsSandbox()
+  const nodes: string[] = []
+  let count = 0
+
+  before(ensureZfs)
+
+  after(() => {
+    for (const pidPath of nodes) stopNode(pidPath)
+    sandbox.cleanup()
+  })
+
+  interface Scenario {
+    pool: PoolHandle
+    dataDir: string
+    ackLog: string
+    env: NodeJS.ProcessEnv
+    spare: string
+    nodeArgs: string[]
+    pidPath: string
+    replace(...args: string[]): ReturnType<typeof lnstore>
+    args: string[]
+    root: string
+    startCommand: string
+  }
+
+  /** A two-way mirror holding the node's dataset with some data to resilver, and a stand-in node writing to it. */
+  async function scenario(nodeOptions: string[] = []): Promise<Scenario> {
+    const id = count++
+    const root = join(sandbox.dir, `case-${id}`)
+    mkdirSync(root, {recursive: true})
+    const pool = sandbox.createPool(`lnsrep${id}x`, ['mirror'], sandbox.devices(2, 256))
+    const dataDir = join(root, '.lightning')
+    sh('zfs', ['create', '-o', `mountpoint=${dataDir}`, `${pool.name}/lightning`])
+    // Enough data that the resilver takes a moment (far from filling the pool: zfs-fuse crashes on ENOSPC).
+    sh('dd', ['if=/dev/urandom', `of=${join(dataDir, 'filler')}`, 'bs=1M', 'count=60', 'conv=fsync', 'status=none'])
+    const ackLog = join(root, 'acks.log')
+    const nodeArgs = ['--data-dir', dataDir, '--ack-log', ackLog, ...nodeOptions]
+    const pidPath = join(dataDir, 'lightningd-bitcoin.pid')
+    nodes.push(pidPath)
+    const start = `nohup ${process.execPath} --import ${TSX} ${STANDIN} ${nodeArgs.join(' ')} >>${join(root, 'node.log')} 2>&1 </dev/null &`
+    const env = {LNSTORE_STATE_DIR: join(root, 'state'), LNSTORE_CONFIG: join(root, 'config.yaml')}
+    const args = ['--allow-files', '--i-understand', '--yes', '--data-dir', dataDir, '--node-kind', 'rpc', '--node-start-command', start, '--stop-timeout', '5']
+    sh('sh', ['-c', start])
+    await waitFor(() => existsSync(pidPath) && existsSync(join(dataDir, 'bitcoin', 'lightning-rpc')))
+    const [spare] = sandbox.devices(1, 256)
+    return {pool, dataDir, ackLog, env, spare, nodeArgs, pidPath, args, root, startCommand: start, replace: (...extra) => lnstore(['replace-disk', ...extra], {env})}
+  }
+
+  async function waitFor(condition: () => boolean): Promise<void> {
+    while (!condition()) await sleep(50)
+  }
+
+  function stopNode(pidPath: string): void {
+    const pid = existsSync(pidPath) ? Number(readFileSync(pidPath, 'utf8')) : 0
+    if (pid) {
+      try {
+        process.kill(pid, 'SIGTERM')
+      } catch {}
+    }
+  }
+
+  /** Stops the node, then checks the database and that every write it acknowledged is in it. */
+  async function expectEveryWriteKept(s: Scenario): Promise<void> {
+    stopNode(s.pidPath)
+    await waitFor(() => !existsSync(s.pidPath))
+    const db = new Database(join(s.dataDir, 'bitcoin', 'lightningd.sqlite3'), {readonly: true})
+    try {
+      expect(db.pragma('quick_check', {simple: true})).to.equal('ok')
+      const acknowledged = readFileSync(s.ackLog, 'utf8').trim().split('\n').map(Number)
+      expect(acknowledged.length).to.be.greaterThan(10)
+      const kept = new Set((db.prepare('SELECT version FROM writes').all() as {version: number}[]).map((row) => row.version))
+      expect(acknowledged.filter((version) => !kept.has(version))).to.deep.equal([])
+    } finally {
+      db.close()
+    }
+  }
+
+  const members = (pool: string) => sh('zpool', ['status', pool])
+
+  it('replaces a disk around a node that writes all the time: node back, data unchanged, every acknowledged write kept', async () => {
+    const s = await scenario()
+    const failing = s.pool.devices[0]
+    const result = s.replace(failing, s.spare, ...s.args, '--json')
+    expect(result.status, result.stderr).to.equal(0)
+    const report = result.json()
+    expect(report).to.deep.include({action: 'replaced', pool: s.pool.name, failing, newDevice: s.spare, restart: 'after-resilver'})
+    expect(report.freshness.atStop.dataVersion).to.be.at.least(report.freshness.beforeStop.dataVersion)
+    expect(report.freshness.beforeStart).to.deep.equal(report.freshness.atStop)
+    expect(report.downtimeSeconds).to.be.greaterThan(0)
+    // zfs-fuse has no `zpool labelclear`: then the report says to wipe the old disk.
+    expect(report.oldDevice.path).to.equal(failing)
+    if (!report.oldDevice.labelsCleared) expect(report.oldDevice.warning).to.contain('never import it or start a node on it')
+    const status = members(s.pool.name)
+    expect(status).to.contain(s.spare).and.not.contain(failing)
+    expect(status).to.match(/state: ONLINE/)
+    expect(existsSync(s.pidPath), 'the node runs again').to.equal(true)
+    await expectEveryWriteKept(s)
+  })
+
+  it('--restart=after-replace: the node is back before the resilver is followed to its end', async () => {
+    const s = await scenario()
+    const failing = s.pool.devices[0]
+    const result = s.replace(failing, s.spare, ...s.args, '--restart', 'after-replace', '--json')
+    expect(result.status, result.stderr).to.equal(0)
+    const report = result.json()
+    expect(report.restart).to.equal('after-replace')
+    expect(report.plan.map((step: {id: string}) => step.id)).to.deep.equal(['record', 'stop', 'offline', 'replace', 'verify-data', 'start', 'resilver', 'verify-pool', 'clear', 'report'])
+    expect(report.freshness.beforeStart).to.deep.equal(report.freshness.atStop)
+    expect(members(s.pool.name)).to.contain(s.spare).and.not.contain(failing)
+    await expectEveryWriteKept(s)
+  })
+
+  it('--dry-run prints every command and warns about an HTLC expiring sooner than the downtime, touching nothing', async () => {
+    const s = await scenario(['--htlc-expiry-blocks', '0'])
+    const failing = s.pool.devices[0]
+    const before = members(s.pool.name)
+    const result = s.replace(failing, s.spare, ...s.args, '--dry-run')
+    expect(result.status, result.stderr).to.equal(0)
+    expect(result.stdout).to.contain('lnstore replace-disk would (dry run, nothing is changed):')
+    expect(result.stdout).to.contain(`$ zpool offline ${s.pool.name} ${failing}`)
+    expect(result.stdout).to.contain(`$ zpool replace ${s.pool.name} ${failing} ${s.spare}`)
+    expect(result.stdout).to.contain(`$ lightning-cli --lightning-dir=${s.dataDir} --network=bitcoin stop`)
+    expect(result.stdout).to.contain('WARNING: 1 HTLC in flight; the nearest (channel 849000x1x0) expires in 0 blocks')
+    expect(members(s.pool.name)).to.equal(before)
+    expect(existsSync(join(s.env.LNSTORE_STATE_DIR!, 'runbooks'))).to.equal(false)
+  })
+
+  it('takes the node settings and data directory from the config, and mails the report when alerts are configured', async () => {
+    const s = await scenario()
+    const failing = s.pool.devices[0]
+    const server = new TestSmtpServer()
+    const port = await server.start()
+    try {
+      const config = alertConfig(s.root, port, {dataDir: s.dataDir, node: {kind: 'rpc', startCommand: s.startCommand, stopTimeoutSeconds: 5}})
+      const result = await lnstoreAsync(['replace-disk', failing, s.spare, '--allow-files', '--i-understand', '--yes', '--json'], {env: {...s.env, LNSTORE_CONFIG: config}})
+      expect(result.status, result.stderr).to.equal(0)
+      const [mail] = await server.waitFor(1)
+      expect(mail.subject).to.match(new RegExp(`^\\[lnstore\\] OK: ${failing} replaced by ${s.spare} in ${s.pool.name} on \\S+$`))
+      expect(mail.text).to.match(/the node was down for .+, and the node's database holds what it last wrote \(data_version \d+, quick_check ok\)/)
+    } finally {
+      await server.stop()
+    }
+
+    await expectEveryWriteKept(s)
+  })
+
+  it('--same-slot: pauses after the offline until the new device appears, then replaces', async () => {
+    const s = await scenario()
+    const failing = s.pool.devices[0]
+    const later = join(s.root, 'inserted-disk')
+    const running = lnstoreAsync(['replace-disk', failing, later, ...s.args, '--same-slot', '--json'], {env: s.env})
+    let ended = false
+    void running.then(() => (ended = true))
+    const journal = join(s.env.LNSTORE_STATE_DIR!, 'runbooks', 'replace-disk.json')
+    const swapping = () => existsSync(journal) && JSON.parse(readFileSync(journal, 'utf8')).steps.some((step: {id: string; status: string}) => step.id === 'swap' && step.status === 'running')
+    await waitFor(() => ended || swapping())
+    expect(ended, (await Promise.race([running, Promise.resolve(null)]))?.stderr).to.equal(false)
+    expect(members(s.pool.name)).to.match(new RegExp(`${failing}\\s+OFFLINE`))
+    sh('truncate', ['-s', '256M', later])
+
+    const result = await running
+    expect(result.status, result.stderr).to.equal(0)
+    expect(result.json().plan.map((step: {id: string}) => step.id)).to.include('swap')
+    expect(members(s.pool.name)).to.contain(later).and.not.contain(failing)
+    await expectEveryWriteKept(s)
+  })
+
+  /** Starts replace-disk and SIGKILLs it while the journal says `step` is running: a crash or power cut mid-step. */
+  async function killDuring(s: Scenario, args: string[], step: string): Promise<void> {
+    const child = spawn(process.execPath, [BIN, 'replace-disk', ...args], {env: {...process.env, ...s.env}, stdio: 'ignore'})
+    const journal = join(s.env.LNSTORE_STATE_DIR!, 'runbooks', 'replace-disk.json')
+    for (;;) {
+      const text = existsSync(journal) ? readFileSync(journal, 'utf8') : ''
+      if (text && JSON.parse(text).steps.some((entry: {id: string; status: string}) => entry.id === step && entry.status === 'running')) break
+      if (child.exitCode !== null) throw new Error(`replace-disk ended (exit ${child.exitCode}) before step ${step} ran`)
+      await sleep(20)
+    }
+
+    child.kill('SIGKILL')
+    await new Promise((resolve) => child.once('exit', resolve))
+  }
+
+  for (const step of ['stop', 'resilver']) {
+    it(`killed during "${step}": a new run is refused, and --resume ends where an uninterrupted run does`, async () => {
+      // A node that takes a moment to shut down, as lightningd does, so the kill lands inside the stop.
+      const s = await scenario(['--stop-delay-ms', '1500'])
+      const failing = s.pool.devices[0]
+      await killDuring(s, [failing, s.spare, ...s.args], step)
+
+      const blocked = s.replace(failing, s.spare, ...s.args)
+      expect(blocked.status).to.equal(1)
+      expect(blocked.errors).to.contain('an earlier `lnstore replace-disk` run is not finished')
+
+      const resumed = s.replace('--resume', '--yes', '--json')
+      expect(resumed.status, resumed.stderr).to.equal(0)
+      const report = resumed.json()
+      expect(report.action).to.equal('resumed')
+      expect(report.freshness.beforeStart).to.deep.equal(report.freshness.atStop)
+      expect(report.downtimeSeconds).to.be.greaterThan(0)
+      expect(members(s.pool.name)).to.contain(s.spare).and.not.contain(failing)
+      expect(existsSync(s.pidPath), 'the node runs again').to.equal(true)
+      await expectEveryWriteKept(s)
+    })
+  }
+
+  it('killed during the resilver, then --abort: the failing device back online (if still in the pool), the node started on verified data, the pool state said', async () => {
+    const s = await scenario()
+    const failing = s.pool.devices[0]
+    await killDuring(s, [failing, s.spare, ...s.args], 'resilver')
+    expect(existsSync(s.pidPath)).to.equal(false)
+
+    const aborted = s.replace('--abort', '--json')
+    expect(aborted.status, aborted.stderr).to.equal(0)
+    expect(aborted.json().action).to.equal('aborted')
+    expect(aborted.json().poolState).to.match(new RegExp(`^pool ${s.pool.name} is (ONLINE|DEGRADED)`))
+    // ZFS goes on resilvering after the kill: when it finished first, the failing device is detached already.
+    const status = members(s.pool.name)
+    if (status.includes(failing)) expect(status).to.match(new RegExp(`${failing}\\s+ONLINE`))
+    expect(existsSync(s.pidPath), 'the node runs again').to.equal(true)
+    await expectEveryWriteKept(s)
+  })
+
+  it('a node that ignores stop: refuses after the timeout with no disk touched, and --abort leaves it running', async () => {
+    const s = await scenario(['--ignore-stop'])
+    const failing = s.pool.devices[0]
+    const before = members(s.pool.name)
+    const result = s.replace(failing, s.spare, ...s.args.map((arg) => (arg === '5' ? '1' : arg)))
+    expect(result.status).to.equal(1)
+    expect(result.errors).to.contain('the node is still running 1 s after it was asked to stop; no disk was touched')
+    expect(result.errors).to.contain('lnstore replace-disk --abort')
+    expect(members(s.pool.name)).to.equal(before)
+
+    const aborted = s.replace('--abort', '--json')
+    expect(aborted.status, aborted.stderr).to.equal(0)
+    expect(aborted.json()).to.deep.include({action: 'aborted', poolState: `pool ${s.pool.name} is ONLINE: zpool status ${s.pool.name}`})
+    expect(existsSync(s.pidPath)).to.equal(true)
+  })
+
+  it('refuses a new device smaller than the failing one, touching nothing', async () => {
+    const s = await scenario()
+    const [small] = sandbox.devices(1, 128)
+    const result = s.replace(s.pool.devices[0], small, ...s.args)
+    expect(result.status).to.equal(2)
+    expect(result.errors).to.contain(`${small}: is smaller (0.13 GiB) than the device it replaces (0.25 GiB)`)
+    expect(existsSync(join(s.env.LNSTORE_STATE_DIR!, 'runbooks', 'replace-disk.json'))).to.equal(false)
+  })
+
+  it('refuses to start the node when the database went backwards while it was stopped', async () => {
+    const s = await scenario()
+    const failing = s.pool.devices[0]
+    await killDuring(s, [failing, s.spare, ...s.args], 'resilver')
+    // An older copy of the database put in place while the node is down.
+    const db = new Database(join(s.dataDir, 'bitcoin', 'lightningd.sqlite3'))
+    db.prepare("UPDATE vars SET intval = intval - 5 WHERE name = 'data_version'").run()
+    db.close()
+
+    const resumed = s.replace('--resume', '--yes')
+    expect(resumed.status).to.equal(1)
+    expect(resumed.errors).to.match(/went backwards: data_version \d+, but \d+ when the node stopped/)
+    expect(resumed.errors).to.contain('The node stays stopped')
+    expect(existsSync(s.pidPath), 'the node must not start').to.equal(false)
+  })
+})

@@ -1,0 +1,87 @@
+import {expect} from 'chai'
+
+import {freshnessProblem, htlcWarning} from '../../src/replace/freshness.js'
+import {findMember, replaceSteps, type ReplaceContext} from '../../src/replace/plan.js'
+import {systemDeps} from '../../src/system/deps.js'
+import {parseStatus} from '../../src/zfs/status-json.js'
+import {StubRunner} from '../support/stub-runner.js'
+
+const reading = (dataVersion: number | null, check = 'ok') => ({path: '/data/bitcoin/lightningd.sqlite3', dataVersion, check})
+
+describe('replace-disk: the data freshness guard', () => {
+  it('lets the node start only on exactly the data_version it stopped with, and a passing quick_check', () => {
+    expect(freshnessProblem(reading(120), reading(120))).to.equal(null)
+    expect(freshnessProblem(reading(null), reading(null))).to.equal(null)
+    expect(freshnessProblem(reading(120), reading(115))).to.match(/went backwards: data_version 115, but 120 when the node stopped/)
+    expect(freshnessProblem(reading(120), reading(121))).to.match(/changed while the node was stopped/)
+    expect(freshnessProblem(reading(120), reading(null))).to.match(/has no data_version/)
+    expect(freshnessProblem(reading(120), reading(120, '*** in database main *** Page 4 is never used'))).to.match(/fails SQLite's quick_check/)
+  })
+})
+
+describe('replace-disk: in-flight HTLCs', () => {
+  const channels = [
+    {short_channel_id: '1x1x0', htlcs: [{expiry: 1030}]},
+    {short_channel_id: '2x1x0', htlcs: [{expiry: 1006}, {expiry: 1100}]},
+    {short_channel_id: '3x1x0'},
+  ]
+
+  it('warns about the nearest expiry when it comes sooner than the expected downtime', () => {
+    expect(htlcWarning(channels, 1000, 3600 * 2)).to.equal(
+      '3 HTLCs in flight; the nearest (channel 2x1x0) expires in 6 blocks (about 60 min), sooner than the expected downtime (about 120 min): wait until it settles, or accept that its channel may be force-closed',
+    )
+  })
+
+  it('stays quiet when every HTLC outlasts the downtime, or there are none', () => {
+    expect(htlcWarning(channels, 1000, 600)).to.equal(null)
+    expect(htlcWarning([{short_channel_id: '3x1x0'}], 1000, 10 ** 6)).to.equal(null)
+  })
+})
+
+describe('replace-disk: finding the failing device', () => {
+  const text = `  pool: tank
+ state: ONLINE
+config:
+
+\tNAME        STATE     READ WRITE CKSUM
+\ttank        ONLINE       0     0     0
+\t  mirror-0  ONLINE       0     0     0
+\t    sdb     ONLINE       0     0     0
+\t    sdc     ONLINE       0     0     3
+
+errors: No known data errors
+`
+
+  it('returns the leaf with its top-level vdev, or null', () => {
+    const [pool] = parseStatus(text).pools
+    const member = findMember(pool, 'sdc')
+    expect(member?.leaf.cksum).to.equal(3)
+    expect(member?.top.name).to.equal('mirror-0')
+    expect(findMember(pool, 'sdz')).to.equal(null)
+  })
+})
+
+describe('replace-disk: following the resilver', () => {
+  const status = (scan: string, tree: string) => `  pool: tank\n state: ONLINE\n  scan: ${scan}\nconfig:\n\n\tNAME             STATE     READ WRITE CKSUM\n\ttank             ONLINE       0     0     0\n\t  mirror-0       ONLINE       0     0     0\n${tree}\nerrors: No known data errors\n`
+  const replacing = '\t    replacing-0  ONLINE       0     0     0\n\t      vdb        OFFLINE      0     0     0\n\t      vdd        ONLINE       0     0     0\n\t    vdc          ONLINE       0     0     0\n'
+  const done = '\t    vdd          ONLINE       0     0     0\n\t    vdc          ONLINE       0     0     0\n'
+  const refused = {exitCode: 2, stderr: "invalid option 'j'"}
+
+  it('waits while a replacing vdev still shows the last scrub, reports progress, and ends when the resilver is done', async () => {
+    const runner = new StubRunner()
+      .expect(['zpool', 'status', '-j', '--json-int', 'tank'], refused)
+      .expect(['zpool', 'status', '-p', 'tank'], refused)
+      .expect(['zpool', 'status', 'tank'], {stdout: status('scrub repaired 0B in 00:00:01 with 0 errors on Tue Nov 24 20:40:00 2026', replacing)})
+      .expect(['zpool', 'status', '-g', 'tank'], refused)
+      .expect(['zpool', 'status', 'tank'], {stdout: status('resilver in progress since Tue Nov 24 20:47:22 2026\n\t75M / 150M scanned, 75M / 150M issued\n\t75M resilvered, 50.00% done, no estimated completion time', replacing)})
+      .expect(['zpool', 'status', 'tank'], {stdout: status('resilvered 150M in 00:00:05 with 0 errors on Tue Nov 24 20:47:27 2026', done)})
+    const node = {kind: 'systemd', dataDir: '/srv/ln', network: 'bitcoin', unit: 'lightningd'} as const
+    const context = {pool: 'tank', failing: 'vdb', newDevice: 'vdd', restart: 'after-resilver', sameSlot: false, node, freshness: {}} as unknown as ReplaceContext
+    const step = replaceSteps({...systemDeps, runner}, context).find((candidate) => candidate.id === 'resilver')!
+    const messages: string[] = []
+    await step.run(context, (message) => messages.push(message))
+    runner.verify()
+    expect(messages).to.deep.equal(['tank: waiting for the resilver to start', 'tank: resilver 50.0% done'])
+    expect(context.resilverSeconds).to.be.a('number')
+  })
+})
