@@ -40,6 +40,8 @@ export interface Config {
 
 /** How lnstore stops and starts the Lightning node (replace-disk). */
 export interface NodeConfig {
+  /** The user that runs the node and owns dataDir (written by init). */
+  user?: string
   kind: 'rpc' | 'systemd' | 'docker' | 'commands'
   network: string
   unit: string
@@ -180,6 +182,7 @@ export const CONFIG_SCHEMA: Record<string, FieldSpec> = {
     type: 'object',
     doc: 'How `lnstore replace-disk` stops and starts the Lightning node. It always talks to the node over its JSON-RPC socket <dataDir>/<network>/lightning-rpc, and waits for the process to exit.',
     fields: {
+      user: {type: 'string', doc: 'The user that runs the node and owns dataDir (written by `lnstore init`).'},
       kind: {
         type: 'choice',
         values: ['systemd', 'rpc', 'docker', 'commands'],

@@ -149,7 +149,7 @@ export function initSteps(deps: Deps, context: InitContext): Step<InitContext>[]
       id: 'config',
       title: `Write lnstore's config ${context.configPath}`,
       commands: [],
-      detail: `pool ${context.pool}, dataset ${context.dataset}, dataDir ${context.dataDir}, mode zfs`,
+      detail: `pool ${context.pool}, dataset ${context.dataset}, dataDir ${context.dataDir}, node user ${context.owner.user}, mode zfs`,
       async run(ctx) {
         await mkdir(dirname(ctx.configPath), {recursive: true})
         await writeFileAtomically(ctx.configPath, ctx.newConfig)

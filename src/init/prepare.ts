@@ -80,7 +80,7 @@ export async function prepareInit(deps: Deps, request: InitRequest): Promise<Ini
     originalKeptAt,
     configPath: request.configPath,
     previousConfig,
-    newConfig: await configText(request.configPath, previousConfig, {pool: request.pool, dataset, dataDir}),
+    newConfig: await configText(request.configPath, previousConfig, {pool: request.pool, dataset, dataDir, user: owner.user}),
     stateDir: request.stateDir,
   }
 
@@ -141,11 +141,18 @@ async function checkDataDir(deps: Deps, dataDir: string, migrate: boolean, stagi
 }
 
 /** The config file after init: what was there, plus this pool, dataset, data directory and mode. */
-async function configText(path: string, previous: string | null, created: {pool: string; dataset: string; dataDir: string}): Promise<string> {
+async function configText(path: string, previous: string | null, created: {pool: string; dataset: string; dataDir: string; user: string}): Promise<string> {
   const json = path.endsWith('.json')
   const {parse, stringify} = await import('yaml')
   const current = (previous ? (json ? JSON.parse(previous) : parse(previous)) : {}) ?? {}
   const pools: string[] = Array.isArray(current.pools) ? current.pools : []
-  const next = {...current, mode: 'zfs', pools: pools.includes(created.pool) ? pools : [...pools, created.pool], dataset: created.dataset, dataDir: created.dataDir}
+  const next = {
+    ...current,
+    mode: 'zfs',
+    pools: pools.includes(created.pool) ? pools : [...pools, created.pool],
+    dataset: created.dataset,
+    dataDir: created.dataDir,
+    node: {...current.node, user: created.user},
+  }
   return json ? `${JSON.stringify(next, null, 2)}\n` : stringify(next)
 }

@@ -51,7 +51,7 @@ describe('lnstore init on real ZFS (zfs-fuse)', function () {
     const properties = sh('zfs', ['get', '-H', '-o', 'property,value', 'recordsize,compression,atime,dedup', `${pool}/lightning`])
     expect(properties).to.equal('recordsize\t16K\ncompression\ton\natime\toff\ndedup\toff\n')
     expect(sh('zpool', ['get', 'ashift', pool])).to.match(/ashift\s+12\s+local/)
-    expect(readFileSync(env.LNSTORE_CONFIG, 'utf8')).to.equal(`mode: zfs\npools:\n  - ${pool}\ndataset: ${pool}/lightning\ndataDir: ${dataDir}\n`)
+    expect(readFileSync(env.LNSTORE_CONFIG, 'utf8')).to.equal(`mode: zfs\npools:\n  - ${pool}\ndataset: ${pool}/lightning\ndataDir: ${dataDir}\nnode:\n  user: nobody\n`)
     const events = JSON.parse(readFileSync(join(env.LNSTORE_STATE_DIR, 'events.json'), 'utf8'))
     expect(events[0]).to.deep.include({kind: 'pool-created', pool})
 
