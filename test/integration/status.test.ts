@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
-import {join} from 'node:path'
+import {basename, join} from 'node:path'
 
 import {lnstore} from '../support/cli.js'
 import {backend, ensureZfs, sh, ZfsSandbox, type PoolHandle} from '../support/zfs-sandbox.js'
@@ -12,10 +12,15 @@ describe(`lnstore status on real ZFS (${backend})`, function () {
   const stateDir = mkdtempSync(join(tmpdir(), 'lnstore-state-'))
   const env = {LNSTORE_STATE_DIR: stateDir, LNSTORE_CONFIG: join(stateDir, 'config.json')}
   const status = (...args: string[]) => lnstore(['status', ...args], {env})
-  const device = (result: any, pool: string, name: string) => {
+  /** The vdev for a device as the test created it: zfs-fuse prints the file's path, OpenZFS the by-id name's last part. */
+  const device = (result: any, pool: string, given: string) => {
     const walk = (vdevs: any[]): any[] => vdevs.flatMap((vdev) => [vdev, ...walk(vdev.children)])
-    return walk(result.pools.find((entry: any) => entry.name === pool).vdevs).find((vdev: any) => vdev.name === name)
+    const vdevs = walk(result.pools.find((entry: any) => entry.name === pool).vdevs)
+    return vdevs.find((vdev: any) => vdev.name === given || vdev.name === basename(given) || vdev.path === given || vdev.path === `${given}-part1`)
   }
+
+  /** How zpool names a device in its output (and so in lnstore's messages). */
+  const printed = (pool: string, given: string) => device(status('--pool', pool, '--json').json(), pool, given).name
 
   let mirror: PoolHandle
 
@@ -56,7 +61,7 @@ describe(`lnstore status on real ZFS (${backend})`, function () {
     expect(damaged.rates).to.include({lastHour: damaged.cksum, lastDay: damaged.cksum})
     expect(damaged.verdict).to.equal('CRITICAL')
     expect(damaged.findings[0].message).to.match(new RegExp(`^${damaged.cksum} checksum errors within \\S+ \\(ZFS's own fault threshold is 10 in 10m\\): the device is failing`))
-    expect(damaged.findings[0].next).to.equal(`zpool replace ${mirror.name} ${victim} <new-device> (stop the Lightning node first)`)
+    expect(damaged.findings[0].next).to.equal(`zpool replace ${mirror.name} ${damaged.name} <new-device> (stop the Lightning node first)`)
     expect(device(json, mirror.name, mirror.devices[1]).verdict).to.equal('OK')
     expect(json.verdict).to.equal('CRITICAL')
     expect(result.status).to.equal(2)
@@ -72,27 +77,29 @@ describe(`lnstore status on real ZFS (${backend})`, function () {
   })
 
   it('an offline member of a two-way mirror: no redundant copy left, CRITICAL, exit 2', () => {
-    sh('zpool', ['offline', mirror.name, mirror.devices[1]])
+    const offline = printed(mirror.name, mirror.devices[1])
+    sh('zpool', ['offline', mirror.name, offline])
     try {
       const result = status('--pool', mirror.name, '--json')
       expect(result.status).to.equal(2)
       const json = result.json()
       expect(json.pools[0].state).to.equal('DEGRADED')
-      expect(json.pools[0].findings.map((finding: any) => finding.message)).to.include(`mirror-0 has no redundant copy left (${mirror.devices[1]} missing): one more failure loses data`)
+      expect(json.pools[0].findings.map((finding: any) => finding.message)).to.include(`mirror-0 has no redundant copy left (${offline} missing): one more failure loses data`)
       expect(device(json, mirror.name, mirror.devices[1])).to.include({state: 'OFFLINE', verdict: 'WARNING'})
     } finally {
-      sh('zpool', ['online', mirror.name, mirror.devices[1]])
+      sh('zpool', ['online', mirror.name, offline])
     }
   })
 
   it('raidz2 with one device offline survives one more failure: WARNING, exit 1', async () => {
     const raidz = sandbox.createPool('lnsraidz', ['raidz2'], sandbox.devices(4))
     await sandbox.scrub(raidz)
-    sh('zpool', ['offline', raidz.name, raidz.devices[0]])
+    const offline = printed(raidz.name, raidz.devices[0])
+    sh('zpool', ['offline', raidz.name, offline])
     const result = status('--pool', raidz.name, '--json')
     expect(result.status).to.equal(1)
     const messages = result.json().pools[0].findings.map((finding: any) => finding.message)
-    expect(messages).to.include(`raidz2-0 has lost redundancy (${raidz.devices[0]} missing) and survives 1 more failure`)
+    expect(messages).to.include(`raidz2-0 has lost redundancy (${offline} missing) and survives 1 more failure`)
   })
 
   it('writes node_exporter metrics atomically', () => {
