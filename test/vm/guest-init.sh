@@ -1,0 +1,64 @@
+#!/bin/bash
+# Init of lnstore's test VM. test/vm/run.sh copies it into the per-run share, and the image's
+# /sbin/lnstore-init (PID 1) executes it from /lnstore-run. It prepares the system, runs the
+# command from /lnstore-run/command.sh in /project, reports the exit status and powers off.
+set -u
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root LANG=C.UTF-8 TERM=dumb
+share=/lnstore-run
+
+say() { echo "lnstore-vm: $*"; }
+finish() { # exit code
+  echo "$1" >"$share/exit-code.tmp" && mv "$share/exit-code.tmp" "$share/exit-code"
+  echo "LNSTORE-VM-EXIT=$1"
+  sync
+  echo o >/proc/sysrq-trigger
+  sleep 30
+}
+fail() { say "setup failed: $*"; finish 125; }
+
+mountpoint -q /proc || mount -t proc proc /proc
+mountpoint -q /sys || mount -t sysfs sysfs /sys
+mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts /dev/shm
+mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
+mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+mount -t tmpfs -o mode=755 tmpfs /run
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+mkdir -p /run/lock
+hostname lnstore-vm
+
+/lib/systemd/systemd-udevd --daemon || fail "systemd-udevd did not start"
+# Only what tests need: block devices (by-id links, partitions of whole-disk vdevs) and misc
+# (/dev/zfs, device-mapper control). Triggering everything costs ~15 s more under TCG.
+udevadm trigger --type=subsystems --action=add --subsystem-match=block --subsystem-match=misc
+udevadm trigger --type=devices --action=add --subsystem-match=block --subsystem-match=misc
+udevadm settle --timeout=60 || say "udevadm settle timed out; going on"
+say "udev settled after $(cut -d' ' -f1 /proc/uptime) s of uptime"
+modprobe zfs || fail "modprobe zfs (is zfs.ko in the image? rebuild it with LNSTORE_VM_REBUILD=1)"
+ip link set lo up || fail "ip link set lo up"
+
+mkdir -p /project
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 project /project \
+  || fail "cannot mount the project share (9p tag 'project')"
+
+# shellcheck source=/dev/null
+. "$share/env" || fail "cannot read $share/env"
+disks=()
+for i in $(seq 1 "${LNSTORE_VM_DISK_COUNT:-0}"); do
+  d=/dev/disk/by-id/virtio-lnstore-disk$i
+  for _ in $(seq 1 50); do [ -e "$d" ] && break; sleep 0.2; done
+  [ -e "$d" ] || fail "test disk $d did not appear (udev by-id link missing)"
+  disks+=("$d")
+done
+export LNSTORE_TEST_ZFS=kernel
+export LNSTORE_TEST_DISKS="${disks[*]}"
+
+say "ready after $(cut -d' ' -f1 /proc/uptime) s of uptime; $(zfs version 2>/dev/null | head -n 1), kernel $(uname -r), node $(node --version)"
+say "LNSTORE_TEST_DISKS=$LNSTORE_TEST_DISKS"
+cd /project || fail "cd /project"
+bash "$share/command.sh" </dev/null
+rc=$?
+say "command exited with status $rc after $(cut -d' ' -f1 /proc/uptime) s of uptime"
+cd /
+finish "$rc"
