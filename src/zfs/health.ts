@@ -119,7 +119,8 @@ function evaluateDevice(pool: Pool, vdev: Vdev, input: HealthInput): DeviceHealt
   const {config, now} = input
   const key = deviceKey(pool, vdev)
   const findings: Finding[] = []
-  const replace = `zpool replace ${pool.name} ${vdev.name} <new-device> (stop the Lightning node first)`
+  // The runbook, not a bare `zpool replace`: it stops the node first and never restarts it on older data.
+  const replace = `lnstore replace-disk ${vdev.name} <new-device>   (pool ${pool.name})`
 
   findings.push(...deviceStateFindings(pool, vdev, replace))
   if (vdev.notes.includes('too many errors')) {

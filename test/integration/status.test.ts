@@ -61,7 +61,7 @@ describe(`lnstore status on real ZFS (${backend})`, function () {
     expect(damaged.rates).to.include({lastHour: damaged.cksum, lastDay: damaged.cksum})
     expect(damaged.verdict).to.equal('CRITICAL')
     expect(damaged.findings[0].message).to.match(new RegExp(`^${damaged.cksum} checksum errors within \\S+ \\(ZFS's own fault threshold is 10 in 10m\\): the device is failing`))
-    expect(damaged.findings[0].next).to.equal(`zpool replace ${mirror.name} ${damaged.name} <new-device> (stop the Lightning node first)`)
+    expect(damaged.findings[0].next).to.equal(`lnstore replace-disk ${damaged.name} <new-device>   (pool ${mirror.name})`)
     expect(device(json, mirror.name, mirror.devices[1]).verdict).to.equal('OK')
     expect(json.verdict).to.equal('CRITICAL')
     expect(result.status).to.equal(2)
