@@ -12,6 +12,8 @@ import {ensureZfs, sh, ZfsSandbox, type PoolHandle} from '../support/zfs-sandbox
 const STANDIN = fileURLToPath(new URL('../support/standin-node.ts', import.meta.url))
 const TSX = import.meta.resolve('tsx')
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+/** Enough data that zfs-fuse's resilver lasts a moment (200 MiB: about 0.7 s on an idle machine). */
+const RESILVER_MB = 300
 
 /** `lnstore replace-disk` end to end on real zfs-fuse mirrors, around a stand-in node that writes all the time. */
 describe('lnstore replace-disk on real ZFS (zfs-fuse)', function () {
@@ -41,15 +43,17 @@ describe('lnstore replace-disk on real ZFS (zfs-fuse)', function () {
   }
 
   /** A two-way mirror holding the node's dataset with some data to resilver, and a stand-in node writing to it. */
-  async function scenario(nodeOptions: string[] = []): Promise<Scenario> {
+  /** `fillerMb`: data for the resilver to copy; the tests that kill lnstore during the resilver need it to last. */
+  async function scenario(nodeOptions: string[] = [], fillerMb = 60): Promise<Scenario> {
     const id = count++
     const root = join(sandbox.dir, `case-${id}`)
     mkdirSync(root, {recursive: true})
-    const pool = sandbox.createPool(`lnsrep${id}x`, ['mirror'], sandbox.devices(2, 256))
+    const diskMb = fillerMb > 100 ? 768 : 256
+    const pool = sandbox.createPool(`lnsrep${id}x`, ['mirror'], sandbox.devices(2, diskMb))
     const dataDir = join(root, '.lightning')
     sh('zfs', ['create', '-o', `mountpoint=${dataDir}`, `${pool.name}/lightning`])
     // Enough data that the resilver takes a moment (far from filling the pool: zfs-fuse crashes on ENOSPC).
-    sh('dd', ['if=/dev/urandom', `of=${join(dataDir, 'filler')}`, 'bs=1M', 'count=60', 'conv=fsync', 'status=none'])
+    sh('dd', ['if=/dev/urandom', `of=${join(dataDir, 'filler')}`, 'bs=1M', `count=${fillerMb}`, 'conv=fsync', 'status=none'])
     const ackLog = join(root, 'acks.log')
     const nodeArgs = ['--data-dir', dataDir, '--ack-log', ackLog, ...nodeOptions]
     const pidPath = join(dataDir, 'lightningd-bitcoin.pid')
@@ -59,7 +63,7 @@ describe('lnstore replace-disk on real ZFS (zfs-fuse)', function () {
     const args = ['--allow-files', '--i-understand', '--yes', '--data-dir', dataDir, '--node-kind', 'rpc', '--node-start-command', start, '--stop-timeout', '5']
     sh('sh', ['-c', start])
     await waitFor(() => existsSync(pidPath) && existsSync(join(dataDir, 'bitcoin', 'lightning-rpc')))
-    const [spare] = sandbox.devices(1, 256)
+    const [spare] = sandbox.devices(1, diskMb)
     return {pool, dataDir, ackLog, env, spare, nodeArgs, pidPath, args, root, startCommand: start, replace: (...extra) => lnstore(['replace-disk', ...extra], {env})}
   }
 
@@ -182,13 +186,18 @@ describe('lnstore replace-disk on real ZFS (zfs-fuse)', function () {
     await expectEveryWriteKept(s)
   })
 
-  /** Starts replace-disk and SIGKILLs it while the journal says `step` is running: a crash or power cut mid-step. */
+  /**
+   * Starts replace-disk and SIGKILLs it while the journal says `step` is running: a crash or power
+   * cut mid-step. A zfs-fuse resilver can be over between two looks at the journal, so for it the
+   * kill may also land just after the replace step, while ZFS resilvers.
+   */
   async function killDuring(s: Scenario, args: string[], step: string): Promise<void> {
     const child = spawn(process.execPath, [BIN, 'replace-disk', ...args], {env: {...process.env, ...s.env}, stdio: 'ignore'})
     const journal = join(s.env.LNSTORE_STATE_DIR!, 'runbooks', 'replace-disk.json')
+    const reached = (entry: {id: string; status: string}) => (entry.id === step && entry.status === 'running') || (step === 'resilver' && entry.id === 'replace' && entry.status === 'done')
     for (;;) {
       const text = existsSync(journal) ? readFileSync(journal, 'utf8') : ''
-      if (text && JSON.parse(text).steps.some((entry: {id: string; status: string}) => entry.id === step && entry.status === 'running')) break
+      if (text && JSON.parse(text).steps.some(reached)) break
       if (child.exitCode !== null) throw new Error(`replace-disk ended (exit ${child.exitCode}) before step ${step} ran`)
       await sleep(20)
     }
@@ -200,7 +209,7 @@ describe('lnstore replace-disk on real ZFS (zfs-fuse)', function () {
   for (const step of ['stop', 'resilver']) {
     it(`killed during "${step}": a new run is refused, and --resume ends where an uninterrupted run does`, async () => {
       // A node that takes a moment to shut down, as lightningd does, so the kill lands inside the stop.
-      const s = await scenario(['--stop-delay-ms', '1500'])
+      const s = await scenario(['--stop-delay-ms', '1500'], step === 'resilver' ? RESILVER_MB : undefined)
       const failing = s.pool.devices[0]
       await killDuring(s, [failing, s.spare, ...s.args], step)
 
@@ -221,7 +230,7 @@ describe('lnstore replace-disk on real ZFS (zfs-fuse)', function () {
   }
 
   it('killed during the resilver, then --abort: the failing device back online (if still in the pool), the node started on verified data, the pool state said', async () => {
-    const s = await scenario()
+    const s = await scenario([], RESILVER_MB)
     const failing = s.pool.devices[0]
     await killDuring(s, [failing, s.spare, ...s.args], 'resilver')
     expect(existsSync(s.pidPath)).to.equal(false)
@@ -263,7 +272,7 @@ describe('lnstore replace-disk on real ZFS (zfs-fuse)', function () {
   })
 
   it('refuses to start the node when the database went backwards while it was stopped', async () => {
-    const s = await scenario()
+    const s = await scenario([], RESILVER_MB)
     const failing = s.pool.devices[0]
     await killDuring(s, [failing, s.spare, ...s.args], 'resilver')
     // An older copy of the database put in place while the node is down.
