@@ -11,7 +11,8 @@ fi
 
 # zfs-fuse: real ZFS in user space for the integration tier (the host kernel has no ZFS module).
 # systemd: its systemd-analyze checks the unit templates `lnstore schedule install` writes.
-packages=(zfs-fuse systemd sqlite3)
+# smartmontools: replace-disk runs the real smartctl against the new device (it skips file vdevs).
+packages=(zfs-fuse systemd sqlite3 smartmontools)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

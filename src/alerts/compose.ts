@@ -174,7 +174,7 @@ export function composePreflightMail(findings: Finding[], verdict: Verdict, cont
 
 /** The report `lnstore replace-disk` mails when it is done. */
 export function composeReplaceMail(
-  report: {pool: string; failing: string; newDevice: string; downtimeSeconds: number | null; dataVersion: number | null; oldDeviceWarning?: string},
+  report: {pool: string; failing: string; newDevice: string; downtimeSeconds: number | null; dataVersion: number | null; oldDeviceWarning?: string; selfTest?: {result: string; detail: string} | null},
   context: {host: string; now: number},
   templates: MailTemplates,
 ): ComposedMail {
@@ -183,7 +183,7 @@ export function composeReplaceMail(
     {
       ...baseView(`[lnstore] OK: ${report.failing} replaced by ${report.newDevice} in ${report.pool} on ${context.host}`, 'OK', context),
       heading: `Disk replaced in ${report.pool}`,
-      summary: `${report.failing} was replaced by ${report.newDevice}; the pool is resilvered and ONLINE, ${down}, and the node's database holds what it last wrote (data_version ${report.dataVersion ?? 'none'}, quick_check ok).`,
+      summary: `${report.failing} was replaced by ${report.newDevice}; the pool is resilvered and ONLINE, ${down}, and the node's database holds what it last wrote (data_version ${report.dataVersion ?? 'none'}, quick_check ok).${report.selfTest ? ` SMART short self-test of the new disk: ${report.selfTest.result} (${report.selfTest.detail}).` : ''}`,
       nextList: nullIfEmpty({items: report.oldDeviceWarning ? [report.oldDeviceWarning] : []}),
       footer: '`lnstore status` shows the pool now.',
     },

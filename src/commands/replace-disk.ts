@@ -17,6 +17,8 @@ export interface ReplaceResult {
   failing: string
   newDevice: string
   restart: ReplaceContext['restart']
+  /** The new disk's SMART short self-test, when it ran. */
+  selfTest: ReplaceContext['selfTestOutcome'] | null
   /** data_version and quick_check before the stop, at the stop, and before the restart. */
   freshness: ReplaceContext['freshness']
   downtimeSeconds: number | null
@@ -31,7 +33,7 @@ const KIND = 'replace-disk'
 export default class ReplaceDisk extends BaseCommand {
   static summary = 'Replace a failing disk of the node pool: stop the node gracefully, replace, resilver, verify the data is not older, start the node.'
 
-  static description = `Shows the plan (every command), asks, then runs it as a resumable runbook: record the node's data_version and check its database (read-only), stop the node and wait until its process has exited, take the failing device offline, zpool replace it, follow the resilver, verify the pool and that the database holds exactly what the node last wrote, clear the pool's counters and start the node again, never on older data.
+  static description = `Shows the plan (every command), asks, then runs it as a resumable runbook: run a SMART short self-test of the new disk (when smartctl is installed), record the node's data_version and check its database (read-only), stop the node and wait until its process has exited, take the failing device offline, zpool replace it, follow the resilver, verify the pool and that the database holds exactly what the node last wrote, clear the pool's counters and start the node again, never on older data.
 
 --restart=after-resilver (default) keeps the node down until the pool is fully redundant again; --restart=after-replace starts it as soon as the replace has begun and the data check passed, while ZFS resilvers.
 
@@ -64,6 +66,7 @@ Exit codes: 0 done (or planned, with --dry-run), 1 a step failed (run --resume o
     network: Flags.string({description: "The node's network. Default: node.network (bitcoin).", env: 'LNSTORE_NODE_NETWORK'}),
     'stop-timeout': Flags.integer({description: 'Seconds to wait for the node to exit. Default: node.stopTimeoutSeconds (120).', min: 1, env: 'LNSTORE_STOP_TIMEOUT'}),
     'allow-files': Flags.boolean({description: 'Accept a regular file as the new device (for tests and trials only).'}),
+    'skip-self-test': Flags.boolean({description: 'Do not run a SMART short self-test of the new disk first (it runs when smartctl is installed and takes about 2 minutes).'}),
     force: Flags.boolean({description: 'Use a new device that holds a filesystem, RAID or partition-table signature.'}),
     'i-understand': Flags.boolean({description: 'Go ahead although the vdev has no redundant copy while the disk is replaced.'}),
     'dry-run': Flags.boolean({description: 'Print the plan with the exact commands and stop.'}),
@@ -112,6 +115,7 @@ Exit codes: 0 done (or planned, with --dry-run), 1 a step failed (run --resume o
       startTimeoutSeconds: config.node.startTimeoutSeconds,
       allowFiles: flags['allow-files'],
       force: flags.force,
+      selfTest: !flags['skip-self-test'],
       iUnderstand: flags['i-understand'],
       stateDir,
     })
@@ -148,6 +152,7 @@ Exit codes: 0 done (or planned, with --dry-run), 1 a step failed (run --resume o
       failing: context.failing,
       newDevice: context.newDevice,
       restart: context.restart,
+      selfTest: context.selfTestOutcome ?? null,
       freshness: context.freshness,
       downtimeSeconds: downtimeSeconds(context),
     }
@@ -156,6 +161,7 @@ Exit codes: 0 done (or planned, with --dry-run), 1 a step failed (run --resume o
 
 function renderDone(result: ReplaceResult): string {
   const lines = [`Done: ${result.failing} replaced by ${result.newDevice} in ${result.pool}.`]
+  if (result.selfTest) lines.push(`SMART short self-test of ${result.selfTest.device}: ${result.selfTest.result} (${result.selfTest.detail}).`)
   const version = result.freshness.beforeStart?.dataVersion ?? result.freshness.atStop?.dataVersion
   if (version !== undefined) lines.push(`The node's database: data_version ${version}, quick_check ok.`)
   lines.push(result.downtimeSeconds === null ? 'The node was not stopped by lnstore.' : `The node was down for ${result.downtimeSeconds.toFixed(1)} s.`)

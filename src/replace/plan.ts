@@ -3,6 +3,7 @@ import {basename} from 'node:path'
 
 import {checkReplacement} from '../devices/checks.js'
 import {gatherDeviceFacts} from '../devices/facts.js'
+import {runShortSelfTest, type SelfTestOutcome} from '../devices/smart.js'
 import {nodeAdapter, type NodeSettings} from '../node/adapter.js'
 import {readDatabase, type DatabaseReading} from '../node/data-version.js'
 import type {Step} from '../runbook/engine.js'
@@ -33,6 +34,8 @@ export interface ReplaceContext {
   requiredBytes: number
   allowFiles: boolean
   force: boolean
+  /** Run a SMART short self-test of the new disk before it takes the pool's data (when smartctl is installed). */
+  selfTest: boolean
   node: NodeSettings
   stopTimeoutSeconds: number
   startTimeoutSeconds: number
@@ -46,6 +49,7 @@ export interface ReplaceContext {
   stoppedAt?: number
   startedAt?: number
   resilverSeconds?: number
+  selfTestOutcome?: SelfTestOutcome
 }
 
 const POLL_MS = 500
@@ -96,6 +100,23 @@ export function replaceSteps(deps: Deps, context: ReplaceContext): Step<ReplaceC
   }
 
   const steps: Record<string, Step<ReplaceContext>> = {
+    selfTest: {
+      id: 'self-test',
+      title: `SMART short self-test of ${context.newDevice}`,
+      commands: context.selfTest ? [['smartctl', '-t', 'short', context.newDevice]] : [],
+      detail: context.selfTest ? 'about 2 minutes; skipped when smartctl is not installed or the device has no SMART self-test' : 'skipped (--skip-self-test)',
+      async run(ctx, report) {
+        if (!ctx.selfTest) return report('skipped (--skip-self-test)')
+        // A test that already ran (this step is repeated on --resume) is not repeated: its verdict stands.
+        ctx.selfTestOutcome ??= await runShortSelfTest(deps, ctx.newDevice, report)
+        const {result, detail} = ctx.selfTestOutcome
+        if (result === 'failed') {
+          throw new Error(`${ctx.newDevice} failed its SMART short self-test (${detail}); the pool is untouched${ctx.sameSlot ? ` but ${ctx.failing} is offline` : ''}. Use another disk: lnstore replace-disk --abort, then run it again with a good one`)
+        }
+
+        report(result === 'passed' ? `passed: ${detail}` : `skipped: ${detail}`)
+      },
+    },
     record: {
       id: 'record',
       title: "Record the node's data_version and check its database",
@@ -262,17 +283,18 @@ export function replaceSteps(deps: Deps, context: ReplaceContext): Step<ReplaceC
           at: deps.now(),
           kind: 'disk-replaced',
           pool: ctx.pool,
-          detail: {failing: ctx.failing, newDevice: ctx.newDevice, restart: ctx.restart, downtimeSeconds: downtimeSeconds(ctx), dataVersion: ctx.freshness.atStop?.dataVersion ?? null},
+          detail: {failing: ctx.failing, newDevice: ctx.newDevice, restart: ctx.restart, downtimeSeconds: downtimeSeconds(ctx), dataVersion: ctx.freshness.atStop?.dataVersion ?? null, selfTest: ctx.selfTestOutcome ?? null},
         })
       },
     },
   }
 
-  const replace = context.sameSlot ? ['offline', 'swap', 'replace'] : ['offline', 'replace']
+  // The self-test runs while the node still runs, unless the new disk only appears after the swap.
+  const [first, replace] = context.sameSlot ? [[], ['offline', 'swap', 'selfTest', 'replace']] : [['selfTest'], ['offline', 'replace']]
   const order =
     context.restart === 'after-replace'
-      ? ['record', 'stop', ...replace, 'verifyData', 'start', 'resilver', 'verifyPool', 'clear', 'report']
-      : ['record', 'stop', ...replace, 'resilver', 'verifyPool', 'verifyData', 'clear', 'start', 'report']
+      ? [...first, 'record', 'stop', ...replace, 'verifyData', 'start', 'resilver', 'verifyPool', 'clear', 'report']
+      : [...first, 'record', 'stop', ...replace, 'resilver', 'verifyPool', 'verifyData', 'clear', 'start', 'report']
   return order.map((key) => steps[key])
 }
 

@@ -9,7 +9,7 @@ import {Zpool} from '../zfs/zpool.js'
 import {htlcWarning} from './freshness.js'
 import {findMember, replaceSteps, type ReplaceContext} from './plan.js'
 
-export interface ReplaceRequest extends Pick<ReplaceContext, 'restart' | 'sameSlot' | 'allowFiles' | 'force' | 'node' | 'stopTimeoutSeconds' | 'startTimeoutSeconds' | 'stateDir'> {
+export interface ReplaceRequest extends Pick<ReplaceContext, 'restart' | 'sameSlot' | 'allowFiles' | 'force' | 'selfTest' | 'node' | 'stopTimeoutSeconds' | 'startTimeoutSeconds' | 'stateDir'> {
   /** As the user typed them. */
   failing: string
   newDevice: string
@@ -111,6 +111,7 @@ export async function prepareReplace(deps: Deps, request: ReplaceRequest): Promi
     requiredBytes,
     allowFiles: request.allowFiles,
     force: request.force,
+    selfTest: request.selfTest,
     node: request.node,
     stopTimeoutSeconds: request.stopTimeoutSeconds,
     startTimeoutSeconds: request.startTimeoutSeconds,

@@ -108,6 +108,10 @@ describe('lnstore replace-disk on real ZFS (zfs-fuse)', function () {
     expect(report.freshness.atStop.dataVersion).to.be.at.least(report.freshness.beforeStop.dataVersion)
     expect(report.freshness.beforeStart).to.deep.equal(report.freshness.atStop)
     expect(report.downtimeSeconds).to.be.greaterThan(0)
+    // The real smartctl looks at the new device first; a file has no SMART, so the test is skipped with its reason.
+    expect(report.plan[0].id).to.equal('self-test')
+    expect(report.selfTest).to.deep.include({device: s.spare, result: 'skipped'})
+    expect(report.selfTest.detail).to.match(/Unable to detect device type|smartctl is not installed/)
     // zfs-fuse has no `zpool labelclear`: then the report says to wipe the old disk.
     expect(report.oldDevice.path).to.equal(failing)
     if (!report.oldDevice.labelsCleared) expect(report.oldDevice.warning).to.contain('never import it or start a node on it')
@@ -125,7 +129,7 @@ describe('lnstore replace-disk on real ZFS (zfs-fuse)', function () {
     expect(result.status, result.stderr).to.equal(0)
     const report = result.json()
     expect(report.restart).to.equal('after-replace')
-    expect(report.plan.map((step: {id: string}) => step.id)).to.deep.equal(['record', 'stop', 'offline', 'replace', 'verify-data', 'start', 'resilver', 'verify-pool', 'clear', 'report'])
+    expect(report.plan.map((step: {id: string}) => step.id)).to.deep.equal(['self-test', 'record', 'stop', 'offline', 'replace', 'verify-data', 'start', 'resilver', 'verify-pool', 'clear', 'report'])
     expect(report.freshness.beforeStart).to.deep.equal(report.freshness.atStop)
     expect(members(s.pool.name)).to.contain(s.spare).and.not.contain(failing)
     await expectEveryWriteKept(s)
