@@ -6,7 +6,7 @@ import type {Step} from '../runbook/engine.js'
 import {appendEvent} from '../state/events.js'
 import {writeFileAtomically} from '../state/json-file.js'
 import type {Deps} from '../system/deps.js'
-import {CommandError, runChecked} from '../system/runner.js'
+import {runChecked} from '../system/runner.js'
 import type {ChosenProperties} from '../zfs/properties.js'
 import {compareTrees, copyTree, describeTree} from './copy-tree.js'
 import {processesUsing} from './processes.js'
@@ -49,7 +49,7 @@ export function createDatasetCommand(context: InitContext): string[] {
 
 /** The steps of `lnstore init`, each safe to run twice, each with the exact commands it runs. */
 export function initSteps(deps: Deps, context: InitContext): Step<InitContext>[] {
-  const run = (argv: string[]) => retryWhileBusy(() => runChecked(deps.runner, argv))
+  const run = (argv: string[]) => runChecked(deps.runner, argv, {retryWhileBusy: true})
   const exists = async (argv: string[]) => (await deps.runner.run(argv)).exitCode === 0
   const setMountpoint = (mountpoint: string) => ['zfs', 'set', `mountpoint=${mountpoint}`, context.dataset]
   const steps: Step<InitContext>[] = [
@@ -174,24 +174,6 @@ export function initSteps(deps: Deps, context: InitContext): Step<InitContext>[]
     },
   )
   return steps
-}
-
-const BUSY_RETRIES = 10
-
-/**
- * Mounting, unmounting and destroying fail with "busy" while the kernel still holds a file of a
- * process that just died (a killed earlier run, say): that passes within seconds, so wait and try
- * again before calling the step failed.
- */
-async function retryWhileBusy<T>(action: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await action()
-    } catch (error) {
-      if (!(error instanceof CommandError) || !/\bbusy\b/i.test(error.result.stderr) || attempt >= BUSY_RETRIES) throw error
-      await new Promise((resolve) => setTimeout(resolve, 1000))
-    }
-  }
 }
 
 async function refuseIfInUse(directory: string): Promise<void> {

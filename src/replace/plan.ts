@@ -70,7 +70,7 @@ export function findMember(pool: Pool, name: string): {leaf: Vdev; top: Vdev} | 
 export function replaceSteps(deps: Deps, context: ReplaceContext): Step<ReplaceContext>[] {
   const zpool = new Zpool(deps.runner)
   const node = nodeAdapter(deps, context.node)
-  const run = (argv: string[]) => runChecked(deps.runner, argv)
+  const run = (argv: string[]) => runChecked(deps.runner, argv, {retryWhileBusy: true})
   const poolNow = async (ctx: ReplaceContext) => {
     const pool = (await zpool.status([ctx.pool])).report.pools[0]
     if (!pool) throw new Error(`pool ${ctx.pool} is not imported`)

@@ -49,9 +49,24 @@ export const zxRunner: Runner = {
   },
 }
 
+export interface RunCheckedOptions extends RunOptions {
+  /**
+   * Try again for up to 10 s while the command says "busy": mounting, unmounting and destroying
+   * fail so while the kernel still holds a file of a process that just died (a killed earlier
+   * run, say), and zfs-fuse says so for a moment after a scan. Only for commands safe to repeat.
+   */
+  retryWhileBusy?: boolean
+}
+
+const BUSY_RETRIES = 10
+const BUSY_PAUSE_MS = 1000
+
 /** Runs argv and returns its result; a non-zero exit becomes a CommandError with the command line and stderr. */
-export async function runChecked(runner: Runner, argv: string[], options?: RunOptions): Promise<RunResult> {
-  const result = await runner.run(argv, options)
-  if (result.exitCode !== 0) throw new CommandError(result)
-  return result
+export async function runChecked(runner: Runner, argv: string[], options: RunCheckedOptions = {}): Promise<RunResult> {
+  for (let attempt = 1; ; attempt++) {
+    const result = await runner.run(argv, options)
+    if (result.exitCode === 0) return result
+    if (!options.retryWhileBusy || !/\bbusy\b/i.test(result.stderr) || attempt >= BUSY_RETRIES) throw new CommandError(result)
+    await new Promise((resolve) => setTimeout(resolve, BUSY_PAUSE_MS))
+  }
 }
