@@ -13,7 +13,7 @@ import {fileURLToPath} from 'node:url'
 const runsFlag = process.argv.indexOf('--runs')
 const RUNS = runsFlag > 0 ? Number(process.argv[runsFlag + 1]) : 3
 const BIN = fileURLToPath(new URL('../bin/run.js', import.meta.url))
-const STANDIN = fileURLToPath(new URL('../test/support/standin-node.ts', import.meta.url))
+const STANDIN = fileURLToPath(new URL('../src/demo/standin-node.ts', import.meta.url))
 const TSX = import.meta.resolve('tsx')
 const work = mkdtempSync(join(tmpdir(), 'lnstore-bench-replace-'))
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]

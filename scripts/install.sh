@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs lnstore from this checkout (as the `lnstore` command) and runs its main job, `lnstore status`.
+# Installs lnstore from this checkout (as the `lnstore` command) and runs `lnstore demo`: the whole
+# story (pool, scrub, alert, disk replacement, refused start) for real, in a throwaway sandbox.
 # Usage: sudo ./scripts/install.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,10 +18,14 @@ echo "== linking the lnstore command"
 npm link --no-audit --no-fund >/dev/null
 echo "lnstore installed: $(command -v lnstore)"
 if ! command -v zpool >/dev/null; then
-  echo "note: no zpool on PATH: install ZFS (apt install zfsutils-linux, or zfs-fuse on small boards) for lnstore to watch"
+  # The demo needs a ZFS. zfs-fuse runs in user space on any kernel; on a real node install OpenZFS
+  # instead (apt remove zfs-fuse, then apt install zfs-dkms zfsutils-linux from contrib).
+  echo "== no ZFS here: installing zfs-fuse for the demo"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends zfs-fuse >/dev/null
 fi
 
-echo "== lnstore status"
-status=0
-lnstore status || status=$?
-echo "(lnstore status exited $status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)"
+echo "== lnstore demo"
+lnstore demo
+echo
+echo "lnstore is installed. On a machine with a pool: lnstore status"

@@ -9,7 +9,7 @@ import {nodeAdapter, type NodeSettings} from '../../src/node/adapter.js'
 import {systemDeps} from '../../src/system/deps.js'
 import {zxRunner, type Runner} from '../../src/system/runner.js'
 
-const STANDIN = fileURLToPath(new URL('../support/standin-node.ts', import.meta.url))
+const STANDIN = fileURLToPath(new URL('../../src/demo/standin-node.ts', import.meta.url))
 const TSX = import.meta.resolve('tsx')
 
 /**

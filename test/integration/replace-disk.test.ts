@@ -9,7 +9,7 @@ import {BIN, lnstore, lnstoreAsync} from '../support/cli.js'
 import {alertConfig, TestSmtpServer} from '../support/smtp.js'
 import {ensureZfs, sh, ZfsSandbox, type PoolHandle} from '../support/zfs-sandbox.js'
 
-const STANDIN = fileURLToPath(new URL('../support/standin-node.ts', import.meta.url))
+const STANDIN = fileURLToPath(new URL('../../src/demo/standin-node.ts', import.meta.url))
 const TSX = import.meta.resolve('tsx')
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 /** Enough data that zfs-fuse's resilver lasts a moment (200 MiB: about 0.7 s on an idle machine). */

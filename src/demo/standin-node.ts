@@ -1,5 +1,6 @@
 /**
- * A stand-in for lightningd, run as its own process (`node --import tsx standin-node.ts ...`): the
+ * A stand-in for lightningd, for `lnstore demo` and the tests, run as its own process
+ * (`node dist/demo/standin-node.js ...`, or this file through tsx): the
  * JSON-RPC subset replace-disk uses (getinfo, listpeerchannels, stop) on `<dataDir>/<network>/lightning-rpc`,
  * its pid file, and a real SQLite database whose `vars.data_version` grows with every write, written
  * continuously. Each committed write is appended to an acknowledgement log kept off the pool, so a

@@ -1,0 +1,46 @@
+import {expect} from 'chai'
+import {spawn} from 'node:child_process'
+import {existsSync} from 'node:fs'
+
+import {BIN, lnstore} from '../support/cli.js'
+import {ensureZfs, sh} from '../support/zfs-sandbox.js'
+
+const poolsNamed = (prefix: string) => sh('zpool', ['list', '-H', '-o', 'name']).split('\n').filter((name) => name.startsWith(prefix))
+
+/** `lnstore demo` end to end, as a newcomer runs it: every step must pass, and nothing may be left behind. */
+describe('lnstore demo (real zfs-fuse, stand-in node, mail server inside)', function () {
+  before(ensureZfs)
+
+  it('runs the whole story and reports every step passed, then removes its sandbox and pool', () => {
+    const run = lnstore(['demo', '--json'])
+    expect(run.status, run.stderr).to.equal(0)
+    const report = run.json()
+    expect(report.steps.map((step: {id: string}) => step.id)).to.deep.equal(['pool', 'node', 'scrub', 'alert', 'replace', 'rollback', 'cleanup'])
+    for (const step of report.steps) expect(step.result, `${step.id}: ${step.detail.join('; ')}`).to.equal('passed')
+    const detail = (id: string) => report.steps.find((step: {id: string}) => step.id === id).detail.join('\n')
+    expect(detail('scrub')).to.match(/disk-a: \d+ checksum errors/)
+    expect(detail('alert')).to.match(/CRITICAL.*disk-a/)
+    expect(detail('replace')).to.match(/\d+ writes acknowledged by the node, all present, data_version 1 to \d+ without a gap; quick_check ok/)
+    expect(detail('rollback')).to.contain('DO NOT START (exit 2)')
+    expect(report.passed).to.equal(true)
+    expect(existsSync(report.sandbox), 'sandbox removed').to.equal(false)
+    expect(poolsNamed(report.pool)).to.deep.equal([])
+  })
+
+  it('cleans up when interrupted (Ctrl-C) in the middle, and exits 130', async () => {
+    const child = spawn(process.execPath, [BIN, 'demo'], {stdio: ['ignore', 'pipe', 'pipe'], env: {...process.env, NO_COLOR: '1'}})
+    let output = ''
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk))
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk))
+    // Interrupt once the node writes to the pool: a pool, a node and a mail server to clean up.
+    while (!output.includes('== A disk goes bad')) await new Promise((resolve) => setTimeout(resolve, 100))
+    child.kill('SIGINT')
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+    expect(code, output).to.equal(130)
+    expect(output).to.contain('Interrupted: cleaning up')
+    const sandbox = /\/\S*lnstore-demo-\w+/.exec(output)![0]
+    const pool = /--pool (lnsdemo\d+)/.exec(output)![1]
+    expect(existsSync(sandbox), 'sandbox removed').to.equal(false)
+    expect(poolsNamed(pool)).to.deep.equal([])
+  })
+})
