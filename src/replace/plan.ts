@@ -139,7 +139,7 @@ export function replaceSteps(deps: Deps, context: ReplaceContext): Step<ReplaceC
       id: 'stop',
       title: 'Stop the node and wait until its process has exited',
       commands: node.stopCommands,
-      async run(ctx, report) {
+      async run(ctx, report, {firstStartedAt}) {
         if (await node.isRunning()) {
           try {
             await node.stop(ctx.stopTimeoutSeconds * 1000)
@@ -148,6 +148,10 @@ export function replaceSteps(deps: Deps, context: ReplaceContext): Step<ReplaceC
           }
 
           ctx.stoppedAt ??= deps.now()
+        } else if (ctx.nodeWasRunning) {
+          // An earlier run of this step asked the node to stop and was killed before it recorded the
+          // time: the node has been down since then at the most.
+          ctx.stoppedAt ??= firstStartedAt
         }
 
         // The node writes until it stops: what it holds now is what the restarted node must find.

@@ -20,7 +20,8 @@ export interface StepAction<C> {
   commands: string[][]
   /** Words for what the step does when it runs no command (copying files, writing the config). */
   detail?: string
-  run(context: C, report: (message: string) => void): Promise<void>
+  /** `attempt.firstStartedAt`: when the step first began, also when an interrupted run of it is resumed. */
+  run(context: C, report: (message: string) => void, attempt: {firstStartedAt: number}): Promise<void>
 }
 
 export interface Step<C> extends StepAction<C> {
@@ -137,7 +138,7 @@ export class Runbook<C> {
       const {undo} = step
       this.emit({type: 'undo-start', id: step.id, title: undo.title})
       try {
-        await undo.run(context, (message) => this.emit({type: 'message', id: step.id, title: undo.title, message}))
+        await undo.run(context, (message) => this.emit({type: 'message', id: step.id, title: undo.title, message}), {firstStartedAt: this.now()})
       } catch (error) {
         throw new RunbookError(`could not take back "${step.title}": ${(error as Error).message}`, [
           `fix the cause, then: lnstore ${this.options.kind} --abort`,
@@ -160,10 +161,12 @@ export class Runbook<C> {
         continue
       }
 
-      await this.setStep(step.id, {status: 'running', startedAt: this.now()})
+      // A step resumed after a crash keeps the time it first began.
+      const firstStartedAt = recorded?.startedAt ?? this.now()
+      await this.setStep(step.id, {status: 'running', startedAt: firstStartedAt})
       this.emit({type: 'step-start', id: step.id, title: step.title})
       try {
-        await step.run(context, (message) => this.emit({type: 'message', id: step.id, title: step.title, message}))
+        await step.run(context, (message) => this.emit({type: 'message', id: step.id, title: step.title, message}), {firstStartedAt})
       } catch (error) {
         const message = (error as Error).message
         await this.setStep(step.id, {status: 'failed', endedAt: this.now(), error: message})

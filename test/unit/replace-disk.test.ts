@@ -79,7 +79,7 @@ describe('replace-disk: following the resilver', () => {
     const context = {pool: 'tank', failing: 'vdb', newDevice: 'vdd', restart: 'after-resilver', sameSlot: false, node, freshness: {}} as unknown as ReplaceContext
     const step = replaceSteps({...systemDeps, runner}, context).find((candidate) => candidate.id === 'resilver')!
     const messages: string[] = []
-    await step.run(context, (message) => messages.push(message))
+    await step.run(context, (message) => messages.push(message), {firstStartedAt: Date.now()})
     runner.verify()
     expect(messages).to.deep.equal(['tank: waiting for the resilver to start', 'tank: resilver 50.0% done'])
     expect(context.resilverSeconds).to.be.a('number')

@@ -47,6 +47,20 @@ describe('runbook engine', () => {
     expect(planOf(steps).map((entry) => entry.commands)).to.deep.equal([['echo one'], ['echo two'], ['echo three']])
   })
 
+  it('tells a resumed step when it first began, so an interrupted step can account for what it started', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'lnstore-runbook-'))
+    let clock = 1000
+    const seen: number[] = []
+    const steps: Step<Context>[] = [{id: 'wait', title: 'Wait', commands: [], async run(_context, _report, {firstStartedAt}) {
+      seen.push(firstStartedAt)
+      if (seen.length === 1) throw new Error('interrupted')
+    }}]
+    await new Runbook({kind: 'demo', stateDir, steps, now: () => clock}).start(context).catch(() => {})
+    clock = 5000
+    await new Runbook({kind: 'demo', stateDir, steps, now: () => clock}).resume(context)
+    expect(seen).to.deep.equal([1000, 1000])
+  })
+
   it('stops at a failing step, refuses a new start, and resumes from that step', async () => {
     const stateDir = mkdtempSync(join(tmpdir(), 'lnstore-runbook-'))
     const done: string[] = []
