@@ -282,7 +282,7 @@ export async function runDemo(deps: Deps, options: DemoOptions): Promise<DemoRep
     await node.stop(10_000).catch(() => {})
     await inbox.stop()
     if (options.keep) {
-      return [`kept: ${sandbox}`, `remove it with: sudo zpool destroy ${pool} && sudo rm -rf ${sandbox}`]
+      return [`kept: ${sandbox} (the node is stopped)`, `explore: sudo lnstore status --config ${paths.config}`, `remove it with: sudo zpool destroy ${pool} && sudo rm -rf ${sandbox}`]
     }
 
     const lines: string[] = []
