@@ -12,7 +12,7 @@ import type {StatusResult, VdevView} from '../status/check-status.js'
 import type {Deps} from '../system/deps.js'
 import {commandLine} from '../system/runner.js'
 import {Inbox} from './inbox.js'
-import {ensureZfs, type ZfsBackend} from './zfs-backend.js'
+import {ensureZfs} from './zfs-backend.js'
 
 /**
  * `lnstore demo`: the whole story of lnstore, for real, in a throwaway sandbox: a ZFS mirror on two
@@ -111,7 +111,8 @@ export async function runDemo(deps: Deps, options: DemoOptions): Promise<DemoRep
   const node = nodeAdapter(deps, nodeSettings)
   const inbox = new Inbox({authOptional: true, disabledCommands: ['STARTTLS']})
   const report: DemoReport = {sandbox, zfs: null, pool, kept: options.keep, steps: [], passed: false}
-  let zfs: ZfsBackend | null = null
+  /** Stops what the demo started for ZFS (the zfs-fuse daemon); set once ZFS is found. */
+  let releaseZfs = async () => {}
   let olderVersion = 0
 
   const say = (line = '') => options.out(line)
@@ -130,8 +131,9 @@ export async function runDemo(deps: Deps, options: DemoOptions): Promise<DemoRep
 
   const work: Record<Exclude<StepId, 'cleanup'>, () => Promise<string[]>> = {
     async pool() {
-      zfs = await ensureZfs(deps)
+      const zfs = await ensureZfs(deps)
       report.zfs = zfs.kind
+      releaseZfs = zfs.release
       await mkdir(join(sandbox, 'disks'))
       for (const disk of paths.disks) {
         await writeFile(disk, '')
@@ -299,7 +301,7 @@ export async function runDemo(deps: Deps, options: DemoOptions): Promise<DemoRep
 
     await rm(sandbox, {recursive: true, force: true})
     lines.push(`${sandbox} removed`)
-    await (zfs as ZfsBackend | null)?.release()
+    await releaseZfs()
     return lines
   }
 
