@@ -233,6 +233,37 @@ describe('lnstore replace-disk on real ZFS (zfs-fuse)', function () {
     })
   }
 
+  it('killed after each step in turn: every --resume goes on from there, and the end state is an uninterrupted run\'s', async () => {
+    const s = await scenario(['--stop-delay-ms', '300'])
+    const failing = s.pool.devices[0]
+    const journal = join(s.env.LNSTORE_STATE_DIR!, 'runbooks', 'replace-disk.json')
+    const stepsDone = () => (existsSync(journal) ? (JSON.parse(readFileSync(journal, 'utf8')).steps as {id: string; status: string}[]) : []).filter((step) => step.status === 'done').map((step) => step.id)
+    // Not after 'start': the last step takes milliseconds, so the run could end before the kill lands.
+    const order = ['self-test', 'record', 'stop', 'offline', 'replace', 'resilver', 'verify-pool', 'verify-data', 'clear']
+    const kills: string[] = []
+    for (const [index, step] of order.entries()) {
+      if (stepsDone().includes(step)) continue
+      const args = index === 0 ? [failing, s.spare, ...s.args] : ['--resume', '--yes']
+      const child = spawn(process.execPath, [BIN, 'replace-disk', ...args], {env: {...process.env, ...s.env}, stdio: 'ignore'})
+      while (!stepsDone().includes(step) && child.exitCode === null) await sleep(10)
+      child.kill('SIGKILL')
+      await new Promise((resolve) => child.once('exit', resolve))
+      kills.push(step)
+    }
+
+    // Killed at least once in each phase: before the stop, with the node down, mid-replace, before the restart.
+    expect(kills, kills.join(' ')).to.include.members(['self-test', 'stop', 'replace', 'clear'])
+    const resumed = s.replace('--resume', '--yes', '--json')
+    expect(resumed.status, resumed.stderr).to.equal(0)
+    const report = resumed.json()
+    expect(report.freshness.beforeStart).to.deep.equal(report.freshness.atStop)
+    expect(report.downtimeSeconds).to.be.greaterThan(0)
+    expect(members(s.pool.name)).to.contain(s.spare).and.not.contain(failing)
+    expect(members(s.pool.name)).to.match(/state: ONLINE/)
+    expect(existsSync(s.pidPath), 'the node runs again').to.equal(true)
+    await expectEveryWriteKept(s)
+  })
+
   it('killed during the resilver, then --abort: the failing device back online (if still in the pool), the node started on verified data, the pool state said', async () => {
     const s = await scenario([], RESILVER_MB)
     const failing = s.pool.devices[0]
