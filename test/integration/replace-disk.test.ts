@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3'
 import {expect} from 'chai'
 import {spawn} from 'node:child_process'
-import {existsSync, mkdirSync, readFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -304,6 +304,41 @@ describe('lnstore replace-disk on real ZFS (zfs-fuse)', function () {
     expect(result.status).to.equal(2)
     expect(result.errors).to.contain(`${small}: is smaller (0.13 GiB) than the device it replaces (0.25 GiB)`)
     expect(existsSync(join(s.env.LNSTORE_STATE_DIR!, 'runbooks', 'replace-disk.json'))).to.equal(false)
+  })
+
+  it('refuses an unknown device, a device in no redundant vdev, and a new device that is in a pool, touching nothing', async () => {
+    const s = await scenario()
+    const unknown = s.replace(join(s.root, 'no-such-disk'), s.spare, ...s.args)
+    expect(unknown.status).to.equal(2)
+    expect(unknown.errors).to.contain('is not a device of any imported pool')
+    const other = sandbox.createPool(`lnsone${count}x`, [], sandbox.devices(1, 256))
+    const lonely = s.replace(other.devices[0], s.spare, ...s.args)
+    expect(lonely.status).to.equal(2)
+    expect(lonely.errors).to.contain(`is not in a redundant vdev of ${other.name}: its data exists nowhere else`)
+    const inUse = s.replace(s.pool.devices[0], other.devices[0], ...s.args)
+    expect(inUse.status).to.equal(2)
+    expect(inUse.errors).to.contain(`${other.devices[0]}: is part of the imported pool "${other.name}"`)
+    expect(existsSync(join(s.env.LNSTORE_STATE_DIR!, 'runbooks', 'replace-disk.json'))).to.equal(false)
+    expect(members(s.pool.name)).to.contain(s.pool.devices[0])
+  })
+
+  it('a node that does not come back after the replace: a clear failure, and --resume finishes once it answers', async () => {
+    const s = await scenario()
+    const failing = s.pool.devices[0]
+    writeFileSync(s.env.LNSTORE_CONFIG!, JSON.stringify({node: {startTimeoutSeconds: 2}}))
+    // A start command that starts nothing: the node stays down.
+    const args = s.args.map((arg) => (arg === s.startCommand ? 'true' : arg))
+    const failed = s.replace(failing, s.spare, ...args)
+    expect(failed.status).to.equal(1)
+    expect(failed.errors).to.contain('did not answer getinfo')
+    expect(failed.errors).to.contain('lnstore replace-disk --resume')
+    expect(members(s.pool.name)).to.contain(s.spare).and.not.contain(failing)
+
+    sh('sh', ['-c', s.startCommand])
+    const resumed = s.replace('--resume', '--yes', '--json')
+    expect(resumed.status, resumed.stderr).to.equal(0)
+    expect(resumed.json().freshness.beforeStart).to.deep.equal(resumed.json().freshness.atStop)
+    await expectEveryWriteKept(s)
   })
 
   it('refuses to start the node when the database went backwards while it was stopped', async () => {

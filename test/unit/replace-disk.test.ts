@@ -84,4 +84,29 @@ describe('replace-disk: following the resilver', () => {
     expect(messages).to.deep.equal(['tank: waiting for the resilver to start', 'tank: resilver 50.0% done'])
     expect(context.resilverSeconds).to.be.a('number')
   })
+
+  const node = {kind: 'systemd', dataDir: '/srv/ln', network: 'bitcoin', unit: 'lightningd'} as const
+  const contextFor = () => ({pool: 'tank', failing: 'vdb', newDevice: 'vdd', restart: 'after-resilver', sameSlot: false, node, freshness: {}}) as unknown as ReplaceContext
+  const stepOf = (runner: StubRunner, id: string) => replaceSteps({...systemDeps, runner}, contextFor()).find((candidate) => candidate.id === id)!
+  const dialect = (runner: StubRunner, stdout: string) =>
+    runner
+      .expect(['zpool', 'status', '-j', '--json-int', 'tank'], refused)
+      .expect(['zpool', 'status', '-p', 'tank'], refused)
+      .expect(['zpool', 'status', 'tank'], {stdout})
+      .expect(['zpool', 'status', '-g', 'tank'], refused)
+
+  it('stops, saying the pool keeps its data, when the new disk faults during the resilver', async () => {
+    const faulted = '\t    replacing-0  DEGRADED     0     0     0\n\t      vdb        OFFLINE      0     0     0\n\t      vdd        FAULTED      0    38     0  too many errors\n\t    vdc          ONLINE       0     0     0\n'
+    const runner = dialect(new StubRunner(), status('resilver in progress since Tue Nov 24 20:47:22 2026\n\t75M / 150M scanned, 75M / 150M issued\n\t75M resilvered, 50.00% done, no estimated completion time', faulted))
+    const error = await stepOf(runner, 'resilver').run(contextFor(), () => {}, {firstStartedAt: Date.now()}).catch((caught: Error) => caught)
+    expect(error).to.be.instanceOf(Error).and.have.property('message', 'the new device vdd is FAULTED during the resilver; the pool keeps the data on its other devices. Replace it with another disk (zpool status -v tank)')
+  })
+
+  it("shows ZFS's own message when zpool replace is refused", async () => {
+    const runner = dialect(new StubRunner(), status('scrub repaired 0B in 00:00:01 with 0 errors on Tue Nov 24 20:40:00 2026', '\t    vdb          OFFLINE      0     0     0\n\t    vdc          ONLINE       0     0     0\n'))
+      .expect(['zpool', 'replace', 'tank', 'vdb', 'vdd'], {exitCode: 1, stderr: 'cannot replace vdb with vdd: devices have different sector alignment\n'})
+    const error = await stepOf(runner, 'replace').run(contextFor(), () => {}, {firstStartedAt: Date.now()}).catch((caught: Error) => caught)
+    runner.verify()
+    expect(error).to.be.instanceOf(Error).and.have.property('message').that.contains('cannot replace vdb with vdd: devices have different sector alignment')
+  })
 })
