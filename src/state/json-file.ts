@@ -1,5 +1,5 @@
 import {randomBytes} from 'node:crypto'
-import {mkdir, open, readFile, rename, unlink} from 'node:fs/promises'
+import {mkdir, open, readFile, rename, stat, unlink} from 'node:fs/promises'
 import {dirname} from 'node:path'
 
 /** The state file exists but is not valid JSON (a disk error, or someone edited it). */
@@ -101,8 +101,10 @@ export async function lock(path: string, waitMs = LOCK_WAIT_MS): Promise<() => P
     }
 
     const holder = Number.parseInt(await readFile(path, 'utf8').catch(() => ''), 10)
-    if (Number.isInteger(holder) && holder > 0 && !isAlive(holder)) {
-      // The holder died (crash, SIGKILL) without releasing: its lock protects nothing.
+    const known = Number.isInteger(holder) && holder > 0
+    // The holder died (crash, SIGKILL) without releasing, or between creating the file and writing
+    // its pid (then the file stays empty): such a lock protects nothing.
+    if ((known && !isAlive(holder)) || (!known && (await ageMs(path)) > EMPTY_LOCK_STALE_MS)) {
       await unlink(path).catch(() => {})
       continue
     }
@@ -110,6 +112,14 @@ export async function lock(path: string, waitMs = LOCK_WAIT_MS): Promise<() => P
     if (Date.now() >= deadline) throw new LockHeldError(path, Number.isInteger(holder) && holder > 0 ? holder : null, waitMs)
     await new Promise((resolve) => setTimeout(resolve, 25 + Math.random() * 50))
   }
+}
+
+/** A lock file with no pid that is this old was left by a holder killed while taking it. */
+const EMPTY_LOCK_STALE_MS = 2000
+
+async function ageMs(path: string): Promise<number> {
+  const info = await stat(path).catch(() => null)
+  return info ? Date.now() - info.mtimeMs : 0
 }
 
 function isAlive(pid: number): boolean {

@@ -233,7 +233,9 @@ describe('lnstore replace-disk on real ZFS (zfs-fuse)', function () {
     })
   }
 
-  it('killed after each step in turn: every --resume goes on from there, and the end state is an uninterrupted run\'s', async () => {
+  it('killed after each step in turn: every --resume goes on from there, and the end state is an uninterrupted run\'s', async function () {
+    // Ten lnstore runs in a row: on a loaded 2-core machine that outlasts the suite's hang guard.
+    this.timeout(600_000)
     const s = await scenario(['--stop-delay-ms', '300'])
     const failing = s.pool.devices[0]
     const journal = join(s.env.LNSTORE_STATE_DIR!, 'runbooks', 'replace-disk.json')

@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 import {spawn} from 'node:child_process'
-import {mkdtempSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, readdirSync, utimesSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -61,6 +61,16 @@ describe('error history', () => {
     writeFileSync(join(stateDir, 'history.json.tmp-999999999-dead'), '{"version":1,"devi')
     const history = await store.record(report('openzfs-2.3.2/013-scrub-repaired-cksum.txt'), 2000, 35)
     expect(history.devices['name:tank/vdb'].samples).to.have.length(2)
+  })
+
+  it('takes over an empty lock file left by a holder killed while taking it, once it is old', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'lnstore-history-'))
+    const lockFile = join(stateDir, 'history.json.lock')
+    writeFileSync(lockFile, '')
+    const old = new Date(Date.now() - 60_000)
+    utimesSync(lockFile, old, old)
+    const history = await new HistoryStore(stateDir).record(report('openzfs-2.3.2/002-mirror-healthy.txt'), 1000, 35)
+    expect(Object.keys(history.devices)).to.have.length(2)
   })
 
   it('moves a damaged file aside and starts afresh', async () => {
