@@ -74,18 +74,21 @@ export async function copyTree(source: string, target: string, onFile?: (path: s
   return report
 }
 
-/** Every entry under `root` with its metadata and content hash, sorted by path. */
-export async function describeTree(root: string): Promise<TreeEntry[]> {
+/**
+ * Every entry under `root` with its metadata and content hash, sorted by path. `hash: false` skips
+ * reading file contents (a quick look: metadata only); `skip` leaves out entries by name.
+ */
+export async function describeTree(root: string, options: {hash?: boolean; skip?: (name: string) => boolean} = {}): Promise<TreeEntry[]> {
   const entries: TreeEntry[] = []
   const visit = async (relative: string) => {
     const path = join(root, relative)
     const info = await lstat(path)
     const type = info.isDirectory() ? 'dir' : info.isFile() ? 'file' : info.isSymbolicLink() ? 'symlink' : info.isSocket() ? 'socket' : 'other'
     const entry: TreeEntry = {path: relative, type, mode: info.mode & 0o7777, uid: info.uid, gid: info.gid, mtime: Math.floor(info.mtimeMs / 1000), size: info.size}
-    if (type === 'file') entry.content = await sha256(path)
+    if (type === 'file' && options.hash !== false) entry.content = await sha256(path)
     if (type === 'symlink') entry.content = await readlink(path)
     entries.push(entry)
-    if (type === 'dir') for (const name of (await readdir(path)).sort()) await visit(join(relative, name))
+    if (type === 'dir') for (const name of (await readdir(path)).sort()) if (!options.skip?.(name)) await visit(join(relative, name))
   }
 
   await visit('')
@@ -116,7 +119,7 @@ export function compareTrees(source: TreeEntry[], copy: TreeEntry[]): string[] {
   return differences
 }
 
-function sha256(path: string): Promise<string> {
+export function sha256(path: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const hash = createHash('sha256')
     createReadStream(path)
