@@ -66,6 +66,8 @@ export interface NodeConfig {
   container?: string
   startCommand?: string
   stopCommand?: string
+  /** The node's JSON-RPC socket when it is not <dataDir>/<network>/lightning-rpc (Core Lightning's `rpc-file`). */
+  rpcFile?: string
   stopTimeoutSeconds: number
   startTimeoutSeconds: number
 }
@@ -198,7 +200,7 @@ export const CONFIG_SCHEMA: Record<string, FieldSpec> = {
   },
   node: {
     type: 'object',
-    doc: 'How `lnstore replace-disk` stops and starts the Lightning node. It always talks to the node over its JSON-RPC socket <dataDir>/<network>/lightning-rpc, and waits for the process to exit.',
+    doc: 'How `lnstore replace-disk` stops and starts the Lightning node. It always talks to the node over its JSON-RPC socket (<dataDir>/<network>/lightning-rpc, or rpcFile), and waits for the process to exit.',
     fields: {
       user: {type: 'string', doc: 'The user that runs the node and owns dataDir (written by `lnstore init`).'},
       kind: {
@@ -212,6 +214,7 @@ export const CONFIG_SCHEMA: Record<string, FieldSpec> = {
       container: {type: 'string', doc: 'The Docker container (kind docker).'},
       startCommand: {type: 'string', doc: 'Shell command that starts the node and returns (kinds rpc and commands).'},
       stopCommand: {type: 'string', doc: 'Shell command that stops the node (kind commands).'},
+      rpcFile: {type: 'string', doc: "The node's JSON-RPC socket, when lightningd's rpc-file option moves it out of <dataDir>/<network>/lightning-rpc. On ChironFS it must be outside the mount: ChironFS cannot hold a socket."},
       stopTimeoutSeconds: count(1, 3600, 120, 'Give up (touching no disk) when the node has not exited this long after being asked to stop.'),
       startTimeoutSeconds: count(1, 3600, 300, 'Give up when the started node does not answer getinfo within this time.'),
     },
