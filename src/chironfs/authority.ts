@@ -11,6 +11,9 @@ import type {Difference} from './divergence.js'
  *   node's latest state exists nowhere intact: refuse.
  * - Replicas at the same data_version whose files still differ: only ChironFS's own record (it
  *   disabled some of them after a failed write) may say which are stale; otherwise refuse to guess.
+ * - lnstore's high-water mark (the highest data_version it has seen the node write) bounds it all:
+ *   an intact copy below it is older than what the node last wrote, and a damaged copy whose
+ *   data_version cannot be read may be newer than the intact ones unless they reach the mark.
  */
 
 export interface ReplicaState {
@@ -33,7 +36,7 @@ export interface Authority {
 const intact = (reading: DatabaseReading | null) => reading === null || reading.check === 'ok' || reading.check === 'not run'
 const version = (reading: DatabaseReading | null) => reading?.dataVersion ?? -1
 
-export function chooseAuthoritative(states: ReplicaState[], differences: Difference[]): Authority {
+export function chooseAuthoritative(states: ReplicaState[], differences: Difference[], highWater: number | null = null): Authority {
   const unreachable = states.filter((state) => !state.reachable)
   const reachable = states.filter((state) => state.reachable)
   const broken = reachable.filter((state) => !intact(state.database))
@@ -51,6 +54,19 @@ export function chooseAuthoritative(states: ReplicaState[], differences: Differe
       authoritative: null,
       stale,
       problem: `the newest copy of the node database (data_version ${version(newerBroken[0].database)} on ${newerBroken[0].replica}) fails its integrity check, and every intact copy is older (data_version ${best}): healing from an older copy would roll the node back`,
+    }
+  }
+
+  if (highWater !== null && best >= 0 && best < highWater) {
+    return {authoritative: null, stale, problem: `every intact copy of the node database is older (data_version ${best}) than what lnstore has seen the node write (data_version ${highWater}): healing from it would roll the node back`}
+  }
+
+  const unknown = broken.filter((state) => state.database?.dataVersion === null)
+  if (unknown.length > 0 && best >= 0 && (highWater === null || best < highWater)) {
+    return {
+      authoritative: null,
+      stale,
+      problem: `the copy of the node database in ${unknown[0].replica} is damaged and its data_version cannot be read, so lnstore cannot prove that the intact copy (data_version ${best}) is not older; it has no record of the node's latest data_version to compare with`,
     }
   }
 

@@ -4,7 +4,7 @@ import {join, relative} from 'node:path'
 
 import {describeTree, sha256, type TreeEntry} from '../init/copy-tree.js'
 import {findNodeDatabases, readDatabase, type DatabaseReading} from '../node/data-version.js'
-import {PROBE_PREFIX} from './replicas.js'
+import {notData} from './replicas.js'
 
 /**
  * Do the replicas still hold the same data? ChironFS writes each file to every replica, but once
@@ -53,14 +53,13 @@ const SIDECARS = ['-journal', '-wal', '-shm']
 /** One look at every replica. `full` hashes every file (scrub); otherwise only files whose time differs. */
 export async function lookAtReplicas(replicas: string[], options: {full: boolean; integrity: boolean}): Promise<Look> {
   const databasePath = await databaseLocation(replicas)
-  const skip = (name: string) => name.startsWith(PROBE_PREFIX)
   const looks = await Promise.all(
     replicas.map(async (replica): Promise<ReplicaLook> => {
       const dbFile = databasePath === null ? null : join(replica, databasePath)
       const read = async (quickCheck: boolean) => (dbFile ? readReplicaDatabase(dbFile, quickCheck).catch((error: Error) => ({path: dbFile, dataVersion: null, check: missing(error) ? 'missing' : `unreadable: ${error.message}`})) : null)
       try {
         const before = await read(options.integrity)
-        const entries = await describeTree(replica, {hash: options.full, skip})
+        const entries = await describeTree(replica, {hash: options.full, skip: notData})
         const after = await read(false)
         return {replica, entries, database: before, databaseStable: before?.dataVersion === after?.dataVersion}
       } catch (error) {

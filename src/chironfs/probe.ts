@@ -31,7 +31,7 @@ const SCRIPT = `
 const fs = require('node:fs'), path = require('node:path')
 const dir = process.argv.at(-1)
 const say = (line) => process.stdout.write(JSON.stringify(line) + '\\n')
-const fail = (stage, error) => { say({stage, error: (error.code ? error.code + ': ' : '') + error.message}); process.exit(1) }
+const fail = (stage, error) => { say({stage, error: error.message}); process.exit(1) }
 say({stage: 'stat', start: true})
 let st; try { st = fs.statSync(dir) } catch (error) { fail('stat', error) }
 if (!st.isDirectory()) fail('stat', new Error('not a directory'))

@@ -24,3 +24,8 @@ export function configuredReplicas(config: ChironfsConfig): Replica[] {
 
 /** Files lnstore itself creates in a replica for a moment (the write probe): never data, never a difference. */
 export const PROBE_PREFIX = '.lnstore-probe-'
+
+/** Entries of a replica that are not the node's data: lnstore's probe files, and lost+found where a replica is a filesystem's root. */
+export function notData(name: string): boolean {
+  return name.startsWith(PROBE_PREFIX) || name === 'lost+found'
+}

@@ -4,6 +4,7 @@ import type {Config} from '../config/schema.js'
 import {readDatabase} from '../node/data-version.js'
 import {observeNodeData} from '../node/observe.js'
 import type {PoolView, StatusResult, VdevView} from '../status/check-status.js'
+import {readFreshness} from '../state/freshness.js'
 import {HistoryStore} from '../state/history.js'
 import type {Deps} from '../system/deps.js'
 import {commandLine} from '../system/runner.js'
@@ -102,7 +103,7 @@ export async function checkChironfsStatus(deps: Deps, options: ChironfsCheckOpti
 
   let authority: Authority | null = null
   if (divergence && (divergence.differences.length > 0 || divergence.behind.length > 0)) {
-    authority = await decideAuthority(divergence, reports)
+    authority = await decideAuthority(divergence, reports, await highWaterMark(options.stateDir, mountpoint, divergence.databasePath))
     if (authority.problem) findings.push({verdict: 'CRITICAL', message: authority.problem, next: 'lnstore heal refuses until one replica is clearly right: compare the replicas by hand (lnstore status --json lists every difference)'})
   }
 
@@ -211,7 +212,7 @@ function replicaReport(replica: Replica, probe: ReplicaProbe, index: number, mou
 }
 
 /** Runs SQLite's integrity check on each copy (only when the replicas disagree: it reads every page), then decides. */
-async function decideAuthority(divergence: Divergence, reports: WorkingReport[]): Promise<Authority> {
+async function decideAuthority(divergence: Divergence, reports: WorkingReport[], highWater: number | null): Promise<Authority> {
   const states = await Promise.all(
     reports.map(async (report) => {
       let database = divergence.replicas.find((look) => look.replica === report.path)?.database ?? null
@@ -223,7 +224,14 @@ async function decideAuthority(divergence: Divergence, reports: WorkingReport[])
       return {replica: report.path, reachable: report.probe.reachable, database, disabledByChironfs: report.enabled === false || report.disabledInLog}
     }),
   )
-  return chooseAuthoritative(states, divergence.differences)
+  return chooseAuthoritative(states, divergence.differences, highWater)
+}
+
+/** The highest data_version lnstore has seen the node write through the mount (status and preflight record it); null when none is on record. */
+export async function highWaterMark(stateDir: string, mountpoint: string, databasePath: string | null): Promise<number | null> {
+  if (!databasePath) return null
+  const state = await readFreshness(stateDir).catch(() => null)
+  return state?.highWater[join(mountpoint, databasePath)]?.dataVersion ?? null
 }
 
 function judgeReplica(report: ReplicaReport, divergence: Divergence | null, authority: Authority | null): void {

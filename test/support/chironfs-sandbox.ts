@@ -102,7 +102,9 @@ export class ChironSandbox {
 
   cleanup(): void {
     for (const path of this.immutable) spawnSync('chattr', ['-i', path])
-    for (const mountpoint of this.fuse.reverse()) spawnSync('fusermount', ['-u', '-z', mountpoint])
+    // Also what lnstore itself mounted here (heal, init).
+    const mounted = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((line) => line.split(' ')[4]).filter((point) => point?.startsWith(`${this.dir}/`))
+    for (const mountpoint of [...new Set([...this.fuse, ...mounted.filter((point) => !this.tmpfs.includes(point))])].reverse()) spawnSync('fusermount', ['-u', '-z', mountpoint])
     for (const path of this.tmpfs.reverse()) spawnSync('umount', ['-l', path])
     rmSync(this.dir, {recursive: true, force: true})
   }

@@ -194,6 +194,18 @@ describe('chironfs: the authoritative replica', () => {
     expect(authority.stale[0]).to.deep.include({replica: '/b'})
   })
 
+  it('refuses when every intact copy is older than what lnstore saw the node write (its high-water mark)', () => {
+    const authority = chooseAuthoritative([state('/a', 10), state('/b', 7)], [], 12)
+    expect(authority.authoritative).to.equal(null)
+    expect(authority.problem).to.match(/older \(data_version 10\) than what lnstore has seen the node write \(data_version 12\)/)
+  })
+
+  it('a damaged copy whose data_version cannot be read: refused without a high-water mark, healed from an intact copy that reaches it', () => {
+    const states = [state('/a', 10), state('/b', null, 'unreadable: database disk image is malformed')]
+    expect(chooseAuthoritative(states, []).problem).to.match(/cannot prove that the intact copy \(data_version 10\) is not older/)
+    expect(chooseAuthoritative(states, [], 10)).to.deep.include({authoritative: '/a', problem: null})
+  })
+
   it('does not count an unreachable replica as a source', () => {
     const authority = chooseAuthoritative([state('/a', 3), state('/b', 10, 'ok', {reachable: false})], [])
     expect(authority.authoritative).to.equal('/a')
