@@ -6,19 +6,25 @@ import type {Layout} from '../devices/checks.js'
 import {initSteps, type InitContext} from '../init/plan.js'
 import {prepareInit} from '../init/prepare.js'
 import {confirm} from '../runbook/confirm.js'
-import {openJournal, planOf, Runbook, unfinishedRunError, type PlanEntry} from '../runbook/engine.js'
+import {openJournal, planOf, Runbook, unfinishedRunError, type PlanEntry, type Step} from '../runbook/engine.js'
+import type {ChironfsInitContext} from '../chironfs/init.js'
+import {formatReplica} from '../chironfs/replicas.js'
+import {systemdRuns} from '../schedule/plan.js'
 import {continueOpenRun, progressStyle, renderPlan, runWithProgress} from '../runbook/progress.js'
 
 const LAYOUTS: Layout[] = ['mirror', 'raidz1', 'raidz2', 'raidz3']
 const layoutFlag = (layout: Layout, description: string) =>
-  Flags.string({description, multiple: true, helpValue: 'DEVICE', exclusive: LAYOUTS.filter((other) => other !== layout), helpGroup: 'LAYOUT'})
+  Flags.string({description, multiple: true, helpValue: 'DEVICE', exclusive: [...LAYOUTS.filter((other) => other !== layout), 'chironfs'], helpGroup: 'LAYOUT'})
 
 export interface InitResult {
   action: 'planned' | 'created' | 'resumed' | 'aborted'
   plan: PlanEntry[]
   notes: string[]
-  pool: string
-  dataset: string
+  mode: 'zfs' | 'chironfs'
+  /** Mode zfs: the pool and dataset; mode chironfs: the replicas. */
+  pool?: string
+  dataset?: string
+  replicas?: string[]
   dataDir: string
   /** Where the original data directory was kept, when there was data to move. */
   originalKeptAt?: string
@@ -31,12 +37,15 @@ export default class Init extends BaseCommand {
 
 Devices are refused, with the reason and the way out, when they do not exist, are given twice, are mounted, belong to a pool (imported, exported or destroyed), are much smaller than their peers, or hold a filesystem, RAID or partition-table signature (only this last one can be overridden, with --force).
 
+On small boards without ZFS, --chironfs --replica DIR --replica :NFS-DIR mounts ChironFS at the data directory instead, writing every file to each replica (the ":" one, on the NFS share, is read only when the others fail): it checks that chironfs and FUSE are installed, the NFS replica's mount options (soft with bounded retries, sync) and that the replicas are on different filesystems, copies the data into every replica and verifies it, keeps the original, mounts with ChironFS's log and control socket, installs a systemd service that mounts it at boot before the node, and records mode chironfs in the config.
+
 Exit codes: 0 done (or planned, with --dry-run), 1 a step failed (run --resume or --abort), 2 refused before touching anything.`
 
   static examples = [
     {command: '<%= config.bin %> <%= command.id %> --mirror /dev/sda /dev/sdb --user bitcoin --dry-run', description: 'Show the plan for a two-way mirror; change nothing.'},
     {command: 'sudo <%= config.bin %> <%= command.id %> --mirror /dev/sda /dev/sdb /dev/sdc --user bitcoin', description: 'A three-way mirror for the node of user bitcoin (~bitcoin/.lightning).'},
     {command: 'sudo <%= config.bin %> <%= command.id %> --raidz2 /dev/sd[b-e] --data-dir /mnt/hdd/.lightning --yes', description: 'RAID-Z2 on four disks, without asking (scripts).'},
+    {command: 'sudo <%= config.bin %> <%= command.id %> --chironfs --replica /mnt/ssd/lightning --replica :/mnt/nas/lightning --user bitcoin', description: 'Small board: ChironFS over a local replica and a slow one on the NFS share.'},
     {command: 'sudo <%= config.bin %> <%= command.id %> --resume', description: 'Continue a run that stopped.'},
     {command: 'sudo <%= config.bin %> <%= command.id %> --abort', description: 'Take back what a stopped run did (the new pool holds only copies).'},
   ]
@@ -46,6 +55,9 @@ Exit codes: 0 done (or planned, with --dry-run), 1 a step failed (run --resume o
     raidz1: layoutFlag('raidz1', 'Make a RAID-Z1 of these devices (3 or more; survives one failure).'),
     raidz2: layoutFlag('raidz2', 'Make a RAID-Z2 of these devices (4 or more; survives two failures).'),
     raidz3: layoutFlag('raidz3', 'Make a RAID-Z3 of these devices (5 or more; survives three failures).'),
+    chironfs: Flags.boolean({description: 'Small boards without ZFS: mount ChironFS at the data directory, writing every file to each --replica.', exclusive: LAYOUTS, helpGroup: 'LAYOUT'}),
+    replica: Flags.string({description: 'A ChironFS replica directory (repeatable, 2 or more); a leading ":" marks the slow one, for the NFS share.', multiple: true, helpValue: '[:]DIR', dependsOn: ['chironfs'], helpGroup: 'LAYOUT'}),
+    'systemd-dir': Flags.string({description: 'Where --chironfs writes its mount service.', default: '/etc/systemd/system', env: 'LNSTORE_SYSTEMD_DIR', helpGroup: 'PATHS'}),
     pool: Flags.string({description: 'Name of the new pool.', default: 'lnstore', env: 'LNSTORE_INIT_POOL'}),
     dataset: Flags.string({description: 'Dataset for the node data. Default: <pool>/lightning.', env: 'LNSTORE_INIT_DATASET'}),
     'data-dir': Flags.string({description: "The node's data directory. Default: ~USER/.lightning.", env: 'LNSTORE_DATA_DIR'}),
@@ -55,8 +67,8 @@ Exit codes: 0 done (or planned, with --dry-run), 1 a step failed (run --resume o
     force: Flags.boolean({description: 'Erase devices that hold a filesystem, RAID or partition-table signature. Never overrides the mounted and in-pool checks.'}),
     'dry-run': Flags.boolean({description: 'Print the plan with the exact commands and stop.'}),
     yes: Flags.boolean({char: 'y', description: 'Do not ask for confirmation (for scripts).', env: 'LNSTORE_YES'}),
-    resume: Flags.boolean({description: 'Continue the run that stopped, from the first step not done.', exclusive: ['abort', ...LAYOUTS]}),
-    abort: Flags.boolean({description: 'Take back what the stopped run did.', exclusive: ['resume', ...LAYOUTS]}),
+    resume: Flags.boolean({description: 'Continue the run that stopped, from the first step not done.', exclusive: ['abort', 'chironfs', ...LAYOUTS]}),
+    abort: Flags.boolean({description: 'Take back what the stopped run did.', exclusive: ['resume', 'chironfs', ...LAYOUTS]}),
   }
 
   async run(): Promise<InitResult> {
@@ -70,12 +82,43 @@ Exit codes: 0 done (or planned, with --dry-run), 1 a step failed (run --resume o
     if (journal && !flags.resume && !flags.abort) throw unfinishedRunError(journal)
 
     if (flags.resume || flags.abort) {
-      const {context, steps} = await continueOpenRun<InitContext>({kind: 'init', stateDir, abort: flags.abort, style, log, now: this.deps.now, steps: (ctx) => initSteps(this.deps, ctx)})
-      return this.finish(flags.abort ? 'aborted' : 'resumed', context, planOf(steps), [])
+      const {chironfsInitSteps} = await import('../chironfs/init.js')
+      // One journal for both kinds of init: a ChironFS run's context has its mount settings.
+      const steps = (ctx: InitContext | ChironfsInitContext) => ('mount' in ctx ? chironfsInitSteps(this.deps, ctx) : initSteps(this.deps, ctx)) as Step<InitContext | ChironfsInitContext>[]
+      const {context, steps: done} = await continueOpenRun<InitContext | ChironfsInitContext>({kind: 'init', stateDir, abort: flags.abort, style, log, now: this.deps.now, steps})
+      return 'mount' in context ? chironfsResult(flags.abort ? 'aborted' : 'resumed', context, planOf(done), []) : this.finish(flags.abort ? 'aborted' : 'resumed', context, planOf(done), [])
+    }
+
+    if (flags.chironfs) {
+      const {prepareChironfsInit} = await import('../chironfs/init.js')
+      const {config} = await this.loadConfig(flags, {missingOk: true})
+      const {context, steps, plan, notes} = await prepareChironfsInit(this.deps, {
+        replicas: flags.replica ?? [],
+        dataDir: flags['data-dir'],
+        user: flags.user,
+        group: flags.group,
+        configPath: flags.config ?? source ?? DEFAULT_CONFIG_PATHS[0],
+        stateDir,
+        binary: process.env.LNSTORE_CHIRONFS_BIN ?? config.chironfs.binary,
+        controlSocket: config.chironfs.controlSocket,
+        log: config.chironfs.log,
+        systemdDir: flags['systemd-dir'],
+        nodeUnit: `${config.node.unit}.service`,
+        systemdRunning: await systemdRuns(),
+      })
+      if (!this.jsonEnabled()) this.log(renderPlan('init', plan, notes, flags['dry-run']))
+      if (flags['dry-run']) return chironfsResult('planned', context, plan, notes)
+      if (!(await confirm(`This mounts ChironFS over ${context.mount.mountpoint}${context.migrate ? ' after copying its data into every replica' : ''}.`, {yes: flags.yes}))) {
+        this.error(process.stdin.isTTY ? 'not confirmed: nothing was changed' : 'no terminal to confirm on: add --yes to go ahead (nothing was changed)', {exit: 2})
+      }
+
+      await runWithProgress(style, steps, log, (onEvent) => new Runbook({kind: 'init', stateDir, steps, onEvent, now: this.deps.now}).start(context))
+      if (!this.jsonEnabled()) this.log(`Done: ChironFS is mounted at ${context.mount.mountpoint} over ${context.mount.replicas.map(formatReplica).join(' ')}${context.migrate ? `; the original data is kept at ${context.originalKeptAt}` : ''}.\nNext: lnstore status`)
+      return chironfsResult('created', context, plan, notes)
     }
 
     const layout = LAYOUTS.find((candidate) => flags[candidate])
-    if (!layout) this.error('say which pool to make: --mirror DEVICE DEVICE..., or --raidz1/--raidz2/--raidz3 DEVICE...', {exit: 2})
+    if (!layout) this.error('say which pool to make: --mirror DEVICE DEVICE..., or --raidz1/--raidz2/--raidz3 DEVICE..., or on a small board --chironfs --replica DIR --replica :NFS-DIR', {exit: 2})
     const preparation = await prepareInit(this.deps, {
       layout,
       devices: flags[layout]!,
@@ -114,12 +157,17 @@ Exit codes: 0 done (or planned, with --dry-run), 1 a step failed (run --resume o
       action,
       plan,
       notes,
+      mode: 'zfs',
       pool: context.pool,
       dataset: context.dataset,
       dataDir: context.dataDir,
       ...(context.migrate ? {originalKeptAt: context.originalKeptAt} : {}),
     }
   }
+}
+
+function chironfsResult(action: InitResult['action'], context: ChironfsInitContext, plan: PlanEntry[], notes: string[]): InitResult {
+  return {action, plan, notes, mode: 'chironfs', replicas: context.mount.replicas.map(formatReplica), dataDir: context.mount.mountpoint, ...(context.migrate ? {originalKeptAt: context.originalKeptAt} : {})}
 }
 
 function renderDone(context: InitContext): string {

@@ -3,7 +3,7 @@ import * as Flags from '@oclif/core/flags'
 
 import {BaseCommand} from '../base-command.js'
 import type {AlertsConfig} from '../config/schema.js'
-import {nodeSettings, type NodeSettings} from '../node/adapter.js'
+import {nodeFlags, nodeSettingsFromFlags} from '../node/flags.js'
 import {confirm} from '../runbook/confirm.js'
 import {openJournal, planOf, Runbook, unfinishedRunError, type PlanEntry} from '../runbook/engine.js'
 import {continueOpenRun, progressStyle, renderPlan, runWithProgress} from '../runbook/progress.js'
@@ -57,14 +57,7 @@ Exit codes: 0 done (or planned, with --dry-run), 1 a step failed (run --resume o
   static flags = {
     restart: Flags.string({description: 'When the node starts again.', options: ['after-resilver', 'after-replace'], default: 'after-resilver', env: 'LNSTORE_RESTART'}),
     'same-slot': Flags.boolean({description: 'The new disk must go into the failing disk\'s slot: pause after taking it offline, say what to swap, and wait for the new device to appear.'}),
-    'data-dir': Flags.string({description: "The node's data directory. Default: dataDir from the config.", env: 'LNSTORE_DATA_DIR'}),
-    'node-kind': Flags.string({description: 'How to stop and start the node. Default: node.kind from the config (systemd).', options: ['systemd', 'rpc', 'docker', 'commands'], env: 'LNSTORE_NODE_KIND'}),
-    'node-unit': Flags.string({description: 'systemd unit of the node. Default: node.unit (lightningd).', env: 'LNSTORE_NODE_UNIT'}),
-    'node-container': Flags.string({description: 'Docker container of the node. Default: node.container.', env: 'LNSTORE_NODE_CONTAINER'}),
-    'node-start-command': Flags.string({description: 'Shell command that starts the node (kinds rpc, commands).', env: 'LNSTORE_NODE_START_COMMAND'}),
-    'node-stop-command': Flags.string({description: 'Shell command that stops the node (kind commands).', env: 'LNSTORE_NODE_STOP_COMMAND'}),
-    network: Flags.string({description: "The node's network. Default: node.network (bitcoin).", env: 'LNSTORE_NODE_NETWORK'}),
-    'stop-timeout': Flags.integer({description: 'Seconds to wait for the node to exit. Default: node.stopTimeoutSeconds (120).', min: 1, env: 'LNSTORE_STOP_TIMEOUT'}),
+    ...nodeFlags,
     'allow-files': Flags.boolean({description: 'Accept a regular file as the new device (for tests and trials only).'}),
     'skip-self-test': Flags.boolean({description: 'Do not run a SMART short self-test of the new disk first (it runs when smartctl is installed and takes about 2 minutes).'}),
     force: Flags.boolean({description: 'Use a new device that holds a filesystem, RAID or partition-table signature.'}),
@@ -94,16 +87,8 @@ Exit codes: 0 done (or planned, with --dry-run), 1 a step failed (run --resume o
     }
 
     if (!args.failing || !args.new) this.error('say which device to replace and with what: lnstore replace-disk FAILING NEW (or --resume / --abort)', {exit: 2})
-    const dataDir = flags['data-dir'] ?? config.dataDir
-    if (!dataDir) this.error("lnstore does not know the node's data directory: give --data-dir, or run lnstore init (it writes dataDir to the config)", {exit: 2})
-    const node = nodeSettings(config.node, dataDir, {
-      kind: flags['node-kind'] as NodeSettings['kind'] | undefined,
-      network: flags.network,
-      unit: flags['node-unit'],
-      container: flags['node-container'],
-      startCommand: flags['node-start-command'],
-      stopCommand: flags['node-stop-command'],
-    })
+    const node = nodeSettingsFromFlags(config, flags)
+    if (!node) this.error("lnstore does not know the node's data directory: give --data-dir, or run lnstore init (it writes dataDir to the config)", {exit: 2})
     const {prepareReplace} = await import('../replace/prepare.js')
     const {context, steps, plan, notes} = await prepareReplace(this.deps, {
       failing: args.failing,

@@ -11,7 +11,9 @@ const INCOMPLETE = new Set(['refused', 'pool-gone', 'canceled', 'paused', 'preem
 export default class Scrub extends BaseCommand {
   static summary = 'Scrub the pools: ZFS reads every copy of every block and repairs bad ones from good ones.'
 
-  static description = `Starts a scrub on each pool (--pool, else the config's pools, else every imported pool), unless a scrub or a resilver already runs there (a resilver is never cancelled). With --wait it follows the scrub with a progress line, records the result in lnstore's history (duration, bytes repaired, errors, which devices gained errors), runs the health check and mails alerts.
+  static description = `In mode chironfs (ChironFS keeps no checksums) the scrub is lnstore's full comparison of the replicas instead: every file hashed in each, SQLite's integrity check on every copy of the node database, recorded in the history and alerted on; --pool and --wait do not apply (it always runs to its end).
+
+Starts a scrub on each pool (--pool, else the config's pools, else every imported pool), unless a scrub or a resilver already runs there (a resilver is never cancelled). With --wait it follows the scrub with a progress line, records the result in lnstore's history (duration, bytes repaired, errors, which devices gained errors), runs the health check and mails alerts.
 
 Exit codes as for status after --wait: 0 OK, 1 WARNING, 2 CRITICAL; 3 when a scrub could not start or did not finish (refused, pool gone, stopped by someone) or the pools could not be read.`
 
@@ -33,7 +35,9 @@ Exit codes as for status after --wait: 0 OK, 1 WARNING, 2 CRITICAL; 3 when a scr
     const {config, stateDir} = await this.loadConfig(flags)
     const quiet = this.jsonEnabled()
     const progress = progressPrinter({tty: Boolean(process.stderr.isTTY), write: (text) => quiet || process.stderr.write(text)})
-    const result = await scrubAndCheck(this.deps, {
+    const result = config.mode === 'chironfs'
+      ? await (await import('../chironfs/scrub.js')).scrubReplicas(this.deps, {config, stateDir, log: (line) => this.logToStderr(line)})
+      : await scrubAndCheck(this.deps, {
       config,
       stateDir,
       pools: flags.pool ?? [],

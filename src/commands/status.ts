@@ -13,9 +13,11 @@ import {writeFileAtomically} from '../state/json-file.js'
 export const EXIT_CODES = {OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3} as const
 
 export default class Status extends BaseCommand {
-  static summary = 'Tell whether the pools holding the node data are safe, and if not, what to do.'
+  static summary = 'Tell whether the pools (or, in mode chironfs, the replicas) holding the node data are safe, and if not, what to do.'
 
   static description = `Reads \`zpool status\` (JSON on OpenZFS 2.3+, exact numbers where supported, text elsewhere), records each device's error counters in lnstore's history, and judges every pool and device: OK, WARNING, CRITICAL or UNKNOWN, each with reasons and the command to run next.
+
+In mode chironfs (config \`mode: chironfs\`) it checks each ChironFS replica instead: that it answers (in a child process with a timeout, so a dead NFS server cannot hang it), is writable and has room; what ChironFS itself says (control socket or files, and its log); whether the replicas still hold the same files and the same node database (data_version), confirmed by a second look; and the NFS replica's mount options.
 
 Exit codes, as Nagios/Icinga plugins use them: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (the pools could not be read).`
 
@@ -61,7 +63,8 @@ Exit codes, as Nagios/Icinga plugins use them: 0 OK, 1 WARNING, 2 CRITICAL, 3 UN
     if (flags.prometheus) await writeFileAtomically(flags.prometheus, renderPrometheus(result))
     process.exitCode = EXIT_CODES[result.verdict]
     if (!this.jsonEnabled()) {
-      this.log(renderStatus(result, {color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR, now: result.checkedAt}))
+      const renderPool = result.source.from === 'chironfs' ? (await import('../chironfs/render.js')).renderChironfsPool : undefined
+      this.log(renderStatus(result, {color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR, now: result.checkedAt, renderPool}))
     }
 
     return alerts ? {...result, alerts} : result

@@ -36,6 +36,24 @@ export interface Config {
   schedule: ScheduleConfig
   monitor: {checkIntervalMinutes: number}
   node: NodeConfig
+  chironfs: ChironfsConfig
+}
+
+/** The ChironFS mount of mode `chironfs` (small boards): its replicas and how lnstore watches them. */
+export interface ChironfsConfig {
+  /** Replica directories in ChironFS's order; a leading `:` marks the slow one (read only when the others fail), e.g. the NFS side. */
+  replicas: string[]
+  /** The control socket ChironFS 1.1.1 answers `chironctl` on (`--ctl`). */
+  controlSocket: string
+  /** The control filesystem of the original ChironFS 1.1 (one directory per replica with a `status` file), when that release is installed. */
+  controlDir?: string
+  /** ChironFS's log (`--log`): it records the writes that failed on a replica and the replicas it disabled. */
+  log: string
+  /** The chironfs program (a name on PATH, or a path). */
+  binary: string
+  probeTimeoutSeconds: number
+  /** How long a difference between replicas must last before it is reported (the node writes between two reads). */
+  settleSeconds: number
 }
 
 /** How lnstore stops and starts the Lightning node (replace-disk). */
@@ -48,6 +66,8 @@ export interface NodeConfig {
   container?: string
   startCommand?: string
   stopCommand?: string
+  /** The node's JSON-RPC socket when it is not <dataDir>/<network>/lightning-rpc (Core Lightning's `rpc-file`). */
+  rpcFile?: string
   stopTimeoutSeconds: number
   startTimeoutSeconds: number
 }
@@ -180,7 +200,7 @@ export const CONFIG_SCHEMA: Record<string, FieldSpec> = {
   },
   node: {
     type: 'object',
-    doc: 'How `lnstore replace-disk` stops and starts the Lightning node. It always talks to the node over its JSON-RPC socket <dataDir>/<network>/lightning-rpc, and waits for the process to exit.',
+    doc: 'How `lnstore replace-disk` stops and starts the Lightning node. It always talks to the node over its JSON-RPC socket (<dataDir>/<network>/lightning-rpc, or rpcFile), and waits for the process to exit.',
     fields: {
       user: {type: 'string', doc: 'The user that runs the node and owns dataDir (written by `lnstore init`).'},
       kind: {
@@ -194,8 +214,22 @@ export const CONFIG_SCHEMA: Record<string, FieldSpec> = {
       container: {type: 'string', doc: 'The Docker container (kind docker).'},
       startCommand: {type: 'string', doc: 'Shell command that starts the node and returns (kinds rpc and commands).'},
       stopCommand: {type: 'string', doc: 'Shell command that stops the node (kind commands).'},
+      rpcFile: {type: 'string', doc: "The node's JSON-RPC socket, when lightningd's rpc-file option moves it out of <dataDir>/<network>/lightning-rpc. On ChironFS it must be outside the mount: ChironFS cannot hold a socket."},
       stopTimeoutSeconds: count(1, 3600, 120, 'Give up (touching no disk) when the node has not exited this long after being asked to stop.'),
       startTimeoutSeconds: count(1, 3600, 300, 'Give up when the started node does not answer getinfo within this time.'),
+    },
+  },
+  chironfs: {
+    type: 'object',
+    doc: 'Mode chironfs: the ChironFS mount at dataDir that writes every file to each replica (written by `lnstore init --chironfs`).',
+    fields: {
+      replicas: {type: 'strings', default: [], doc: 'Replica directories, in order; a leading ":" marks the slow replica (the NFS one), read only when the others fail.'},
+      controlSocket: {type: 'string', default: '/run/lnstore/chironfs.sock', doc: 'The control socket ChironFS 1.1.1 creates (--ctl), read with chironctl.'},
+      controlDir: {type: 'string', doc: "The original ChironFS 1.1's control filesystem (--ctl DIR: a directory per replica holding a status file), where that release runs."},
+      log: {type: 'string', default: '/var/log/lnstore/chironfs.log', doc: "ChironFS's log (--log): failed writes and disabled replicas."},
+      binary: {type: 'string', default: 'chironfs', doc: 'The chironfs program: a name on PATH or a path.'},
+      probeTimeoutSeconds: count(1, 600, 10, 'A replica that does not answer a stat, a write and a statfs within this time is unreachable (a dead NFS server must not hang lnstore).'),
+      settleSeconds: count(0, 600, 3, 'A difference between replicas is reported only when a second look this much later still sees it (the node writes between two reads).'),
     },
   },
 }
@@ -224,6 +258,11 @@ export function validateConfig(raw: unknown, source: string): Config {
   }
 
   checkAlertsAndSchedule(config, source)
+  if (config.mode === 'chironfs') {
+    if (config.chironfs.replicas.length < 2) throw new ConfigError(`${source}: "chironfs.replicas" must name at least two replica directories in mode chironfs`, 'chironfs.replicas')
+    if (!config.dataDir) throw new ConfigError(`${source}: "dataDir" (where ChironFS is mounted) is needed in mode chironfs`, 'dataDir')
+  }
+
   return config
 }
 

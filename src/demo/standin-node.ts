@@ -6,7 +6,7 @@
  * continuously. Each committed write is appended to an acknowledgement log kept off the pool, so a
  * test can check that every write the node acknowledged survived.
  *
- * Options: --data-dir DIR --ack-log FILE [--network bitcoin] [--ignore-stop] [--stop-delay-ms N]
+ * Options: --data-dir DIR --ack-log FILE [--network bitcoin] [--rpc-file PATH] [--ignore-stop] [--stop-delay-ms N]
  *          [--htlc-expiry-blocks N] [--interval-ms 20]
  */
 import Database from 'better-sqlite3'
@@ -20,6 +20,8 @@ const {values} = parseArgs({
     'data-dir': {type: 'string'},
     'ack-log': {type: 'string'},
     network: {type: 'string', default: 'bitcoin'},
+    // lightningd's rpc-file: a socket outside the data directory (ChironFS cannot hold one).
+    'rpc-file': {type: 'string'},
     'ignore-stop': {type: 'boolean', default: false},
     'stop-delay-ms': {type: 'string', default: '0'},
     'htlc-expiry-blocks': {type: 'string'},
@@ -33,7 +35,7 @@ const BLOCKHEIGHT = 850_000
 
 const networkDir = join(dataDir, network)
 mkdirSync(networkDir, {recursive: true})
-const socketPath = join(networkDir, 'lightning-rpc')
+const socketPath = values['rpc-file'] ?? join(networkDir, 'lightning-rpc')
 const pidPath = join(dataDir, `lightningd-${network}.pid`)
 
 const db = new Database(join(networkDir, 'lightningd.sqlite3'))

@@ -29,7 +29,7 @@ export interface CopyReport {
   skipped: {path: string; reason: string}[]
 }
 
-export async function copyTree(source: string, target: string, onFile?: (path: string) => void): Promise<CopyReport> {
+export async function copyTree(source: string, target: string, onFile?: (path: string) => void, skip: (name: string) => boolean = () => false): Promise<CopyReport> {
   const report: CopyReport = {files: 0, bytes: 0, skipped: []}
   const directories: {path: string; mode: number; uid: number; gid: number; atime: Date; mtime: Date}[] = []
 
@@ -40,7 +40,7 @@ export async function copyTree(source: string, target: string, onFile?: (path: s
     if (info.isDirectory()) {
       await mkdir(to, {recursive: true})
       directories.push({path: to, mode: info.mode, uid: info.uid, gid: info.gid, atime: info.atime, mtime: info.mtime})
-      for (const name of (await readdir(from)).sort()) await visit(join(relative, name))
+      for (const name of (await readdir(from)).sort()) if (!skip(name)) await visit(join(relative, name))
       return
     }
 
@@ -74,18 +74,42 @@ export async function copyTree(source: string, target: string, onFile?: (path: s
   return report
 }
 
-/** Every entry under `root` with its metadata and content hash, sorted by path. */
-export async function describeTree(root: string): Promise<TreeEntry[]> {
+/**
+ * Makes `target` an exact copy of `source`: removes what `source` does not have (or has as another
+ * type), then copies everything over it as copyTree does. `keep` names entries never touched in
+ * the target (lnstore's probe files, a filesystem's lost+found). Safe to run again after an interruption.
+ */
+export async function mirrorTree(source: string, target: string, keep: (name: string) => boolean = () => false): Promise<CopyReport> {
+  const prune = async (relative: string) => {
+    for (const name of await readdir(join(target, relative))) {
+      if (keep(name)) continue
+      const path = join(relative, name)
+      const [original, copy] = await Promise.all([lstat(join(source, path)).catch(() => null), lstat(join(target, path))])
+      if (!original || original.isDirectory() !== copy.isDirectory() || (original.isSymbolicLink() && !copy.isSymbolicLink())) await rm(join(target, path), {recursive: true, force: true})
+      else if (copy.isDirectory()) await prune(path)
+    }
+  }
+
+  await mkdir(target, {recursive: true})
+  await prune('')
+  return copyTree(source, target, undefined, keep)
+}
+
+/**
+ * Every entry under `root` with its metadata and content hash, sorted by path. `hash: false` skips
+ * reading file contents (a quick look: metadata only); `skip` leaves out entries by name.
+ */
+export async function describeTree(root: string, options: {hash?: boolean; skip?: (name: string) => boolean} = {}): Promise<TreeEntry[]> {
   const entries: TreeEntry[] = []
   const visit = async (relative: string) => {
     const path = join(root, relative)
     const info = await lstat(path)
     const type = info.isDirectory() ? 'dir' : info.isFile() ? 'file' : info.isSymbolicLink() ? 'symlink' : info.isSocket() ? 'socket' : 'other'
     const entry: TreeEntry = {path: relative, type, mode: info.mode & 0o7777, uid: info.uid, gid: info.gid, mtime: Math.floor(info.mtimeMs / 1000), size: info.size}
-    if (type === 'file') entry.content = await sha256(path)
+    if (type === 'file' && options.hash !== false) entry.content = await sha256(path)
     if (type === 'symlink') entry.content = await readlink(path)
     entries.push(entry)
-    if (type === 'dir') for (const name of (await readdir(path)).sort()) await visit(join(relative, name))
+    if (type === 'dir') for (const name of (await readdir(path)).sort()) if (!options.skip?.(name)) await visit(join(relative, name))
   }
 
   await visit('')
@@ -116,7 +140,7 @@ export function compareTrees(source: TreeEntry[], copy: TreeEntry[]): string[] {
   return differences
 }
 
-function sha256(path: string): Promise<string> {
+export function sha256(path: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const hash = createHash('sha256')
     createReadStream(path)

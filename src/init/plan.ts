@@ -145,24 +145,7 @@ export function initSteps(deps: Deps, context: InitContext): Step<InitContext>[]
         await run(['chown', `${ctx.owner.user}:${ctx.owner.group}`, ctx.dataDir])
       },
     },
-    {
-      id: 'config',
-      title: `Write lnstore's config ${context.configPath}`,
-      commands: [],
-      detail: `pool ${context.pool}, dataset ${context.dataset}, dataDir ${context.dataDir}, node user ${context.owner.user}, mode zfs`,
-      async run(ctx) {
-        await mkdir(dirname(ctx.configPath), {recursive: true})
-        await writeFileAtomically(ctx.configPath, ctx.newConfig)
-      },
-      undo: {
-        title: `Restore ${context.configPath}`,
-        commands: [],
-        async run(ctx) {
-          if (ctx.previousConfig === null) await unlink(ctx.configPath).catch(() => {})
-          else await writeFileAtomically(ctx.configPath, ctx.previousConfig)
-        },
-      },
-    },
+    writeConfigStep(context, `pool ${context.pool}, dataset ${context.dataset}, dataDir ${context.dataDir}, node user ${context.owner.user}, mode zfs`),
     {
       id: 'record',
       title: 'Record the new pool in lnstore\'s history',
@@ -174,6 +157,28 @@ export function initSteps(deps: Deps, context: InitContext): Step<InitContext>[]
     },
   )
   return steps
+}
+
+/** init's step that writes the config (keeping what the file had), undone by putting the old file back. */
+export function writeConfigStep<C extends {configPath: string; newConfig: string; previousConfig: string | null}>(context: C, detail: string): Step<C> {
+  return {
+    id: 'config',
+    title: `Write lnstore's config ${context.configPath}`,
+    commands: [],
+    detail,
+    async run(ctx) {
+      await mkdir(dirname(ctx.configPath), {recursive: true})
+      await writeFileAtomically(ctx.configPath, ctx.newConfig)
+    },
+    undo: {
+      title: `Restore ${context.configPath}`,
+      commands: [],
+      async run(ctx) {
+        if (ctx.previousConfig === null) await unlink(ctx.configPath).catch(() => {})
+        else await writeFileAtomically(ctx.configPath, ctx.previousConfig)
+      },
+    },
+  }
 }
 
 async function refuseIfInUse(directory: string): Promise<void> {

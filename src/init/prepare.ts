@@ -80,7 +80,17 @@ export async function prepareInit(deps: Deps, request: InitRequest): Promise<Ini
     originalKeptAt,
     configPath: request.configPath,
     previousConfig,
-    newConfig: await configText(request.configPath, previousConfig, {pool: request.pool, dataset, dataDir, user: owner.user}),
+    newConfig: await updatedConfigText(request.configPath, previousConfig, (current) => {
+      const pools: string[] = Array.isArray(current.pools) ? current.pools : []
+      return {
+        ...current,
+        mode: 'zfs',
+        pools: pools.includes(request.pool) ? pools : [...pools, request.pool],
+        dataset,
+        dataDir,
+        node: {...current.node, user: owner.user},
+      }
+    }),
     stateDir: request.stateDir,
   }
 
@@ -99,14 +109,14 @@ export async function prepareInit(deps: Deps, request: InitRequest): Promise<Ini
   return {context, steps, plan: planOf(steps), devices, notes}
 }
 
-interface Owner {
+export interface Owner {
   user: string
   group: string
   home: string
 }
 
 /** The node's user: --user, else the owner of an existing data directory; its primary group unless --group. */
-async function resolveOwner(deps: Deps, request: InitRequest): Promise<Owner> {
+export async function resolveOwner(deps: Deps, request: Pick<InitRequest, 'user' | 'group' | 'dataDir'>): Promise<Owner> {
   let key = request.user
   if (!key && request.dataDir) key = String((await stat(request.dataDir).catch(() => null))?.uid ?? '')
   if (!key) throw new InitRefused([refusal('--user', 'lnstore cannot tell which user runs the node', 'give --user NAME (and --data-dir, if it is not ~NAME/.lightning)')])
@@ -140,19 +150,11 @@ async function checkDataDir(deps: Deps, dataDir: string, migrate: boolean, stagi
   return refusals
 }
 
-/** The config file after init: what was there, plus this pool, dataset, data directory and mode. */
-async function configText(path: string, previous: string | null, created: {pool: string; dataset: string; dataDir: string; user: string}): Promise<string> {
+/** The config file after init: what was there, changed by `update` (the new mode, pool or replicas, data directory, node user). */
+export async function updatedConfigText(path: string, previous: string | null, update: (current: Record<string, any>) => Record<string, unknown>): Promise<string> {
   const json = path.endsWith('.json')
   const {parse, stringify} = await import('yaml')
   const current = (previous ? (json ? JSON.parse(previous) : parse(previous)) : {}) ?? {}
-  const pools: string[] = Array.isArray(current.pools) ? current.pools : []
-  const next = {
-    ...current,
-    mode: 'zfs',
-    pools: pools.includes(created.pool) ? pools : [...pools, created.pool],
-    dataset: created.dataset,
-    dataDir: created.dataDir,
-    node: {...current.node, user: created.user},
-  }
+  const next = update(current)
   return json ? `${JSON.stringify(next, null, 2)}\n` : stringify(next)
 }

@@ -44,7 +44,7 @@ const POLL_MS = 200
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 export function rpcSocket(settings: NodeSettings): string {
-  return join(settings.dataDir, settings.network, 'lightning-rpc')
+  return settings.rpcFile ?? join(settings.dataDir, settings.network, 'lightning-rpc')
 }
 
 export function pidFile(settings: NodeSettings): string {

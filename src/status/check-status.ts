@@ -51,7 +51,7 @@ export interface StatusResult {
   /** Findings not tied to one pool (no pools imported, the data directory's mount, the history file). */
   findings: Finding[]
   pools: PoolView[]
-  source: {from: 'zpool' | 'input'; dialect: StatusDialect | 'json' | 'text'; input?: string}
+  source: {from: 'zpool' | 'input' | 'chironfs'; dialect: StatusDialect | 'json' | 'text'; input?: string}
   /** When the output was read, epoch milliseconds. */
   checkedAt: number
 }
@@ -67,6 +67,12 @@ export interface StatusOptions {
 
 /** `lnstore status`: read the pools, record the counters, judge them. */
 export async function checkStatus(deps: Deps, options: StatusOptions): Promise<StatusResult> {
+  if (options.config.mode === 'chironfs' && !options.input) {
+    // Loaded only in this mode: start-up time is budgeted.
+    const {checkChironfsStatus} = await import('../chironfs/status.js')
+    return checkChironfsStatus(deps, options)
+  }
+
   const now = deps.now()
   const pools = options.pools.length > 0 ? options.pools : options.config.pools
   const findings: Finding[] = []

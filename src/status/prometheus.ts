@@ -20,7 +20,7 @@ export function renderPrometheus(result: StatusResult): string {
   for (const pool of result.pools) {
     const labels = {pool: pool.name}
     add('lnstore_pool_verdict', 'Pool verdict: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.', labels, VERDICT_VALUE[pool.verdict])
-    add('lnstore_pool_online', '1 when the pool state is ONLINE.', labels, pool.state === 'ONLINE' ? 1 : 0)
+    add('lnstore_pool_online', '1 when the pool state is ONLINE (mode chironfs: ChironFS is mounted).', labels, pool.state === 'ONLINE' || pool.state === 'MOUNTED' ? 1 : 0)
     if (pool.capacityPercent !== null) add('lnstore_pool_capacity_ratio', 'Fraction of the pool in use.', labels, pool.capacityPercent / 100)
     if (pool.lastScrub) add('lnstore_pool_last_scrub_timestamp_seconds', 'When the last completed scrub ended.', labels, Math.floor(pool.lastScrub.endedAt / 1000))
     if (pool.errors?.count !== null && pool.errors?.count !== undefined) add('lnstore_pool_data_errors', 'Permanent data errors.', labels, pool.errors.count)

@@ -6,18 +6,18 @@ import type {PoolView, StatusResult, VdevView} from './check-status.js'
 const COLORS: Record<Verdict, number> = {OK: 32, WARNING: 33, CRITICAL: 31, UNKNOWN: 35}
 
 /** The one-screen human view of `lnstore status`: a tree with the bad parts marked, colours only when asked. */
-export function renderStatus(result: StatusResult, options: {color: boolean; now: number}): string {
+export function renderStatus(result: StatusResult, options: {color: boolean; now: number; renderPool?: (pool: PoolView, paint: Paint, now: number) => string[]}): string {
   const paint = (verdict: Verdict, text: string) => (options.color ? `\u001B[${COLORS[verdict]}m${text}\u001B[0m` : text)
   const lines: string[] = [`lnstore status: ${paint(result.verdict, result.verdict)}`]
   for (const finding of result.findings) lines.push(...renderFinding(finding, '  ', paint))
-  for (const pool of result.pools) lines.push('', ...renderPool(pool, paint, options.now))
+  for (const pool of result.pools) lines.push('', ...(options.renderPool ?? renderPool)(pool, paint, options.now))
   return lines.join('\n')
 }
 
 /** The section names zpool prints. */
 const SECTION_LABELS: Record<VdevRole, string> = {data: '', log: 'logs', cache: 'cache', spare: 'spares', special: 'special', dedup: 'dedup'}
 
-type Paint = (verdict: Verdict, text: string) => string
+export type Paint = (verdict: Verdict, text: string) => string
 
 function renderPool(pool: PoolView, paint: Paint, now: number): string[] {
   const facts = [
@@ -55,7 +55,13 @@ function renderPool(pool: PoolView, paint: Paint, now: number): string[] {
     lines.push(line.trimEnd())
   }
 
-  const deviceFindings = rows.flatMap(([, vdev]) => (vdev?.findings ?? []).map((finding) => ({...finding, message: `${vdev!.name}: ${finding.message}`})))
+  return [...lines, ...renderPoolFindings(pool, rows.flatMap(([, vdev]) => (vdev ? [vdev] : [])), paint)]
+}
+
+/** The pool's findings, then each device's, prefixed with its name. */
+export function renderPoolFindings(pool: PoolView, devices: VdevView[], paint: Paint): string[] {
+  const lines: string[] = []
+  const deviceFindings = devices.flatMap((vdev) => (vdev.findings ?? []).map((finding) => ({...finding, message: `${vdev.name}: ${finding.message}`})))
   const findings = [...pool.findings, ...deviceFindings]
   if (findings.length > 0) lines.push('')
   for (const finding of findings) lines.push(...renderFinding(finding, '  ', paint))

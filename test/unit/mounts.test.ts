@@ -14,7 +14,9 @@ describe('node data directory mount', () => {
 
   it('reads mountinfo, decoding escapes', () => {
     expect(mounts.map((mount) => mount.mountPoint)).to.deep.equal(['/', '/tmp/zt/ln', '/home/bitcoin/.lightning', '/srv/my node'])
-    expect(mounts[1]).to.deep.equal({deviceNumber: '0:43', mountPoint: '/tmp/zt/ln', fsType: 'fuse.zfs', source: 'tp/lightning'})
+    expect(mounts[1]).to.deep.include({deviceNumber: '0:43', mountPoint: '/tmp/zt/ln', fsType: 'fuse.zfs', source: 'tp/lightning'})
+    expect(mounts[1].options.get('allow_other')).to.equal(true)
+    expect(mounts[2].options.get('xattr')).to.equal(true)
   })
 
   it('passes when the dataset is mounted there (kernel ZFS and zfs-fuse)', () => {

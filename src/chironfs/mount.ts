@@ -1,0 +1,60 @@
+import {access, constants} from 'node:fs/promises'
+import {delimiter, join} from 'node:path'
+
+import {formatReplica, type Replica} from './replicas.js'
+
+/** What the ChironFS mount needs; from the config (`chironfs:` and `dataDir`). */
+export interface MountSettings {
+  binary: string
+  replicas: Replica[]
+  mountpoint: string
+  controlSocket: string
+  log: string
+}
+
+/**
+ * The command line that mounts ChironFS at the node's data directory: with its log (the record of
+ * failed writes and disabled replicas) and its control socket (ChironFS 1.1.1's `--ctl`, which
+ * `chironctl` reads). `allow_other` lets the node's user (not root, who mounts) use the mount.
+ */
+export function mountCommand(settings: MountSettings): string[] {
+  return [
+    settings.binary,
+    '--ctl',
+    settings.controlSocket,
+    '--log',
+    settings.log,
+    '-o',
+    'allow_other',
+    settings.replicas.map(formatReplica).join('='),
+    settings.mountpoint,
+  ]
+}
+
+/** FUSE's own unmount, which works for the user who mounted (root) and leaves a busy mount in place. */
+export function unmountCommand(mountpoint: string): string[] {
+  return ['fusermount', '-u', mountpoint]
+}
+
+/** The control program beside chironfs: `chironctl SOCKET` prints each replica's status. */
+export function chironctlFor(binary: string): string {
+  return binary.includes('/') ? join(binary, '..', 'chironctl') : 'chironctl'
+}
+
+/**
+ * Finds a program as the shell would: a path is taken as it is, a name is looked up on PATH.
+ * Returns the path, or null when it is not installed.
+ */
+export async function findProgram(name: string, path = process.env.PATH ?? ''): Promise<string | null> {
+  const candidates = name.includes('/') ? [name] : path.split(delimiter).filter(Boolean).map((dir) => join(dir, name))
+  for (const candidate of candidates) {
+    if (await access(candidate, constants.X_OK).then(() => true, () => false)) return candidate
+  }
+
+  return null
+}
+
+/** How to get ChironFS, for messages when it is missing: Debian 12 does not package it. */
+export const CHIRONFS_INSTALL_HINT =
+  'ChironFS is not packaged in Debian 12: build the 1.1.1 fork (github.com/tweksteen/chironfs) with `apt-get install -y autoconf automake pkg-config gcc make libfuse-dev fuse`, ' +
+  'remove the two sysctl.h includes from src/conf.h, then `autoreconf -fi && ./configure && make && make install`; or set chironfs.binary in the config to where it is'

@@ -1,0 +1,241 @@
+import {expect} from 'chai'
+import {spawn, type ChildProcess} from 'node:child_process'
+import {existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync} from 'node:fs'
+import {hostname} from 'node:os'
+import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import {lnstoreAsync} from '../support/cli.js'
+import {CHIRONFS_BIN, CHIRONFS_MISSING, ChironSandbox, sh} from '../support/chironfs-sandbox.js'
+import {alertConfig, TestSmtpServer} from '../support/smtp.js'
+
+const STANDIN = fileURLToPath(new URL('../support/standin-node.ts', import.meta.url))
+const TSX = import.meta.resolve('tsx')
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+interface ReplicaJson {
+  path: string
+  verdict: string
+  findings: {verdict: string; message: string; next?: string}[]
+  dataVersion: number | null
+  enabled: boolean | null
+  probe: {reachable: boolean; timedOut: boolean; error?: string}
+}
+
+const replicaOf = (json: any, path: string): ReplicaJson => json.chironfs.replicas.find((replica: ReplicaJson) => replica.path === path)
+const messages = (json: any): string[] => json.pools[0].findings.map((finding: {message: string}) => finding.message)
+
+/** `lnstore status` in mode chironfs on real replica directories and real SQLite databases; with the real chironfs where installed. */
+describe('lnstore status in mode chironfs (replica directories, real SQLite)', function () {
+  const sandbox = new ChironSandbox()
+  let count = 0
+  const status = (config: string, ...args: string[]) => lnstoreAsync(['status', '--config', config, '--no-alert', ...args])
+
+  function setup(options: {ownFilesystems?: boolean; versions?: number[]} = {}) {
+    const id = count++
+    const versions = options.versions ?? [7, 7]
+    const replicas = versions.map((version, index) => {
+      const path = sandbox.replica(`case${id}-r${index + 1}`, {ownFilesystem: options.ownFilesystems ?? true})
+      sandbox.database(path, version)
+      writeFileSync(join(path, 'config'), 'network=bitcoin\n')
+      return path
+    })
+    const dataDir = join(sandbox.dir, `case${id}-data`)
+    mkdirSync(dataDir)
+    return {replicas, dataDir, config: sandbox.config(`case${id}`, dataDir, [replicas[0], `:${replicas[1]}`, ...replicas.slice(2)])}
+  }
+
+  after(() => sandbox.cleanup())
+
+  it('replicas that agree, each on its own filesystem: every replica OK; CRITICAL because ChironFS is not mounted (exit 2)', async () => {
+    const {config, replicas} = setup()
+    const run = await status(config, '--json')
+    expect(run.status, run.stderr).to.equal(2)
+    const json = run.json()
+    expect(json.verdict).to.equal('CRITICAL')
+    expect(json.chironfs.mounted).to.equal(false)
+    expect(messages(json).some((message) => /ChironFS is not mounted at the node's data directory/.test(message))).to.equal(true)
+    expect(messages(json).some((message) => /same filesystem/.test(message))).to.equal(false)
+    expect(json.chironfs.differences).to.deep.equal([])
+    for (const path of replicas) expect(replicaOf(json, path)).to.deep.include({verdict: 'OK', dataVersion: 7})
+  })
+
+  it('replicas on the same filesystem: WARNING that the second copy protects nothing', async () => {
+    const {config, replicas} = setup({ownFilesystems: false})
+    const run = await status(config)
+    expect(run.stdout).to.contain(`WARNING  replicas ${replicas[0]} and ${replicas[1]} are on the same filesystem: one disk failure loses both, so the second copy protects nothing`)
+  })
+
+  it('a replica whose database is behind: CRITICAL on it, with lnstore heal next; the one ahead is authoritative, even the slow one', async () => {
+    const {config, replicas} = setup({versions: [5, 9]})
+    const run = await status(config, '--json')
+    const json = run.json()
+    expect(run.status).to.equal(2)
+    const behind = replicaOf(json, replicas[0])
+    expect(behind.verdict).to.equal('CRITICAL')
+    expect(behind.findings.map((finding) => finding.message)).to.include('its node database is behind: data_version 5, the newest replica has 9; it is not a backup any more')
+    expect(behind.findings[0].next).to.match(/^lnstore heal/)
+    expect(replicaOf(json, replicas[1]).verdict).to.equal('OK')
+    expect(json.chironfs.authority).to.deep.include({authoritative: replicas[1], problem: null})
+    expect(json.pools[0].vdevs.map((vdev: {state: string}) => vdev.state)).to.deep.equal(['STALE', 'ONLINE'])
+  })
+
+  it('equal data_version but different content: CRITICAL, and lnstore refuses to guess which is right', async () => {
+    const {config, replicas} = setup({versions: [8, 8]})
+    // Same data_version, one more channel row: the file keeps its size; a copy made at another time has another mtime.
+    sandbox.database(replicas[1], 8, 51)
+    utimesSync(join(replicas[1], 'bitcoin', 'lightningd.sqlite3'), new Date(), new Date(Date.now() - 3_600_000))
+    const run = await status(config, '--json')
+    const json = run.json()
+    expect(json.chironfs.authority.authoritative).to.equal(null)
+    expect(messages(json).find((message) => /will not guess/.test(message))).to.match(/have the same data_version \(8\) but different content \(bitcoin\/lightningd\.sqlite3 has/)
+    expect(json.chironfs.looks).to.equal(2)
+  })
+
+  it('a file only in one replica: CRITICAL on the other', async () => {
+    const {config, replicas} = setup()
+    writeFileSync(join(replicas[0], 'emergency.recover'), 'x'.repeat(100))
+    const json = (await status(config, '--json')).json()
+    expect(replicaOf(json, replicas[1]).findings.map((finding) => finding.message)).to.include('differs from the other replicas in 1 place: emergency.recover exists only in ' + replicas[0])
+  })
+
+  it('a data_version lag that closes within the settle window is not divergence (a node writing through ChironFS)', async () => {
+    const {config, replicas} = setup({versions: [1, 1]})
+    // Writes each transaction to the first replica, then 30 ms later to the second, as ChironFS does one replica after the other.
+    const writer = spawn(process.execPath, ['--import', TSX, '-e', MIRROR_WRITER, '--', ...replicas.map((path) => join(path, 'bitcoin', 'lightningd.sqlite3'))], {stdio: 'ignore'})
+    try {
+      await sleep(300)
+      const json = (await status(config, '--json')).json()
+      for (const path of replicas) expect(replicaOf(json, path).verdict, JSON.stringify(replicaOf(json, path).findings)).to.equal('OK')
+    } finally {
+      writer.kill()
+    }
+  })
+
+  it('a replica directory deleted: CRITICAL, does not answer, and says so at once', async () => {
+    const {config, replicas} = setup({ownFilesystems: false})
+    rmSync(replicas[1], {recursive: true})
+    const run = await status(config, '--json')
+    const gone = replicaOf(run.json(), replicas[1])
+    expect(gone.verdict).to.equal('CRITICAL')
+    expect(gone.probe).to.deep.include({reachable: false, timedOut: false})
+    expect(gone.findings[0].message).to.match(/^does not answer: ENOENT/)
+    expect(run.json().pools[0].vdevs[1].state).to.equal('UNREACHABLE')
+  })
+
+  describe('with the real chironfs', function () {
+    const smtp = new TestSmtpServer()
+    let port = 0
+    const nodes: ChildProcess[] = []
+
+    before(async function () {
+      if (!CHIRONFS_BIN) {
+        console.log(`      ${CHIRONFS_MISSING}`)
+        this.skip()
+      }
+
+      port = await smtp.start()
+    })
+
+    after(async () => {
+      for (const node of nodes) node.kill('SIGTERM')
+      await sleep(300)
+      await smtp.stop()
+    })
+
+    /** Two replicas on their own filesystems mounted by ChironFS at the data directory, a stand-in node writing through it. */
+    async function mountedNode(name: string) {
+      const r1 = sandbox.replica(`${name}-r1`, {ownFilesystem: true})
+      const r2 = sandbox.replica(`${name}-r2`, {ownFilesystem: true})
+      const dataDir = join(sandbox.dir, `${name}-data`)
+      const configPath = sandbox.config(name, dataDir, [r1, `:${r2}`])
+      const settings = JSON.parse(readFileSync(configPath, 'utf8'))
+      // Mail alerts too: the same config with the SMTP settings.
+      const config = alertConfig(join(sandbox.dir), port, settings)
+      const configWithName = join(sandbox.dir, `${name}-alerts.json`)
+      writeFileSync(configWithName, readFileSync(config))
+      sandbox.mount(dataDir, [r1, `:${r2}`], settings.chironfs.controlSocket, settings.chironfs.log)
+      // ChironFS cannot hold a socket (mknod: ENOSYS): the node's rpc-file lives outside the mount, as README says.
+      const node = spawn(process.execPath, ['--import', TSX, STANDIN, '--data-dir', dataDir, '--ack-log', join(sandbox.dir, `${name}-acks.log`), '--interval-ms', '50', '--rpc-file', join(sandbox.dir, `${name}-rpc`)], {stdio: 'ignore'})
+      nodes.push(node)
+      const deadline = Date.now() + 20_000
+      while (!existsSync(join(dataDir, 'lightningd-bitcoin.pid'))) {
+        if (Date.now() > deadline || node.exitCode !== null) throw new Error(`the stand-in node did not start on the ChironFS mount (exit code ${node.exitCode})`)
+        await sleep(50)
+      }
+      return {r1, r2, dataDir, config: configWithName, node}
+    }
+
+    it('mounted, the node writing all the time: both replicas enabled, no divergence reported', async () => {
+      const {config, r1, r2} = await mountedNode('live')
+      const run = await lnstoreAsync(['status', '--config', config, '--json'])
+      const json = run.json()
+      expect(json.chironfs.mounted).to.equal(true)
+      for (const path of [r1, r2]) expect(replicaOf(json, path), JSON.stringify(replicaOf(json, path).findings)).to.deep.include({verdict: 'OK', enabled: true})
+      // Fresh: no full comparison yet, a WARNING (exit 1), as a pool never scrubbed.
+      expect(json.verdict).to.equal('WARNING')
+      expect(run.status).to.equal(1)
+    })
+
+    it('a write fails on one replica: ChironFS disables it, status says CRITICAL (control socket, log and data_version) and mails it', async () => {
+      const {config, r2, node} = await mountedNode('fault')
+      await lnstoreAsync(['status', '--config', config])
+      const mailsBefore = smtp.messages.length
+      // New files cannot be created there: the node's next transaction (its journal file) fails on r2 only.
+      sandbox.makeImmutable(join(r2, 'bitcoin'))
+      await sleep(500)
+      const run = await lnstoreAsync(['status', '--config', config, '--json'])
+      const json = run.json()
+      expect(run.status).to.equal(2)
+      const stale = replicaOf(json, r2)
+      expect(stale.enabled).to.equal(false)
+      const reasons = stale.findings.map((finding) => finding.message).join('\n')
+      expect(reasons).to.contain('ChironFS disabled it after a write failed there')
+      expect(reasons).to.match(/its node database is behind: data_version \d+, the newest replica has \d+/)
+      expect(json.chironfs.view.log.disabled).to.deep.equal([r2])
+      const mail = (await smtp.waitFor(mailsBefore + 1)).at(-1)!
+      expect(mail.subject).to.match(new RegExp(`^\\[lnstore\\] CRITICAL \\(was WARNING\\): pool chironfs on ${hostname()}`))
+      expect(mail.text).to.contain('lnstore heal')
+      node.kill('SIGTERM')
+      sandbox.makeMutable(join(r2, 'bitcoin'))
+    })
+
+    it('a replica that hangs (its filesystem stops answering, as a dead hard-mounted NFS server): CRITICAL within the probe timeout, no hang', async () => {
+      // The replica is itself a FUSE mount (a second ChironFS) whose process is then stopped: every stat on it blocks.
+      const hung = join(sandbox.dir, 'hang-r2')
+      sandbox.mount(hung, [sandbox.replica('hang-backing1'), sandbox.replica('hang-backing2')], join(sandbox.dir, 'hang-inner.sock'), join(sandbox.dir, 'hang-inner.log'))
+      const r1 = sandbox.replica('hang-r1', {ownFilesystem: true})
+      sandbox.database(r1, 3)
+      sandbox.database(hung, 3)
+      const config = sandbox.config('hang', join(sandbox.dir, 'hang-data'), [r1, `:${hung}`], {chironfs: {probeTimeoutSeconds: 2}})
+      const pid = Number(sh('pgrep', ['-f', '-n', `hang-inner.sock`]).trim())
+      process.kill(pid, 'SIGSTOP')
+      try {
+        const started = Date.now()
+        const run = await lnstoreAsync(['status', '--config', config, '--json'])
+        const elapsed = Date.now() - started
+        const json = run.json()
+        expect(run.status).to.equal(2)
+        expect(replicaOf(json, hung).probe).to.deep.include({reachable: false, timedOut: true})
+        expect(replicaOf(json, hung).findings[0].message).to.match(/does not answer: no answer within 2 s \(stat blocked/)
+        expect(replicaOf(json, r1).verdict).to.equal('OK')
+        console.log(`      (status answered in ${(elapsed / 1000).toFixed(1)} s with a replica hung, probe timeout 2 s)`)
+      } finally {
+        process.kill(pid, 'SIGCONT')
+      }
+    })
+  })
+})
+
+/** Mirrors every transaction into the second database 30 ms after the first, as ChironFS writes one replica after the other. */
+const MIRROR_WRITER = `
+const Database = require('better-sqlite3')
+const [first, second] = process.argv.slice(-2).map((path) => new Database(path))
+let version = 1
+setInterval(() => {
+  version++
+  first.prepare("UPDATE vars SET intval = ? WHERE name = 'data_version'").run(version)
+  const at = version
+  setTimeout(() => second.prepare("UPDATE vars SET intval = ? WHERE name = 'data_version'").run(at), 30)
+}, 40)
+`

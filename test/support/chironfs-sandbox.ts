@@ -1,0 +1,111 @@
+/**
+ * Real ChironFS replicas for integration tests: replica directories (each on its own tmpfs when a
+ * test needs separate filesystems), real SQLite node databases, and the real `chironfs` binary
+ * when it is installed. ChironFS is not packaged in Debian 12: tests that need the binary find it
+ * through LNSTORE_CHIRONFS_BIN or on PATH, and are skipped with CHIRONFS_MISSING otherwise.
+ */
+import Database from 'better-sqlite3'
+import {execFileSync, spawnSync} from 'node:child_process'
+import {accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {delimiter, dirname, join} from 'node:path'
+
+function findChironfs(): string | null {
+  const override = process.env.LNSTORE_CHIRONFS_BIN
+  const candidates = override ? [override] : (process.env.PATH ?? '').split(delimiter).map((dir) => join(dir, 'chironfs'))
+  for (const candidate of candidates) {
+    try {
+      accessSync(candidate, constants.X_OK)
+      if (existsSync(join(dirname(candidate), 'chironctl'))) return candidate
+    } catch {}
+  }
+
+  return null
+}
+
+export const CHIRONFS_BIN = findChironfs()
+export const CHIRONFS_MISSING =
+  'SKIPPED: chironfs and chironctl are not installed (ChironFS is not packaged in Debian 12). Build them (README: ChironFS mode) and set LNSTORE_CHIRONFS_BIN=/path/to/chironfs to run these tests.'
+
+export function sh(command: string, args: string[]): string {
+  return execFileSync(command, args, {encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']})
+}
+
+export class ChironSandbox {
+  readonly dir = mkdtempSync(join(tmpdir(), 'lnstore-chironfs-'))
+  private tmpfs: string[] = []
+  private fuse: string[] = []
+  private immutable: string[] = []
+
+  /** A replica directory; with `ownFilesystem` a small tmpfs is mounted there, so it is not on the same filesystem as the others. */
+  replica(name: string, options: {ownFilesystem?: boolean} = {}): string {
+    const path = join(this.dir, name)
+    mkdirSync(path, {recursive: true})
+    if (options.ownFilesystem) {
+      sh('mount', ['-t', 'tmpfs', '-o', 'size=64m', 'lnstore-test', path])
+      this.tmpfs.push(path)
+    }
+
+    return path
+  }
+
+  /** A node database (`bitcoin/lightningd.sqlite3`) in `dataDir` at this data_version, with some channel rows. */
+  database(dataDir: string, dataVersion: number, rows = 50): string {
+    mkdirSync(join(dataDir, 'bitcoin'), {recursive: true})
+    const path = join(dataDir, 'bitcoin', 'lightningd.sqlite3')
+    const db = new Database(path)
+    db.exec(`CREATE TABLE IF NOT EXISTS vars (name TEXT PRIMARY KEY, val TEXT, intval INTEGER);
+             CREATE TABLE IF NOT EXISTS channels (id INTEGER PRIMARY KEY, state BLOB);`)
+    db.prepare("INSERT OR REPLACE INTO vars VALUES ('data_version', NULL, ?)").run(dataVersion)
+    const insert = db.prepare('INSERT OR REPLACE INTO channels VALUES (?, ?)')
+    for (let id = 0; id < rows; id++) insert.run(id, Buffer.alloc(200, (id * 7 + dataVersion) % 256))
+    db.close()
+    return path
+  }
+
+  /** An lnstore config in mode chironfs for these replicas, with its state directory; returns its path. */
+  config(name: string, dataDir: string, replicas: string[], extra: Record<string, unknown> = {}): string {
+    const {chironfs, ...rest} = extra as {chironfs?: object}
+    const config = {
+      mode: 'chironfs',
+      dataDir,
+      stateDir: join(this.dir, `${name}-state`),
+      chironfs: {replicas, controlSocket: join(this.dir, `${name}.sock`), log: join(this.dir, `${name}.log`), binary: CHIRONFS_BIN ?? 'chironfs', settleSeconds: 1, probeTimeoutSeconds: 5, ...chironfs},
+      ...rest,
+    }
+    const file = join(this.dir, `${name}.json`)
+    writeFileSync(file, JSON.stringify(config))
+    return file
+  }
+
+  /** Mounts ChironFS over the replicas at `mountpoint` (with --ctl and --log as lnstore does). */
+  mount(mountpoint: string, replicas: string[], socket: string, log: string): void {
+    mkdirSync(mountpoint, {recursive: true})
+    sh(CHIRONFS_BIN!, ['--ctl', socket, '--log', log, '-o', 'allow_other', replicas.join('='), mountpoint])
+    this.fuse.push(mountpoint)
+  }
+
+  isMounted(mountpoint: string): boolean {
+    return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((line) => line.split(' ')[4] === mountpoint)
+  }
+
+  /** `chattr +i`: nothing can be created or removed in the directory (a write fault ChironFS sees). */
+  makeImmutable(path: string): void {
+    sh('chattr', ['+i', path])
+    this.immutable.push(path)
+  }
+
+  makeMutable(path: string): void {
+    sh('chattr', ['-i', path])
+    this.immutable = this.immutable.filter((entry) => entry !== path)
+  }
+
+  cleanup(): void {
+    for (const path of this.immutable) spawnSync('chattr', ['-i', path])
+    // Also what lnstore itself mounted here (heal, init).
+    const mounted = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((line) => line.split(' ')[4]).filter((point) => point?.startsWith(`${this.dir}/`))
+    for (const mountpoint of [...new Set([...this.fuse, ...mounted.filter((point) => !this.tmpfs.includes(point))])].reverse()) spawnSync('fusermount', ['-u', '-z', mountpoint])
+    for (const path of this.tmpfs.reverse()) spawnSync('umount', ['-l', path])
+    rmSync(this.dir, {recursive: true, force: true})
+  }
+}
