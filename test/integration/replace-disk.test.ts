@@ -7,7 +7,7 @@ import {fileURLToPath} from 'node:url'
 
 import {BIN, lnstore, lnstoreAsync} from '../support/cli.js'
 import {alertConfig, TestSmtpServer} from '../support/smtp.js'
-import {ensureZfs, sh, ZfsSandbox, type PoolHandle} from '../support/zfs-sandbox.js'
+import {backend, ensureZfs, listsDevice, onlyOn, printedName, sh, ZfsSandbox, type PoolHandle} from '../support/zfs-sandbox.js'
 
 const STANDIN = fileURLToPath(new URL('../../src/demo/standin-node.ts', import.meta.url))
 const TSX = import.meta.resolve('tsx')
@@ -15,8 +15,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 /** Enough data that zfs-fuse's resilver lasts a moment (200 MiB: about 0.7 s on an idle machine). */
 const RESILVER_MB = 300
 
-/** `lnstore replace-disk` end to end on real zfs-fuse mirrors, around a stand-in node that writes all the time. */
-describe('lnstore replace-disk on real ZFS (zfs-fuse)', function () {
+/**
+ * `lnstore replace-disk` end to end on real mirrors (zfs-fuse on files, or OpenZFS on the VM's
+ * disks), around a stand-in node that writes all the time.
+ */
+describe(`lnstore replace-disk on real ZFS (${backend})`, function () {
   const sandbox = new ZfsSandbox()
   const nodes: string[] = []
   let count = 0
@@ -97,6 +100,12 @@ describe('lnstore replace-disk on real ZFS (zfs-fuse)', function () {
   }
 
   const members = (pool: string) => sh('zpool', ['status', pool])
+  /** The pool lists the new device and no longer the failing one. */
+  const expectReplaced = (pool: string, failing: string, replacement: string) => {
+    const status = members(pool)
+    expect(listsDevice(status, replacement), status).to.equal(true)
+    expect(listsDevice(status, failing), status).to.equal(false)
+  }
 
   it('replaces a disk around a node that writes all the time: node back, data unchanged, every acknowledged write kept', async () => {
     const s = await scenario()
@@ -115,9 +124,8 @@ describe('lnstore replace-disk on real ZFS (zfs-fuse)', function () {
     // zfs-fuse has no `zpool labelclear`: then the report says to wipe the old disk.
     expect(report.oldDevice.path).to.equal(failing)
     if (!report.oldDevice.labelsCleared) expect(report.oldDevice.warning).to.contain('never import it or start a node on it')
-    const status = members(s.pool.name)
-    expect(status).to.contain(s.spare).and.not.contain(failing)
-    expect(status).to.match(/state: ONLINE/)
+    expectReplaced(s.pool.name, failing, s.spare)
+    expect(members(s.pool.name)).to.match(/state: ONLINE/)
     expect(existsSync(s.pidPath), 'the node runs again').to.equal(true)
     await expectEveryWriteKept(s)
   })
@@ -131,7 +139,7 @@ describe('lnstore replace-disk on real ZFS (zfs-fuse)', function () {
     expect(report.restart).to.equal('after-replace')
     expect(report.plan.map((step: {id: string}) => step.id)).to.deep.equal(['self-test', 'record', 'stop', 'offline', 'replace', 'verify-data', 'start', 'resilver', 'verify-pool', 'clear', 'report'])
     expect(report.freshness.beforeStart).to.deep.equal(report.freshness.atStop)
-    expect(members(s.pool.name)).to.contain(s.spare).and.not.contain(failing)
+    expectReplaced(s.pool.name, failing, s.spare)
     await expectEveryWriteKept(s)
   })
 
@@ -180,13 +188,15 @@ describe('lnstore replace-disk on real ZFS (zfs-fuse)', function () {
     const swapping = () => existsSync(journal) && JSON.parse(readFileSync(journal, 'utf8')).steps.some((step: {id: string; status: string}) => step.id === 'swap' && step.status === 'running')
     await waitFor(() => ended || swapping())
     expect(ended, (await Promise.race([running, Promise.resolve(null)]))?.stderr).to.equal(false)
-    expect(members(s.pool.name)).to.match(new RegExp(`${failing}\\s+OFFLINE`))
-    sh('truncate', ['-s', '256M', later])
+    expect(members(s.pool.name)).to.match(new RegExp(`${printedName(failing)}\\s+OFFLINE`))
+    // The disk put in the slot: a file as large as the failing device (the sandbox's files, or a whole VM disk).
+    const size = backend === 'kernel' ? sh('blockdev', ['--getsize64', failing]).trim() : '256M'
+    sh('truncate', ['-s', size, later])
 
     const result = await running
     expect(result.status, result.stderr).to.equal(0)
     expect(result.json().plan.map((step: {id: string}) => step.id)).to.include('swap')
-    expect(members(s.pool.name)).to.contain(later).and.not.contain(failing)
+    expectReplaced(s.pool.name, failing, later)
     await expectEveryWriteKept(s)
   })
 
@@ -227,7 +237,7 @@ describe('lnstore replace-disk on real ZFS (zfs-fuse)', function () {
       expect(report.action).to.equal('resumed')
       expect(report.freshness.beforeStart).to.deep.equal(report.freshness.atStop)
       expect(report.downtimeSeconds).to.be.greaterThan(0)
-      expect(members(s.pool.name)).to.contain(s.spare).and.not.contain(failing)
+      expectReplaced(s.pool.name, failing, s.spare)
       expect(existsSync(s.pidPath), 'the node runs again').to.equal(true)
       await expectEveryWriteKept(s)
     })
@@ -278,7 +288,7 @@ describe('lnstore replace-disk on real ZFS (zfs-fuse)', function () {
     expect(aborted.json().poolState).to.match(new RegExp(`^pool ${s.pool.name} is (ONLINE|DEGRADED)`))
     // ZFS goes on resilvering after the kill: when it finished first, the failing device is detached already.
     const status = members(s.pool.name)
-    if (status.includes(failing)) expect(status).to.match(new RegExp(`${failing}\\s+ONLINE`))
+    if (listsDevice(status, failing)) expect(status).to.match(new RegExp(`${printedName(failing)}\\s+ONLINE`))
     expect(existsSync(s.pidPath), 'the node runs again').to.equal(true)
     await expectEveryWriteKept(s)
   })
@@ -299,7 +309,8 @@ describe('lnstore replace-disk on real ZFS (zfs-fuse)', function () {
     expect(existsSync(s.pidPath)).to.equal(true)
   })
 
-  it('refuses a new device smaller than the failing one, touching nothing', async () => {
+  it('refuses a new device smaller than the failing one, touching nothing', async function () {
+    onlyOn('zfs-fuse', this, 'the VM\'s disks are all the same size')
     const s = await scenario()
     const [small] = sandbox.devices(1, 128)
     const result = s.replace(s.pool.devices[0], small, ...s.args)

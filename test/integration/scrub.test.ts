@@ -5,7 +5,7 @@ import {join} from 'node:path'
 
 import {lnstoreAsync} from '../support/cli.js'
 import {alertConfig, TestSmtpServer} from '../support/smtp.js'
-import {backend, ensureZfs, ZfsSandbox, type PoolHandle} from '../support/zfs-sandbox.js'
+import {backend, ensureZfs, printedName, ZfsSandbox, type PoolHandle} from '../support/zfs-sandbox.js'
 
 describe(`lnstore scrub on real ZFS (${backend})`, function () {
   const sandbox = new ZfsSandbox()
@@ -42,8 +42,9 @@ describe(`lnstore scrub on real ZFS (${backend})`, function () {
   })
 
   it('finds and repairs a corrupted device: CRITICAL, exit 2, the scrub and the device in the history, an alert and a scrub summary by mail', async () => {
-    const [victim] = mirror.devices
-    sandbox.corrupt(mirror, victim)
+    const [given] = mirror.devices
+    sandbox.corrupt(mirror, given)
+    const victim = printedName(given)
     const run = await scrub('--pool', mirror.name, '--wait', '--json')
     expect(run.status, run.stderr).to.equal(2)
     const {verdict, pools} = run.json()

@@ -39,7 +39,7 @@ modprobe zfs || fail "modprobe zfs (is zfs.ko in the image? rebuild it with LNST
 ip link set lo up || fail "ip link set lo up"
 
 mkdir -p /project
-mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 project /project \
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,cache=loose project /project \
   || fail "cannot mount the project share (9p tag 'project')"
 
 # shellcheck source=/dev/null
@@ -53,6 +53,31 @@ for i in $(seq 1 "${LNSTORE_VM_DISK_COUNT:-0}"); do
 done
 export LNSTORE_TEST_ZFS=kernel
 export LNSTORE_TEST_DISKS="${disks[*]}"
+
+# NFS server and client on loopback (run.sh --nfs), for the ChironFS mode's NFS replica tests.
+# A soft mount with short timeouts: when the server stops, calls on the mount fail with EIO after
+# some seconds instead of hanging forever (a hard mount would block a health probe for good).
+if [ "${LNSTORE_VM_NFS:-}" = 1 ]; then
+  nfs_export=/export nfs_mount=/mnt/nfs
+  nfs_options=vers=3,soft,timeo=20,retrans=2,nolock
+  mkdir -p "$nfs_export/lnstore" "$nfs_mount" /var/lib/nfs/rpc_pipefs /var/lib/nfs/v4recovery
+  chmod 1777 "$nfs_export/lnstore"
+  modprobe nfsd && modprobe nfs || fail "modprobe nfsd nfs"
+  mountpoint -q /proc/fs/nfsd || mount -t nfsd nfsd /proc/fs/nfsd || fail "mount -t nfsd nfsd /proc/fs/nfsd"
+  echo "$nfs_export 127.0.0.1(rw,sync,no_subtree_check,no_root_squash)" >/etc/exports
+  rpcbind -w || fail "rpcbind -w"
+  exportfs -ra || fail "exportfs -ra"
+  rpc.mountd || fail "rpc.mountd"
+  rpc.nfsd 4 || fail "rpc.nfsd 4"
+  mount -t nfs -o "$nfs_options" "127.0.0.1:$nfs_export" "$nfs_mount" || fail "mount -t nfs -o $nfs_options 127.0.0.1:$nfs_export $nfs_mount"
+  echo ok >"$nfs_mount/lnstore/.probe" && [ "$(cat "$nfs_export/lnstore/.probe")" = ok ] && rm -f "$nfs_mount/lnstore/.probe" \
+    || fail "a file written through $nfs_mount did not land in $nfs_export"
+  export LNSTORE_TEST_NFS_DIR=$nfs_mount/lnstore
+  export LNSTORE_TEST_NFS_EXPORT_DIR=$nfs_export/lnstore
+  export LNSTORE_TEST_NFS_STOP='rpc.nfsd 0'
+  export LNSTORE_TEST_NFS_START='rpc.nfsd 4'
+  say "NFS: 127.0.0.1:$nfs_export mounted at $nfs_mount ($nfs_options); LNSTORE_TEST_NFS_DIR=$LNSTORE_TEST_NFS_DIR"
+fi
 
 say "ready after $(cut -d' ' -f1 /proc/uptime) s of uptime; $(zfs version 2>/dev/null | head -n 1), kernel $(uname -r), node $(node --version)"
 say "LNSTORE_TEST_DISKS=$LNSTORE_TEST_DISKS"

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Run a command inside lnstore's test VM (Debian 12 + OpenZFS kernel module, QEMU/TCG).
 #
-#   test/vm/run.sh openzfs-2.1|openzfs-2.3 [--disks N] [--disk-size SIZE] [--timeout SECONDS] -- command...
+#   test/vm/run.sh openzfs-2.1|openzfs-2.3 [--disks N] [--disk-size SIZE] [--timeout SECONDS] [--nfs] -- command...
 #
 # Builds or reuses the image (test/vm/build-image.sh), creates N blank sparse raw disks, shares the
 # project directory read-write into the VM at /project (9p), boots, and runs the command as root
 # in /project with LNSTORE_TEST_ZFS=kernel and LNSTORE_TEST_DISKS="<by-id paths of the disks>".
+# --nfs: an NFS server and a soft client mount on loopback, named in LNSTORE_TEST_NFS_* (README).
 # The VM console streams to stdout. Exit status: the command's; 124 on timeout; 125 when the VM
 # could not run the command (boot/setup failure, no status reported).
 # Host environment variables named LNSTORE_* (except LNSTORE_VM_*) are passed into the VM.
@@ -17,7 +18,7 @@ prog=run.sh
 
 die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 125; }
 usage() {
-  sed -n '3,11p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '3,12p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -28,12 +29,13 @@ case "$variant" in
   -h|--help) usage ;;
   *) printf '%s: error: unknown variant %q (use openzfs-2.1 or openzfs-2.3)\n' "$prog" "$variant" >&2; usage ;;
 esac
-disks=4 disk_size=512M timeout=1200
+disks=4 disk_size=512M timeout=1200 nfs=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --disks) disks=${2:?--disks needs a number}; shift 2 ;;
     --disk-size) disk_size=${2:?--disk-size needs a size like 512M}; shift 2 ;;
     --timeout) timeout=${2:?--timeout needs seconds}; shift 2 ;;
+    --nfs) nfs=1; shift ;;
     --) shift; break ;;
     *) printf '%s: error: unexpected argument %q (the command goes after --)\n' "$prog" "$1" >&2; usage ;;
   esac
@@ -79,6 +81,7 @@ cp "$here/guest-init.sh" "$run_dir/guest-init.sh"
 {
   printf 'declare -x LNSTORE_VM_DISK_COUNT=%q\n' "$disks"
   printf 'declare -x LNSTORE_VM_VARIANT=%q\n' "$variant"
+  printf 'declare -x LNSTORE_VM_NFS=%q\n' "$nfs"
   while IFS= read -r name; do
     case "$name" in LNSTORE_VM_*|LNSTORE_TEST_ZFS|LNSTORE_TEST_DISKS) continue ;; esac
     printf 'declare -x %s=%q\n' "$name" "${!name}"
