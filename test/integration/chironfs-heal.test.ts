@@ -8,7 +8,7 @@ import {fileURLToPath} from 'node:url'
 import {BIN, lnstore, lnstoreAsync} from '../support/cli.js'
 import {CHIRONFS_BIN, CHIRONFS_MISSING, ChironSandbox, sh} from '../support/chironfs-sandbox.js'
 
-const STANDIN = fileURLToPath(new URL('../support/standin-node.ts', import.meta.url))
+const STANDIN = fileURLToPath(new URL('../../src/demo/standin-node.ts', import.meta.url))
 const TSX = import.meta.resolve('tsx')
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
