@@ -1,5 +1,6 @@
 import {randomBytes} from 'node:crypto'
-import {mkdir, open, readFile, rename, stat, unlink} from 'node:fs/promises'
+import {closeSync, fstatSync, openSync, readFileSync, unlinkSync} from 'node:fs'
+import {mkdir, open, readFile, rename, unlink} from 'node:fs/promises'
 import {dirname} from 'node:path'
 
 /** The state file exists but is not valid JSON (a disk error, or someone edited it). */
@@ -100,16 +101,23 @@ export async function lock(path: string, waitMs = LOCK_WAIT_MS): Promise<() => P
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
     }
 
-    const holder = Number.parseInt(await readFile(path, 'utf8').catch(() => ''), 10)
-    const known = Number.isInteger(holder) && holder > 0
+    const seen = lockFile(path)
+    if (!seen) continue
     // The holder died (crash, SIGKILL) without releasing, or between creating the file and writing
     // its pid (then the file stays empty): such a lock protects nothing.
-    if ((known && !isAlive(holder)) || (!known && (await ageMs(path)) > EMPTY_LOCK_STALE_MS)) {
-      await unlink(path).catch(() => {})
+    const stale = seen.holder === null ? seen.ageMs > EMPTY_LOCK_STALE_MS : !isAlive(seen.holder)
+    // Remove it only if it is still that file: its holder may have released it since, and another
+    // process taken it (a new file, perhaps with the same inode number, but not the same pid).
+    const now = stale ? lockFile(path) : null
+    if (now && now.ino === seen.ino && now.holder === seen.holder) {
+      try {
+        unlinkSync(path)
+      } catch {}
+
       continue
     }
 
-    if (Date.now() >= deadline) throw new LockHeldError(path, Number.isInteger(holder) && holder > 0 ? holder : null, waitMs)
+    if (Date.now() >= deadline) throw new LockHeldError(path, seen.holder, waitMs)
     await new Promise((resolve) => setTimeout(resolve, 25 + Math.random() * 50))
   }
 }
@@ -117,9 +125,22 @@ export async function lock(path: string, waitMs = LOCK_WAIT_MS): Promise<() => P
 /** A lock file with no pid that is this old was left by a holder killed while taking it. */
 const EMPTY_LOCK_STALE_MS = 2000
 
-async function ageMs(path: string): Promise<number> {
-  const info = await stat(path).catch(() => null)
-  return info ? Date.now() - info.mtimeMs : 0
+/** The lock file as it is now (which file, whose pid, how old), read without yielding; null when it is gone. */
+function lockFile(path: string): {ino: number; holder: number | null; ageMs: number} | null {
+  let fd: number
+  try {
+    fd = openSync(path, 'r')
+  } catch {
+    return null
+  }
+
+  try {
+    const info = fstatSync(fd)
+    const holder = Number.parseInt(readFileSync(fd, 'utf8'), 10)
+    return {ino: info.ino, holder: Number.isInteger(holder) && holder > 0 ? holder : null, ageMs: Date.now() - info.mtimeMs}
+  } finally {
+    closeSync(fd)
+  }
 }
 
 function isAlive(pid: number): boolean {
