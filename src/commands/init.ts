@@ -1,4 +1,5 @@
 import * as Flags from '@oclif/core/flags'
+import type * as Interfaces from '@oclif/core/interfaces'
 
 import {BaseCommand} from '../base-command.js'
 import {DEFAULT_CONFIG_PATHS} from '../config/load.js'
@@ -13,6 +14,19 @@ import {systemdRuns} from '../schedule/plan.js'
 import {continueOpenRun, progressStyle, renderPlan, runWithProgress} from '../runbook/progress.js'
 
 const LAYOUTS: Layout[] = ['mirror', 'raidz1', 'raidz2', 'raidz3']
+
+/** Either kind of init, prepared: what the common part of run() shows, asks, runs and returns. */
+interface Prepared {
+  context: InitContext | ChironfsInitContext
+  steps: Step<InitContext | ChironfsInitContext>[]
+  plan: PlanEntry[]
+  notes: string[]
+  question: string
+  done(): string
+  result(action: InitResult['action']): InitResult
+}
+
+type InitFlags = Interfaces.InferredFlags<typeof Init.flags & typeof BaseCommand.baseFlags>
 const layoutFlag = (layout: Layout, description: string) =>
   Flags.string({description, multiple: true, helpValue: 'DEVICE', exclusive: [...LAYOUTS.filter((other) => other !== layout), 'chironfs'], helpGroup: 'LAYOUT'})
 
@@ -89,37 +103,24 @@ Exit codes: 0 done (or planned, with --dry-run), 1 a step failed (run --resume o
       return 'mount' in context ? chironfsResult(flags.abort ? 'aborted' : 'resumed', context, planOf(done), []) : this.finish(flags.abort ? 'aborted' : 'resumed', context, planOf(done), [])
     }
 
-    if (flags.chironfs) {
-      const {prepareChironfsInit} = await import('../chironfs/init.js')
-      const {config} = await this.loadConfig(flags, {missingOk: true})
-      const {context, steps, plan, notes} = await prepareChironfsInit(this.deps, {
-        replicas: flags.replica ?? [],
-        dataDir: flags['data-dir'],
-        user: flags.user,
-        group: flags.group,
-        configPath: flags.config ?? source ?? DEFAULT_CONFIG_PATHS[0],
-        stateDir,
-        binary: process.env.LNSTORE_CHIRONFS_BIN ?? config.chironfs.binary,
-        controlSocket: config.chironfs.controlSocket,
-        log: config.chironfs.log,
-        systemdDir: flags['systemd-dir'],
-        nodeUnit: `${config.node.unit}.service`,
-        systemdRunning: await systemdRuns(),
-      })
-      if (!this.jsonEnabled()) this.log(renderPlan('init', plan, notes, flags['dry-run']))
-      if (flags['dry-run']) return chironfsResult('planned', context, plan, notes)
-      if (!(await confirm(`This mounts ChironFS over ${context.mount.mountpoint}${context.migrate ? ' after copying its data into every replica' : ''}.`, {yes: flags.yes}))) {
-        this.error(process.stdin.isTTY ? 'not confirmed: nothing was changed' : 'no terminal to confirm on: add --yes to go ahead (nothing was changed)', {exit: 2})
-      }
-
-      await runWithProgress(style, steps, log, (onEvent) => new Runbook({kind: 'init', stateDir, steps, onEvent, now: this.deps.now}).start(context))
-      if (!this.jsonEnabled()) this.log(`Done: ChironFS is mounted at ${context.mount.mountpoint} over ${context.mount.replicas.map(formatReplica).join(' ')}${context.migrate ? `; the original data is kept at ${context.originalKeptAt}` : ''}.\nNext: lnstore status`)
-      return chironfsResult('created', context, plan, notes)
+    const configPath = flags.config ?? source ?? DEFAULT_CONFIG_PATHS[0]
+    const prepared = flags.chironfs ? await this.prepareChironfs(flags, configPath, stateDir) : await this.prepareZfs(flags, configPath, stateDir)
+    const {context, steps, plan, notes} = prepared
+    if (!this.jsonEnabled()) this.log(renderPlan('init', plan, notes, flags['dry-run']))
+    if (flags['dry-run']) return prepared.result('planned')
+    if (!(await confirm(prepared.question, {yes: flags.yes}))) {
+      this.error(process.stdin.isTTY ? 'not confirmed: nothing was changed' : 'no terminal to confirm on: add --yes to go ahead (nothing was changed)', {exit: 2})
     }
 
+    await runWithProgress(style, steps, log, (onEvent) => new Runbook<InitContext | ChironfsInitContext>({kind: 'init', stateDir, steps, onEvent, now: this.deps.now}).start(context))
+    if (!this.jsonEnabled()) this.log(prepared.done())
+    return prepared.result('created')
+  }
+
+  private async prepareZfs(flags: InitFlags, configPath: string, stateDir: string): Promise<Prepared> {
     const layout = LAYOUTS.find((candidate) => flags[candidate])
     if (!layout) this.error('say which pool to make: --mirror DEVICE DEVICE..., or --raidz1/--raidz2/--raidz3 DEVICE..., or on a small board --chironfs --replica DIR --replica :NFS-DIR', {exit: 2})
-    const preparation = await prepareInit(this.deps, {
+    const {context, steps, plan, notes} = await prepareInit(this.deps, {
       layout,
       devices: flags[layout]!,
       pool: flags.pool,
@@ -129,21 +130,47 @@ Exit codes: 0 done (or planned, with --dry-run), 1 a step failed (run --resume o
       group: flags.group,
       allowFiles: flags['allow-files'],
       force: flags.force,
-      configPath: flags.config ?? source ?? DEFAULT_CONFIG_PATHS[0],
+      configPath,
       stateDir,
     })
-    const {context, steps, plan, notes} = preparation
-    if (!this.jsonEnabled()) this.log(renderPlan('init', plan, notes, flags['dry-run']))
-    if (flags['dry-run']) return this.finish('planned', context, plan, notes)
-
-    const devices = context.devices.join(', ')
-    if (!(await confirm(`This erases everything on ${devices}.`, {yes: flags.yes}))) {
-      this.error(process.stdin.isTTY ? 'not confirmed: nothing was changed' : 'no terminal to confirm on: add --yes to go ahead (nothing was changed)', {exit: 2})
+    return {
+      context,
+      steps: steps as Step<InitContext | ChironfsInitContext>[],
+      plan,
+      notes,
+      question: `This erases everything on ${context.devices.join(', ')}.`,
+      done: () => renderDone(context),
+      result: (action) => this.finish(action, context, plan, notes),
     }
+  }
 
-    await runWithProgress(style, steps, log, (onEvent) => new Runbook({kind: 'init', stateDir, steps, onEvent, now: this.deps.now}).start(context))
-    if (!this.jsonEnabled()) this.log(renderDone(context))
-    return this.finish('created', context, plan, notes)
+  private async prepareChironfs(flags: InitFlags, configPath: string, stateDir: string): Promise<Prepared> {
+    const {prepareChironfsInit} = await import('../chironfs/init.js')
+    const {config} = await this.loadConfig(flags, {missingOk: true})
+    const {context, steps, plan, notes} = await prepareChironfsInit(this.deps, {
+      replicas: flags.replica ?? [],
+      dataDir: flags['data-dir'],
+      user: flags.user,
+      group: flags.group,
+      configPath,
+      stateDir,
+      binary: process.env.LNSTORE_CHIRONFS_BIN ?? config.chironfs.binary,
+      controlSocket: config.chironfs.controlSocket,
+      log: config.chironfs.log,
+      systemdDir: flags['systemd-dir'],
+      nodeUnit: `${config.node.unit}.service`,
+      systemdRunning: await systemdRuns(),
+    })
+    const {mountpoint, replicas} = context.mount
+    return {
+      context,
+      steps: steps as Step<InitContext | ChironfsInitContext>[],
+      plan,
+      notes,
+      question: `This mounts ChironFS over ${mountpoint}${context.migrate ? ' after copying its data into every replica' : ''}.`,
+      done: () => `Done: ChironFS is mounted at ${mountpoint} over ${replicas.map(formatReplica).join(' ')}${context.migrate ? `; the original data is kept at ${context.originalKeptAt}` : ''}.\nNext: lnstore status`,
+      result: (action) => chironfsResult(action, context, plan, notes),
+    }
   }
 
   private requireRoot(): void {

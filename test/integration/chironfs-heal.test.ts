@@ -147,6 +147,7 @@ describe('lnstore heal in mode chironfs', function () {
       expect(result).to.deep.include({action: 'healed', authoritative: r1})
       expect(result.stale.map((entry: {replica: string}) => entry.replica)).to.deep.equal([r2])
       expect(result.downtimeSeconds).to.be.greaterThan(0)
+      console.log(`      (the node was down for ${result.downtimeSeconds.toFixed(1)} s during the heal)`)
       await waitFor(() => existsSync(pidFile), 'the node to run again')
       const after = lnstore(['status', '--config', config, '--no-alert', '--json']).json()
       for (const replica of after.chironfs.replicas) expect(replica, JSON.stringify(replica.findings)).to.deep.include({enabled: true, verdict: 'OK'})
