@@ -62,6 +62,8 @@ export interface ChironfsCheckOptions {
   stateDir: string
   /** Hash every file and run SQLite's integrity check on every copy (scrub). */
   full?: boolean
+  /** Skip reading and recording the node database through the mount (preflight judges it itself). */
+  skipNodeData?: boolean
 }
 
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]'])
@@ -93,7 +95,7 @@ export async function checkChironfsStatus(deps: Deps, options: ChironfsCheckOpti
     if (view.controlError) findings.push({verdict: 'WARNING', message: `cannot read ChironFS's replica status: ${view.controlError}`, next: 'lnstore status relies on its own checks meanwhile; check the mount\'s --ctl option'})
     if (view.logError) findings.push({verdict: 'WARNING', message: `cannot read ChironFS's log: ${view.logError}; failed writes go unrecorded`, next: `mount ChironFS with --log ${settings.log}`})
     // Only the mounted filesystem holds the node's real data: watch it for a rollback as ZFS mode does.
-    findings.push(...(await observeNodeData(mountpoint, options.stateDir, now, 'status')))
+    if (!options.skipNodeData) findings.push(...(await observeNodeData(mountpoint, options.stateDir, now, 'status')))
   }
 
   findings.push(...sameFilesystemFindings(replicas, probes))

@@ -44,22 +44,32 @@ export async function preflight(deps: Deps, options: PreflightOptions): Promise<
     return {verdict, safe: verdict === 'OK' || verdict === 'WARNING', findings, database, backup, discarded, recordDamaged}
   }
 
-  if (!config.dataDir || !config.dataset) {
-    findings.push({verdict: 'UNKNOWN', message: 'lnstore is not set up for this node: the config names no dataDir and dataset', next: 'lnstore init --help'})
+  const chironfs = config.mode === 'chironfs'
+  if (!config.dataDir || (!chironfs && !config.dataset)) {
+    findings.push({verdict: 'UNKNOWN', message: `lnstore is not set up for this node: the config names no dataDir${chironfs ? '' : ' and dataset'}`, next: 'lnstore init --help'})
     return result()
   }
 
   const {dataDir, dataset} = config
-  const pool = dataset.split('/')[0]
-  const mount = checkDataDirMount(parseMountInfo(await deps.readFile('/proc/self/mountinfo')), dataDir, dataset)
-  if (mount) {
-    findings.push(mount)
-    // Whatever sits in that directory is not the pool's data: reading it would prove nothing.
-    return result()
-  }
+  // Mode chironfs has no pool: its history of rollbacks and rewinds does not exist.
+  const pool = dataset && !chironfs ? dataset.split('/')[0] : null
+  if (chironfs) {
+    const {chironfsStartFindings} = await import('../chironfs/preflight.js')
+    const storage = await chironfsStartFindings(deps, config, stateDir)
+    findings.push(...storage.findings)
+    // Without the mount the directory holds no replica's data: reading it would prove nothing.
+    if (!storage.mounted) return result()
+  } else {
+    const mount = checkDataDirMount(parseMountInfo(await deps.readFile('/proc/self/mountinfo')), dataDir, dataset!)
+    if (mount) {
+      findings.push(mount)
+      // Whatever sits in that directory is not the pool's data: reading it would prove nothing.
+      return result()
+    }
 
-  findings.push(...(await poolFindings(deps, pool, config.allowDegradedStart)))
-  findings.push(...(await datasetFindings(deps, dataset)))
+    findings.push(...(await poolFindings(deps, pool!, config.allowDegradedStart)))
+    findings.push(...(await datasetFindings(deps, dataset!)))
+  }
 
   let state: FreshnessState
   try {
@@ -76,7 +86,7 @@ export async function preflight(deps: Deps, options: PreflightOptions): Promise<
     return result(databases.main ? {...(await readDatabase(databases.main)), highWater: null} : null)
   }
 
-  const discarded = await unacknowledgedDiscards(deps, pool, dataset, state, options, deps.now())
+  const discarded = pool ? await unacknowledgedDiscards(deps, pool, dataset!, state, options, deps.now()) : []
   for (const event of discarded) {
     findings.push({
       verdict: 'CRITICAL',

@@ -60,6 +60,14 @@ describe('lnstore status in mode chironfs (replica directories, real SQLite)', f
     for (const path of replicas) expect(replicaOf(json, path)).to.deep.include({verdict: 'OK', dataVersion: 7})
   })
 
+  it('preflight refuses to start the node while ChironFS is not mounted at its data directory (exit 2)', async () => {
+    const {config, dataDir} = setup()
+    const run = await lnstoreAsync(['preflight', '--config', config])
+    expect(run.status, run.stderr).to.equal(2)
+    expect(run.stdout).to.contain('DO NOT START')
+    expect(run.stdout).to.contain(`ChironFS is not mounted at the node's data directory ${dataDir}`)
+  })
+
   it('replicas on the same filesystem: WARNING that the second copy protects nothing', async () => {
     const {config, replicas} = setup({ownFilesystems: false})
     const run = await status(config)
@@ -175,6 +183,35 @@ describe('lnstore status in mode chironfs (replica directories, real SQLite)', f
       // Fresh: no full comparison yet, a WARNING (exit 1), as a pool never scrubbed.
       expect(json.verdict).to.equal('WARNING')
       expect(run.status).to.equal(1)
+    })
+
+    it('preflight: the node may start on the mount; not on an older database, nor with a replica disabled (unless allowDegradedStart)', async () => {
+      const {config, dataDir, r2, node} = await mountedNode('gate')
+      await lnstoreAsync(['status', '--config', config, '--no-alert'])
+      node.kill('SIGTERM')
+      while (existsSync(join(dataDir, 'lightningd-bitcoin.pid'))) await sleep(50)
+      const fresh = await lnstoreAsync(['preflight', '--config', config])
+      expect(fresh.status, fresh.stdout + fresh.stderr).to.equal(0)
+      expect(fresh.stdout).to.contain('the node may start')
+
+      // A write that fails on one replica: ChironFS disables it, and the node would run on one copy.
+      sandbox.makeImmutable(join(r2, 'bitcoin'))
+      sh('sqlite3', [join(dataDir, 'bitcoin', 'lightningd.sqlite3'), "UPDATE vars SET intval = intval + 1 WHERE name = 'data_version'"])
+      const degraded = await lnstoreAsync(['preflight', '--config', config])
+      expect(degraded.status, degraded.stdout).to.equal(2)
+      expect(degraded.stdout).to.contain(`replica :${r2}`)
+      const settings = JSON.parse(readFileSync(config, 'utf8'))
+      writeFileSync(config, JSON.stringify({...settings, allowDegradedStart: true}))
+      const allowed = await lnstoreAsync(['preflight', '--config', config])
+      expect(allowed.status, allowed.stdout).to.equal(0)
+      expect(allowed.stdout).to.contain('starting anyway: allowDegradedStart is set')
+      sandbox.makeMutable(join(r2, 'bitcoin'))
+
+      // An older database through the mount, as a careless restore leaves it.
+      sh('sqlite3', [join(dataDir, 'bitcoin', 'lightningd.sqlite3'), "UPDATE vars SET intval = intval - 5 WHERE name = 'data_version'"])
+      const older = await lnstoreAsync(['preflight', '--config', config])
+      expect(older.status, older.stdout).to.equal(2)
+      expect(older.stdout).to.contain('this data is OLDER than what the node last wrote')
     })
 
     it('a write fails on one replica: ChironFS disables it, status says CRITICAL (control socket, log and data_version) and mails it', async () => {

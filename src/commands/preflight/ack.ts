@@ -27,11 +27,12 @@ export default class PreflightAck extends BaseCommand {
   async run(): Promise<AckResult> {
     const {flags} = await this.parse(PreflightAck)
     const {config, stateDir} = await this.loadConfig(flags)
-    if (!config.dataDir || !config.dataset) this.error('lnstore is not set up for this node: the config names no dataDir and dataset (see lnstore init)', {exit: 2})
+    if (!config.dataDir || (config.mode !== 'chironfs' && !config.dataset)) this.error('lnstore is not set up for this node: the config names no dataDir and dataset (see lnstore init)', {exit: 2})
     const by = operator()
     const checked = await preflight(this.deps, {config, stateDir, by})
     const accepted = describeAcceptance(checked)
-    const pool = config.dataset.split('/')[0]
+    // Mode chironfs: no pool; its acknowledgement is kept under the mount's scope name.
+    const pool = config.mode === 'chironfs' || !config.dataset ? 'chironfs' : config.dataset.split('/')[0]
     if (accepted.length === 0) {
       this.log('nothing to accept: preflight found no rollback, rewind or older data')
     } else {

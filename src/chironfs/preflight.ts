@@ -1,0 +1,20 @@
+import type {Config} from '../config/schema.js'
+import type {Deps} from '../system/deps.js'
+import type {Finding} from '../zfs/health.js'
+import {checkChironfsStatus} from './status.js'
+
+/**
+ * What `lnstore preflight` says of the ChironFS mount before the node starts. The node's data is
+ * judged through the mount afterwards (data_version against the highest seen, quick_check), as in
+ * ZFS mode: here, whether the mount is there at all, and the replicas. A replica that fell behind,
+ * is disabled or does not answer leaves the node without its second copy: that refuses the start
+ * like a pool without redundancy, unless allowDegradedStart is set.
+ */
+export async function chironfsStartFindings(deps: Deps, config: Config, stateDir: string): Promise<{mounted: boolean; findings: Finding[]}> {
+  const status = await checkChironfsStatus(deps, {config, stateDir, skipNodeData: true})
+  const [scope] = status.pools
+  const replicaFindings = scope.vdevs.flatMap((replica) => (replica.findings ?? []).filter((finding) => finding.verdict !== 'OK').map((finding) => ({...finding, message: `replica ${replica.name}: ${finding.message}`})))
+  const allowed = (finding: Finding): Finding =>
+    finding.verdict === 'CRITICAL' && config.allowDegradedStart ? {...finding, verdict: 'WARNING', message: `${finding.message} (starting anyway: allowDegradedStart is set in the config)`} : finding
+  return {mounted: status.chironfs.mounted, findings: [...scope.findings, ...replicaFindings.map(allowed)]}
+}
