@@ -5,7 +5,7 @@ import {checkAndAlert, type CheckOutcome} from '../alerts/check.js'
 import type {Config} from '../config/schema.js'
 import {describeWeekly, everyCron, nextWeekly, weekly, weeklyCron} from '../schedule/calendar.js'
 import {formatTime} from '../alerts/compose.js'
-import {scrubAndCheck} from '../scrub/run-scrub.js'
+import {scrubStorage} from '../scrub/run-scrub.js'
 import {lock, LockHeldError} from '../state/json-file.js'
 import type {Deps} from '../system/deps.js'
 import {formatDuration} from '../zfs/units.js'
@@ -72,7 +72,7 @@ export async function runMonitor(deps: Deps, options: MonitorOptions): Promise<M
 
   const scrub = async () => {
     log('weekly scrub: starting')
-    const result = await scrubAndCheck(deps, {...base, wait: true, signal})
+    const result = await scrubStorage(deps, {...base, wait: true, signal})
     summary.scrubs++
     summary.mailsSent += result.alerts?.sent ?? 0
     for (const pool of result.pools) if (pool.state !== 'finished') log(`scrub ${pool.state}: ${pool.message}`)

@@ -70,6 +70,12 @@ const DEFAULT_POLL = {firstMs: 250, maxMs: 5000}
 /** `zpool scrub` returned but status still shows only the scan from before it: give up after this long. */
 const NEW_SCAN_DEADLINE_MS = 60_000
 
+/** The scrub of whatever holds the node data: the ZFS pools, or in mode chironfs the full comparison of the replicas. */
+export async function scrubStorage(deps: Deps, options: ScrubOptions): Promise<ScrubResult> {
+  if (options.config.mode === 'chironfs') return (await import('../chironfs/scrub.js')).scrubReplicas(deps, options)
+  return scrubAndCheck(deps, options)
+}
+
 export async function scrubAndCheck(deps: Deps, options: ScrubOptions): Promise<ScrubResult> {
   const pools = await scrubPools(deps, options)
   const followed = pools.filter((pool) => pool.state !== 'refused' && pool.state !== 'started' && pool.state !== 'abandoned')
