@@ -153,6 +153,9 @@ export class ZfsSandbox {
       for (const disk of (process.env.LNSTORE_TEST_DISKS ?? '').split(/\s+/).filter(Boolean)) {
         sh('zpool', ['labelclear', '-f', `${disk}-part1`], {allowFailure: true})
         sh('wipefs', ['--all', '--force', disk], {allowFailure: true})
+        // The kernel keeps its view of the old partitions when the re-read after wipefs finds the
+        // disk busy for a moment; lnstore (rightly) reads that view and refused the disk.
+        sh('partx', ['--delete', disk], {allowFailure: true})
       }
 
       sh('udevadm', ['settle'], {allowFailure: true})
