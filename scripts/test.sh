@@ -12,7 +12,9 @@ fi
 # zfs-fuse: real ZFS in user space for the integration tier (the host kernel has no ZFS module).
 # systemd: its systemd-analyze checks the unit templates `lnstore schedule install` writes.
 # smartmontools: replace-disk runs the real smartctl against the new device (it skips file vdevs).
-packages=(zfs-fuse systemd sqlite3 smartmontools)
+# qemu-system-x86, debootstrap, zstd, e2fsprogs: the VM tier (test/vm), which builds a Debian 12
+# image with the OpenZFS kernel module and runs the integration suites in it under QEMU.
+packages=(zfs-fuse systemd sqlite3 smartmontools qemu-system-x86 qemu-utils debootstrap zstd e2fsprogs)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
@@ -27,3 +29,10 @@ echo "== npm ci"
 npm ci --no-audit --no-fund
 echo "== npm test (build, type check, unit and zfs-fuse integration tests)"
 npm test
+
+# Fails loudly when QEMU cannot run or an image cannot be built: this tier never passes unrun.
+for tool in qemu-system-x86_64 debootstrap; do
+  command -v "$tool" >/dev/null || { echo "scripts/test.sh: $tool is missing after the install above: the VM tier (npm run test:vm) cannot run" >&2; exit 1; }
+done
+echo "== npm run test:vm (OpenZFS 2.1 and 2.3 kernel module in QEMU; builds the images on a cold cache)"
+npm run test:vm

@@ -59,9 +59,9 @@ export class Zpool {
         continue
       }
 
-      const output = this.check(result).stdout
+      const output = noPoolsOnStderr(this.check(result)) ? result.stderr : result.stdout
       const report = parseStatus(output)
-      if (this.dialect !== 'json' && this.guidsSupported) await this.addGuids(report, pools)
+      if (this.dialect !== 'json' && this.guidsSupported && report.pools.length > 0) await this.addGuids(report, pools)
       return {output, dialect: this.dialect, report}
     }
   }
@@ -111,6 +111,11 @@ export class Zpool {
     const failure = classifyFailure(result)
     throw new ZpoolError(result, failure, NEXT_STEPS[failure])
   }
+}
+
+/** OpenZFS prints "no pools available" to stderr with nothing on stdout (zfs-fuse prints it to stdout). */
+function noPoolsOnStderr(result: RunResult): boolean {
+  return result.stdout.trim() === '' && result.stderr.trim() === 'no pools available'
 }
 
 function rejectsOption(result: RunResult): boolean {

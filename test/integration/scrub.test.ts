@@ -72,7 +72,7 @@ describe(`lnstore scrub on real ZFS (${backend})`, function () {
     expect(run.status, run.stderr).to.equal(0)
     expect(run.stderr).to.equal(`scrub of ${mirror.name} started\n`)
     expect(run.stdout).to.equal(`started: scrub of ${mirror.name} started; \`zpool status ${mirror.name}\` shows how far it is\n`)
-    await sandbox.scrub(mirror) // let it end before the next test
+    await sandbox.scrubEnded(mirror) // let it end before the next test
   })
 
   it('starts no second scrub while another lnstore follows one (its lock): exit 3, and why', async () => {

@@ -8,7 +8,7 @@ import {weekly} from '../../src/schedule/calendar.js'
 import {renderFiles} from '../../src/schedule/files.js'
 import {lnstoreAsync} from '../support/cli.js'
 import {alertConfig, TestSmtpServer} from '../support/smtp.js'
-import {backend, ensureZfs, sh, ZfsSandbox} from '../support/zfs-sandbox.js'
+import {backend, ensureZfs, onlyOn, printedName, sh, ZfsSandbox} from '../support/zfs-sandbox.js'
 
 /** Runs a zedlet as ZED does: executable, a minimal PATH, the event in ZEVENT_* variables. */
 async function runZedlet(path: string, lockDir: string, event: Record<string, string>): Promise<number | null> {
@@ -100,9 +100,59 @@ describe(`the installed zedlet with the real lnstore on real ZFS (${backend}): a
       const event = {ZEVENT_CLASS: 'resource.fs.zfs.statechange', ZEVENT_SUBCLASS: 'statechange', ZEVENT_POOL: mirror.name, ZEVENT_VDEV_PATH: mirror.devices[1], ZEVENT_VDEV_STATE_STR: 'OFFLINE'}
       expect(await runZedlet(join(env.LNSTORE_ZED_DIR, 'all-lnstore.sh'), root, event)).to.equal(0)
       const [mail] = await server.waitFor(1)
-      expect(mail.subject).to.equal(`[lnstore] CRITICAL: pool ${mirror.name} on ${hostname()}: mirror-0 has no redundant copy left (${mirror.devices[1]} missing): one more failure loses data`)
+      expect(mail.subject).to.equal(`[lnstore] CRITICAL: pool ${mirror.name} on ${hostname()}: mirror-0 has no redundant copy left (${printedName(mirror.devices[1])} missing): one more failure loses data`)
     } finally {
       sh('zpool', ['online', mirror.name, mirror.devices[1]])
     }
+  })
+})
+
+describe(`ZED itself runs the installed zedlet (${backend}): a checksum error becomes a mail within seconds`, function () {
+  const sandbox = new ZfsSandbox()
+  const root = mkdtempSync(join(tmpdir(), 'lnstore-zed-'))
+  const server = new TestSmtpServer()
+  let zed: ReturnType<typeof spawn> | undefined
+
+  after(async () => {
+    zed?.kill('SIGTERM')
+    sandbox.cleanup()
+    await server.stop()
+  })
+
+  it('corrupt one side of a mirror and scrub: ZED sees the checksum errors, the zedlet runs lnstore status, the alert arrives by SMTP', async function () {
+    onlyOn('kernel', this, 'zfs-fuse has no ZED (the VM tier runs this with the OpenZFS event daemon)')
+    await ensureZfs()
+    const mirror = sandbox.createPool('lnszedreal', ['mirror'], sandbox.devices(2))
+    sandbox.fill(mirror, 40)
+    await sandbox.scrub(mirror)
+    const env = {
+      LNSTORE_STATE_DIR: join(root, 'state'),
+      LNSTORE_CONFIG: alertConfig(root, await server.start()),
+      LNSTORE_SYSTEMD_DIR: join(root, 'systemd'),
+      LNSTORE_CRON_DIR: join(root, 'cron.d'),
+      LNSTORE_ZED_DIR: join(root, 'zed.d'),
+    }
+    mkdirSync(env.LNSTORE_ZED_DIR)
+    const install = await lnstoreAsync(['schedule', 'install', '--cron', '--zed', '--yes', '--pool', mirror.name], {env})
+    expect(install.status, install.stderr).to.equal(0)
+    const baseline = await lnstoreAsync(['status', '--pool', mirror.name], {env})
+    expect(baseline.status, baseline.stdout).to.equal(0)
+
+    // ZED with only lnstore's zedlet, from a clean event queue (earlier tests in this VM made events of their own).
+    sh('zpool', ['events', '-c'])
+    zed = spawn('zed', ['-F', '-d', env.LNSTORE_ZED_DIR, '-p', join(root, 'zed.pid'), '-s', join(root, 'zed.state')], {stdio: ['ignore', 'inherit', 'inherit']})
+    while (!existsSync(join(root, 'zed.pid'))) await new Promise((resolve) => setTimeout(resolve, 100))
+
+    const [victim] = mirror.devices
+    sandbox.corrupt(mirror, victim)
+    const faulted = Date.now()
+    sh('zpool', ['scrub', mirror.name]) // not followed by the test: only ZED's zedlet runs lnstore from here on
+    const [mail] = await server.waitFor(1)
+    console.log(`      (ZED → zedlet → lnstore status → SMTP: ${((mail.receivedAt - faulted) / 1000).toFixed(1)} s after the scrub started)`)
+    // Which of the two depends on whether ZED's own diagnosis (10 checksum errors in 10 minutes →
+    // the vdev DEGRADED) came before the zedlet's health check: both are the right alert.
+    const finding = `(ZFS DEGRADED this device after too many checksum errors|\\d+ checksum errors within .*)`
+    expect(mail.subject, mail.subject).to.match(new RegExp(`^\\[lnstore\\] CRITICAL: pool ${mirror.name} on ${hostname()}: ${printedName(victim)}: ${finding}$`))
+    expect(sh('zpool', ['events', '-H'])).to.match(/ereport\.fs\.zfs\.checksum/)
   })
 })

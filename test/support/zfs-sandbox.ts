@@ -132,6 +132,11 @@ export class ZfsSandbox {
   /** Starts a scrub and polls until it ends (zfs-fuse has no `zpool wait`). */
   async scrub(pool: PoolHandle): Promise<void> {
     sh('zpool', ['scrub', pool.name])
+    await this.scrubEnded(pool)
+  }
+
+  /** Polls until the running scrub ends (OpenZFS refuses a second `zpool scrub` meanwhile: "currently scrubbing"). */
+  async scrubEnded(pool: PoolHandle): Promise<void> {
     for (;;) {
       const status = sh('zpool', ['status', pool.name])
       if (!/(scrub|scan:\s+scrub) in progress/.test(status)) return
@@ -143,7 +148,17 @@ export class ZfsSandbox {
     for (const name of this.pools.reverse()) destroyPool(name)
     this.pools = []
     if (backend === 'kernel') {
-      for (const disk of (process.env.LNSTORE_TEST_DISKS ?? '').split(/\s+/).filter(Boolean)) sh('zpool', ['labelclear', '-f', `${disk}-part1`], {allowFailure: true})
+      // Blank again for the next test file: no ZFS label, and no partition table either (OpenZFS
+      // partitions a whole disk; `lnstore init` rightly refuses a disk with partitions).
+      for (const disk of (process.env.LNSTORE_TEST_DISKS ?? '').split(/\s+/).filter(Boolean)) {
+        sh('zpool', ['labelclear', '-f', `${disk}-part1`], {allowFailure: true})
+        sh('wipefs', ['--all', '--force', disk], {allowFailure: true})
+        // The kernel keeps its view of the old partitions when the re-read after wipefs finds the
+        // disk busy for a moment; lnstore (rightly) reads that view and refused the disk.
+        sh('partx', ['--delete', disk], {allowFailure: true})
+      }
+
+      sh('udevadm', ['settle'], {allowFailure: true})
       this.nextDisk = 0
     }
 

@@ -49,6 +49,16 @@ describe('zpool', () => {
     ])
   })
 
+  it('no pools at all: OpenZFS says so on stderr, with stdout empty (captured in the VM, 2.1.11)', async () => {
+    const runner = new StubRunner()
+      .expect(['zpool', 'status', '-j', '--json-int'], usage('j'))
+      .expect(['zpool', 'status', '-p'], {stdout: '', stderr: fixture('openzfs-2.1.11/101-no-pools.txt')})
+    const {report, dialect} = await new Zpool(runner).status()
+    expect(dialect).to.equal('parsable')
+    expect(report.pools).to.deep.equal([])
+    runner.verify()
+  })
+
   it('turns failures into errors that say what to do', async () => {
     const runner = new StubRunner().expect(['zpool', 'status', '-j', '--json-int', 'nosuch'], {exitCode: 1, stderr: "cannot open 'nosuch': no such pool\n"})
     const error = await new Zpool(runner).status(['nosuch']).catch((error_: unknown) => error_)
