@@ -5,7 +5,7 @@
  *   listed in LNSTORE_TEST_DISKS.
  */
 import {execFileSync, spawn, spawnSync} from 'node:child_process'
-import {existsSync, mkdtempSync, rmSync} from 'node:fs'
+import {existsSync, mkdtempSync, readdirSync, realpathSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {basename, join} from 'node:path'
 
@@ -85,6 +85,7 @@ export class ZfsSandbox {
       const picked = disks.slice(this.nextDisk, this.nextDisk + count)
       if (picked.length < count) throw new Error(`the VM has ${disks.length} test disks; this test needs ${this.nextDisk + count}`)
       this.nextDisk += count
+      for (const disk of picked) blankDisk(disk)
       return picked
     }
 
@@ -150,20 +151,40 @@ export class ZfsSandbox {
     if (backend === 'kernel') {
       // Blank again for the next test file: no ZFS label, and no partition table either (OpenZFS
       // partitions a whole disk; `lnstore init` rightly refuses a disk with partitions).
-      for (const disk of (process.env.LNSTORE_TEST_DISKS ?? '').split(/\s+/).filter(Boolean)) {
-        sh('zpool', ['labelclear', '-f', `${disk}-part1`], {allowFailure: true})
-        sh('wipefs', ['--all', '--force', disk], {allowFailure: true})
-        // The kernel keeps its view of the old partitions when the re-read after wipefs finds the
-        // disk busy for a moment; lnstore (rightly) reads that view and refused the disk.
-        sh('partx', ['--delete', disk], {allowFailure: true})
-      }
-
+      for (const disk of (process.env.LNSTORE_TEST_DISKS ?? '').split(/\s+/).filter(Boolean)) wipeDisk(disk)
       sh('udevadm', ['settle'], {allowFailure: true})
       this.nextDisk = 0
     }
 
     rmSync(this.dir, {recursive: true, force: true})
   }
+}
+
+/**
+ * Blank again for the next test: no ZFS label, and no partition table either (OpenZFS partitions a
+ * whole disk; `lnstore init` rightly refuses a disk with partitions).
+ */
+function wipeDisk(disk: string): void {
+  sh('zpool', ['labelclear', '-f', `${disk}-part1`], {allowFailure: true})
+  sh('wipefs', ['--all', '--force', disk], {allowFailure: true})
+  // The kernel keeps its view of the old partitions when the re-read after wipefs finds the disk
+  // busy for a moment; lnstore (rightly) reads that view and refuses the disk.
+  sh('partx', ['--delete', disk], {allowFailure: true})
+}
+
+/** Hands out a VM disk only once the kernel, too, sees no partitions on it (sysfs, which lnstore reads). */
+function blankDisk(disk: string): void {
+  const name = basename(realpathSync(disk))
+  let partitions: string[] = []
+  for (let attempt = 0; attempt < 40; attempt++) {
+    partitions = readdirSync(`/sys/block/${name}`).filter((entry) => entry.startsWith(name))
+    if (partitions.length === 0) return
+    wipeDisk(disk)
+    sh('udevadm', ['settle'], {allowFailure: true})
+    execFileSync('sleep', ['0.25'])
+  }
+
+  throw new Error(`${disk} (${name}) still shows partitions ${partitions.join(', ')} after 10 s of wiping: is it still in a pool? (zpool status)`)
 }
 
 /** zfs-fuse at times answers "pool is busy" for a moment after a test's last command: try again rather than leave the pool behind. */
