@@ -8,7 +8,7 @@ import {PROBE_PREFIX} from './replicas.js'
  */
 export interface ReplicaProbe {
   path: string
-  /** The directory answered a stat and is a directory. */
+  /** The directory answered a stat and is a directory, and the whole probe finished in time. */
   reachable: boolean
   /** A file could be created, written, synced and removed in it. */
   writable: boolean
@@ -78,6 +78,9 @@ export async function probeReplica(path: string, timeoutMs: number): Promise<Rep
   if (result.timedOut) {
     probe.stage = lastStage
     probe.error = `no answer within ${timeoutMs / 1000} s (${lastStage} blocked: a dead NFS server or a hung disk)`
+    // A stat can answer from the NFS client's attribute cache while the server is gone: a replica
+    // whose probe does not finish does not answer, and nothing else may read it (it would hang).
+    probe.reachable = false
   } else if (!probe.writable && !probe.error) {
     probe.error = result.stderr.trim().split('\n')[0] || `the probe exited with code ${result.exitCode}`
   }
