@@ -65,6 +65,17 @@ describe('the ZED hook (zedlet), run with the environment ZED passes', function 
   })
 })
 
+/** Where `lnstore schedule install` writes (all under `root`), and a config that mails through the test server on `port`. */
+function installEnv(root: string, port: number) {
+  return {
+    LNSTORE_STATE_DIR: join(root, 'state'),
+    LNSTORE_CONFIG: alertConfig(root, port),
+    LNSTORE_SYSTEMD_DIR: join(root, 'systemd'),
+    LNSTORE_CRON_DIR: join(root, 'cron.d'),
+    LNSTORE_ZED_DIR: join(root, 'zed.d'),
+  }
+}
+
 describe(`the installed zedlet with the real lnstore on real ZFS (${backend}): a fault becomes a mail`, function () {
   const sandbox = new ZfsSandbox()
   const root = mkdtempSync(join(tmpdir(), 'lnstore-zedlet-real-'))
@@ -82,13 +93,7 @@ describe(`the installed zedlet with the real lnstore on real ZFS (${backend}): a
   it('ZED reports a device taken offline; the zedlet runs lnstore status, which mails the alert', async () => {
     const mirror = sandbox.createPool('lnszed', ['mirror'], sandbox.devices(2))
     await sandbox.scrub(mirror)
-    const env = {
-      LNSTORE_STATE_DIR: join(root, 'state'),
-      LNSTORE_CONFIG: alertConfig(root, await server.start()),
-      LNSTORE_SYSTEMD_DIR: join(root, 'systemd'),
-      LNSTORE_CRON_DIR: join(root, 'cron.d'),
-      LNSTORE_ZED_DIR: join(root, 'zed.d'),
-    }
+    const env = installEnv(root, await server.start())
     mkdirSync(env.LNSTORE_ZED_DIR) // where ZED runs, its zedlet directory exists
     const install = await lnstoreAsync(['schedule', 'install', '--cron', '--zed', '--yes', '--pool', mirror.name], {env})
     expect(install.status, install.stderr).to.equal(0)
@@ -125,13 +130,7 @@ describe(`ZED itself runs the installed zedlet (${backend}): a checksum error be
     const mirror = sandbox.createPool('lnszedreal', ['mirror'], sandbox.devices(2))
     sandbox.fill(mirror, 40)
     await sandbox.scrub(mirror)
-    const env = {
-      LNSTORE_STATE_DIR: join(root, 'state'),
-      LNSTORE_CONFIG: alertConfig(root, await server.start()),
-      LNSTORE_SYSTEMD_DIR: join(root, 'systemd'),
-      LNSTORE_CRON_DIR: join(root, 'cron.d'),
-      LNSTORE_ZED_DIR: join(root, 'zed.d'),
-    }
+    const env = installEnv(root, await server.start())
     mkdirSync(env.LNSTORE_ZED_DIR)
     const install = await lnstoreAsync(['schedule', 'install', '--cron', '--zed', '--yes', '--pool', mirror.name], {env})
     expect(install.status, install.stderr).to.equal(0)
