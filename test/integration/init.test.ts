@@ -16,7 +16,6 @@ import {backend, ensureZfs, LoopDevices, onlyOn, sh, ZfsSandbox} from '../suppor
 describe(`lnstore init on real ZFS (${backend})`, function () {
   const sandbox = new ZfsSandbox()
   const loops = new LoopDevices(sandbox.dir)
-  const createdPools: string[] = []
   let count = 0
 
   /** A fresh state directory, config path and pool name for each case. */
@@ -25,7 +24,7 @@ describe(`lnstore init on real ZFS (${backend})`, function () {
     const root = join(sandbox.dir, `case-${id}`)
     mkdirSync(root, {recursive: true})
     const pool = `lnsinit${id}`
-    createdPools.push(pool)
+    sandbox.adoptPool(pool)
     const env = {LNSTORE_STATE_DIR: join(root, 'state'), LNSTORE_CONFIG: join(root, 'config.yaml')}
     return {root, pool, env, init: (...args: string[]) => lnstore(['init', '--pool', pool, ...args], {env})}
   }
@@ -39,7 +38,6 @@ describe(`lnstore init on real ZFS (${backend})`, function () {
   before(ensureZfs)
 
   after(() => {
-    for (const pool of createdPools) sh('zpool', ['destroy', '-f', pool], {allowFailure: true})
     loops.cleanup()
     sandbox.cleanup()
   })

@@ -96,6 +96,11 @@ export class ZfsSandbox {
     })
   }
 
+  /** A pool lnstore itself creates in a test (`init`): destroyed by `cleanup()` like the sandbox's own. */
+  adoptPool(name: string): void {
+    this.pools.push(name)
+  }
+
   /** Creates a pool; its name gets this process's id appended, so that test runs side by side do not collide. */
   createPool(baseName: string, layout: string[], devices: string[]): PoolHandle {
     const name = `${baseName}${process.pid}`
