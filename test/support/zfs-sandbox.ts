@@ -4,10 +4,13 @@
  * - the OpenZFS kernel module (LNSTORE_TEST_ZFS=kernel, in the VM tier): pools on the blank disks
  *   listed in LNSTORE_TEST_DISKS.
  */
-import {execFileSync, spawn, spawnSync} from 'node:child_process'
-import {existsSync, mkdtempSync, readdirSync, realpathSync, rmSync} from 'node:fs'
+import {execFileSync, spawnSync} from 'node:child_process'
+import {mkdtempSync, readdirSync, realpathSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {basename, join} from 'node:path'
+
+import {ensureZfs as ensureZfsForDemo} from '../../src/demo/zfs-backend.js'
+import {systemDeps} from '../../src/system/deps.js'
 
 export type Backend = 'zfs-fuse' | 'kernel'
 
@@ -51,19 +54,8 @@ export async function ensureZfs(): Promise<void> {
     return
   }
 
-  if (!existsSync('/usr/sbin/zfs-fuse') && !existsSync('/sbin/zfs-fuse')) {
-    throw new Error('zfs-fuse is not installed: run `apt-get install -y zfs-fuse` (the project\'s .ci/run does)')
-  }
-
-  if (sh('zpool', ['list'], {allowFailure: true}) !== '') return
-  const daemon = spawn('zfs-fuse', ['--no-daemon'], {detached: true, stdio: 'ignore'})
-  daemon.unref()
-  for (let attempt = 0; attempt < 100; attempt++) {
-    if (sh('zpool', ['list'], {allowFailure: true}) !== '') return
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-
-  throw new Error('the zfs-fuse daemon did not start within 10 s')
+  // The demo's own lookup: zfs-fuse, its daemon started when it is not running (left running after).
+  await ensureZfsForDemo(systemDeps)
 }
 
 export interface PoolHandle {
