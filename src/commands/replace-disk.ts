@@ -7,7 +7,7 @@ import {nodeFlags, nodeSettingsFromFlags} from '../node/flags.js'
 import {confirm} from '../runbook/confirm.js'
 import {openJournal, planOf, Runbook, unfinishedRunError, type PlanEntry} from '../runbook/engine.js'
 import {continueOpenRun, progressStyle, renderPlan, runWithProgress} from '../runbook/progress.js'
-import {downtimeSeconds, replaceSteps, type ReplaceContext} from '../replace/plan.js'
+import {describeReplaceState, downtimeSeconds, replaceSteps, type ReplaceContext} from '../replace/plan.js'
 
 export interface ReplaceResult {
   action: 'planned' | 'replaced' | 'resumed' | 'aborted'
@@ -26,6 +26,8 @@ export interface ReplaceResult {
   oldDevice?: {path: string; labelsCleared: boolean; warning?: string}
   /** After --abort: the pool's state as zpool reports it. */
   poolState?: string
+  /** After --abort: what it put back. */
+  putBack?: string[]
 }
 
 const KIND = 'replace-disk'
@@ -39,7 +41,11 @@ export default class ReplaceDisk extends BaseCommand {
 
 Afterwards the removed disk still holds an old copy of the channel database: lnstore clears its ZFS labels when it is still attached (asking first), or tells you to wipe it.
 
-Exit codes: 0 done (or planned, with --dry-run), 1 a step failed (run --resume or --abort), 2 refused before touching anything.`
+Before the node is stopped (and again whenever a resumed run has to stop it again), in-flight HTLCs are read: the run is refused when the nearest expires within the expected downtime plus 18 blocks, and warns within twice that (--ignore-htlcs goes ahead regardless).
+
+--resume reconciles with the world before each step: a node started again meanwhile is stopped again (with the same checks), a device brought back online is taken offline again, a step already done is skipped. Only one process runs a journal at a time: a --resume while another lnstore runs it is refused with that process's pid. --abort always closes the journal and says what it put back and what it could not.
+
+Exit codes: 0 done (or planned, with --dry-run), 1 a step failed (run --resume or --abort) or --abort could not put everything back, 2 refused before touching anything.`
 
   static examples = [
     {command: '<%= config.bin %> <%= command.id %> /dev/sdb /dev/disk/by-id/ata-NEW --dry-run', description: 'Show the plan; change nothing.'},
@@ -61,7 +67,8 @@ Exit codes: 0 done (or planned, with --dry-run), 1 a step failed (run --resume o
     'allow-files': Flags.boolean({description: 'Accept a regular file as the new device (for tests and trials only).'}),
     'skip-self-test': Flags.boolean({description: 'Do not run a SMART short self-test of the new disk first (it runs when smartctl is installed and takes about 2 minutes).'}),
     force: Flags.boolean({description: 'Use a new device that holds a filesystem, RAID or partition-table signature.'}),
-    'i-understand': Flags.boolean({description: 'Go ahead although the vdev has no redundant copy while the disk is replaced.'}),
+    'i-understand': Flags.boolean({description: 'Replace a healthy disk although that leaves its vdev without a redundant copy while it is replaced.'}),
+    'ignore-htlcs': Flags.boolean({description: 'Stop the node although an in-flight HTLC expires within the expected downtime (its channel may be force-closed).'}),
     'dry-run': Flags.boolean({description: 'Print the plan with the exact commands and stop.'}),
     yes: Flags.boolean({char: 'y', description: 'Do not ask for confirmation (for scripts); also clears the old disk\'s labels.', env: 'LNSTORE_YES'}),
     resume: Flags.boolean({description: 'Continue the run that stopped, from the first step not done.', exclusive: ['abort']}),
@@ -78,12 +85,26 @@ Exit codes: 0 done (or planned, with --dry-run), 1 a step failed (run --resume o
     if (journal && !flags.resume && !flags.abort) throw unfinishedRunError(journal)
 
     if (flags.resume || flags.abort) {
-      const {context, steps} = await continueOpenRun<ReplaceContext>({kind: KIND, stateDir, abort: flags.abort, style, log, now: this.deps.now, steps: (ctx) => replaceSteps(this.deps, ctx)})
+      const {context, steps, aborted} = await continueOpenRun<ReplaceContext>({
+        kind: KIND,
+        stateDir,
+        abort: flags.abort,
+        style,
+        log,
+        now: this.deps.now,
+        steps: (ctx) => {
+          // Flags given to --resume apply from here on (a stop done again weighs the HTLCs again).
+          if (flags['ignore-htlcs']) ctx.ignoreHtlcs = true
+          return replaceSteps(this.deps, ctx)
+        },
+        describeState: (ctx) => describeReplaceState(this.deps, ctx),
+      })
       if (!flags.abort) return this.finishRun('resumed', context, planOf(steps), [], {yes: flags.yes, alerts: config.alerts})
       const {poolState} = await import('../replace/finish.js')
       const state = await poolState(this.deps, context.pool)
-      if (!this.jsonEnabled()) this.log(`Aborted. ${state}`)
-      return {...this.result('aborted', context, planOf(steps), []), poolState: state}
+      const putBack = aborted?.putBack ?? []
+      if (!this.jsonEnabled()) this.log([`Aborted: the run is closed.${putBack.length === 0 ? ' Nothing needed putting back.' : ''}`, ...putBack.map((line) => `  put back: ${line}`), state].join('\n'))
+      return {...this.result('aborted', context, planOf(steps), []), poolState: state, putBack}
     }
 
     if (!args.failing || !args.new) this.error('say which device to replace and with what: lnstore replace-disk FAILING NEW (or --resume / --abort)', {exit: 2})
@@ -102,6 +123,7 @@ Exit codes: 0 done (or planned, with --dry-run), 1 a step failed (run --resume o
       force: flags.force,
       selfTest: !flags['skip-self-test'],
       iUnderstand: flags['i-understand'],
+      ignoreHtlcs: flags['ignore-htlcs'],
       stateDir,
     })
     if (!this.jsonEnabled()) this.log(renderPlan(KIND, plan, notes, flags['dry-run']))
@@ -112,7 +134,8 @@ Exit codes: 0 done (or planned, with --dry-run), 1 a step failed (run --resume o
       this.error(process.stdin.isTTY ? 'not confirmed: nothing was changed' : 'no terminal to confirm on: add --yes to go ahead (nothing was changed)', {exit: 2})
     }
 
-    await runWithProgress(style, steps, log, (onEvent) => new Runbook({kind: KIND, stateDir, steps, onEvent, now: this.deps.now}).start(context))
+    const describeState = (ctx: ReplaceContext) => describeReplaceState(this.deps, ctx)
+    await runWithProgress(style, steps, log, (onEvent) => new Runbook({kind: KIND, stateDir, steps, onEvent, now: this.deps.now, describeState}).start(context))
     return this.finishRun('replaced', context, plan, notes, {yes: flags.yes, alerts: config.alerts})
   }
 

@@ -106,6 +106,16 @@ export function checkDevices(devices: DeviceFacts[], options: CheckOptions): Ref
 export function checkDevice(device: DeviceFacts, options: {force: boolean; allowFiles: boolean}): Refusal[] {
   const refusals: Refusal[] = []
   const refuse = (device: DeviceFacts, reason: string, wayOut: string, forceable = false) => refusals.push({device: device.given, reason, wayOut, forceable})
+  const unreadable = [device.given, device.path].find((name) => !readableBack(name))
+  if (unreadable !== undefined) {
+    refuse(
+      device,
+      `its path ${JSON.stringify(unreadable)} holds a space or control character: \`zpool status\` prints devices in space-separated columns, so lnstore could not read its state back`,
+      'use a device whose path has no spaces: its /dev/disk/by-id name (a file: move it to such a path)',
+    )
+    return refusals
+  }
+
   if (!device.exists) {
     refuse(device, 'does not exist', 'check the name with `lsblk` or `ls -l /dev/disk/by-id`')
     return refusals
@@ -137,6 +147,12 @@ export function checkDevice(device: DeviceFacts, options: {force: boolean; allow
   }
 
   return refusals
+}
+
+/** Whether `zpool status` prints this path so that lnstore reads it back as one name: no whitespace, no control characters. */
+export function readableBack(path: string): boolean {
+  // eslint-disable-next-line no-control-regex
+  return !/[\s\u0000-\u001F\u007F]/.test(path)
 }
 
 const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(bytes < 10 * 1024 ** 3 ? 2 : 0)} GiB`

@@ -1,6 +1,7 @@
 import type {Config} from '../config/schema.js'
 import {findNodeDatabases, readDatabase, type DatabaseReading} from '../node/data-version.js'
 import {acknowledgeHistory, readFreshness, recordDataVersion, reseedDataVersion, setAsideDamaged, type FreshnessState} from '../state/freshness.js'
+import {openRunStartFindings, readOpenRuns} from '../runbook/open-runs.js'
 import {CorruptStateError} from '../state/json-file.js'
 import type {Deps} from '../system/deps.js'
 import {runChecked} from '../system/runner.js'
@@ -50,6 +51,8 @@ export async function preflight(deps: Deps, options: PreflightOptions): Promise<
     return result()
   }
 
+  // A runbook that stopped the node or changed the pool and did not finish: only that run may start the node.
+  findings.push(...openRunStartFindings(await readOpenRuns(stateDir)))
   const {dataDir, dataset} = config
   // Mode chironfs has no pool: its history of rollbacks and rewinds does not exist.
   const pool = dataset && !chironfs ? dataset.split('/')[0] : null

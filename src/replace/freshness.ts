@@ -19,17 +19,46 @@ export function freshnessProblem(atStop: DatabaseReading, now: DatabaseReading):
   return null
 }
 
-/** Average Bitcoin block interval, for turning an HTLC's expiry height into time. */
+/** Average Bitcoin block interval, for turning the expected downtime into blocks. */
 const BLOCK_SECONDS = 600
+/** Blocks kept in hand beyond the expected downtime: a node back late, a burst of fast blocks, the peer's own margin. */
+export const HTLC_SAFETY_BLOCKS = 18
+
+/** What in-flight HTLCs say about stopping the node now: refuse, warn, or nothing to say. */
+export interface HtlcRisk {
+  level: 'refuse' | 'warn'
+  message: string
+}
+
+type Channels = PeerChannels['channels']
 
 /**
- * A warning when an in-flight HTLC expires (in blocks) sooner than the node is expected to be down:
- * an offline node cannot settle or fail it, and the peer may force-close the channel.
+ * An offline node cannot settle or fail an HTLC: once its expiry height passes, the peer force-closes
+ * the channel on chain. Refuses when the nearest expiry is within the expected downtime (in blocks)
+ * plus a safety margin; warns within twice that.
  */
-export function htlcWarning(channels: PeerChannels['channels'], blockheight: number, downtimeSeconds: number): string | null {
-  const htlcs = channels.flatMap((channel) => (channel.htlcs ?? []).map((htlc) => ({channel: channel.short_channel_id ?? channel.peer_id ?? '?', blocks: htlc.expiry - blockheight})))
+export function htlcRisk(channels: Channels, blockheight: number, downtimeSeconds: number): HtlcRisk | null {
+  const htlcs = channels.flatMap((channel) => (channel.htlcs ?? []).map((htlc) => ({channel: channel.short_channel_id ?? channel.peer_id ?? '?', expiry: htlc.expiry, blocks: htlc.expiry - blockheight})))
   if (htlcs.length === 0) return null
   const nearest = htlcs.reduce((a, b) => (b.blocks < a.blocks ? b : a))
-  if (nearest.blocks * BLOCK_SECONDS >= downtimeSeconds) return null
-  return `${htlcs.length} HTLC${htlcs.length === 1 ? '' : 's'} in flight; the nearest (channel ${nearest.channel}) expires in ${nearest.blocks} blocks (about ${Math.max(0, Math.round((nearest.blocks * BLOCK_SECONDS) / 60))} min), sooner than the expected downtime (about ${Math.round(downtimeSeconds / 60)} min): wait until it settles, or accept that its channel may be force-closed`
+  const downtimeBlocks = Math.max(1, Math.ceil(downtimeSeconds / BLOCK_SECONDS))
+  const limit = downtimeBlocks + HTLC_SAFETY_BLOCKS
+  if (nearest.blocks > 2 * limit) return null
+  const where = `${htlcs.length} HTLC${htlcs.length === 1 ? '' : 's'} in flight; the nearest, on channel ${nearest.channel}, expires at block ${nearest.expiry}: ${nearest.blocks} blocks left (block height ${blockheight})`
+  const budget = `${limit} blocks (the expected downtime, about ${downtimeBlocks} block${downtimeBlocks === 1 ? '' : 's'} or ${Math.round(downtimeSeconds / 60)} min, plus a safety margin of ${HTLC_SAFETY_BLOCKS})`
+  if (nearest.blocks <= limit) {
+    return {level: 'refuse', message: `${where}, within ${budget}: a node stopped now may not be back before it expires, and the peer would force-close the channel. Wait until it settles (lightning-cli listpeerchannels), or go ahead regardless with --ignore-htlcs`}
+  }
+
+  return {level: 'warn', message: `${where}, within twice ${budget}: keep the downtime short`}
+}
+
+/** The in-flight HTLCs as the node reports them: listpeerchannels, or listpeers' channels on nodes older than v23. */
+export async function readHtlcs(node: {call<T>(method: string): Promise<T>}): Promise<{channels: Channels; blockheight: number}> {
+  const {blockheight} = await node.call<{blockheight: number}>('getinfo')
+  const channels = await node
+    .call<PeerChannels>('listpeerchannels')
+    .then((answer) => answer.channels)
+    .catch(async () => (await node.call<{peers: {id?: string; channels?: Channels}[]}>('listpeers')).peers.flatMap((peer) => (peer.channels ?? []).map((channel) => ({peer_id: peer.id, ...channel}))))
+  return {channels, blockheight}
 }

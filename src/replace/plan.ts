@@ -14,7 +14,7 @@ import type {Deps} from '../system/deps.js'
 import {CommandError, runChecked} from '../system/runner.js'
 import {isLeaf, walkVdevs, type Pool, type Vdev} from '../zfs/status-model.js'
 import {Zpool} from '../zfs/zpool.js'
-import {freshnessProblem} from './freshness.js'
+import {freshnessProblem, htlcRisk, readHtlcs} from './freshness.js'
 
 export type RestartMode = 'after-resilver' | 'after-replace'
 
@@ -43,6 +43,10 @@ export interface ReplaceContext {
   database: string | null
   /** Whether the node ran when the run was planned: a node that was down stays down. */
   nodeWasRunning: boolean
+  /** Stop the node although an in-flight HTLC expires within the downtime (--ignore-htlcs). */
+  ignoreHtlcs?: boolean
+  /** How long the node is expected to be down, for weighing HTLC expiries. */
+  expectedDowntimeSeconds?: number
   stateDir: string
   /** Recorded by the steps as they run. */
   freshness: {beforeStop?: DatabaseReading; atStop?: DatabaseReading; beforeStart?: DatabaseReading}
@@ -139,8 +143,28 @@ export function replaceSteps(deps: Deps, context: ReplaceContext): Step<ReplaceC
       id: 'stop',
       title: 'Stop the node and wait until its process has exited',
       commands: node.stopCommands,
+      effect: 'stops-node',
+      heldUntil: 'start',
+      // Until the run starts the node itself, the node must stay down on data nobody else changes.
+      async holds(ctx) {
+        if (!ctx.nodeWasRunning) return null
+        if (await node.isRunning()) return 'the node is running again (started by someone else since lnstore stopped it)'
+        const now = ctx.database ? await readDatabase(ctx.database, {quickCheck: false}).catch(() => undefined) : undefined
+        const {atStop} = ctx.freshness
+        if (now && atStop && now.dataVersion !== atStop.dataVersion) return `the node's data_version is ${now.dataVersion} now, ${atStop.dataVersion} when lnstore stopped it (the node ran meanwhile)`
+        return null
+      },
       async run(ctx, report, {firstStartedAt}) {
         if (await node.isRunning()) {
+          if (!ctx.ignoreHtlcs) {
+            const risk = await readHtlcs(node).then(
+              ({channels, blockheight}) => htlcRisk(channels, blockheight, ctx.expectedDowntimeSeconds ?? 0),
+              (error: Error) => ({level: 'warn' as const, message: `could not ask the node for in-flight HTLCs (${error.message})`}),
+            )
+            if (risk?.level === 'refuse') throw new Error(`${risk.message}; the node is still running and no disk was touched by this step (--resume --ignore-htlcs to go ahead)`)
+            if (risk) report(`WARNING: ${risk.message}`)
+          }
+
           try {
             await node.stop(ctx.stopTimeoutSeconds * 1000)
           } catch (error) {
@@ -156,6 +180,13 @@ export function replaceSteps(deps: Deps, context: ReplaceContext): Step<ReplaceC
 
         // The node writes until it stops: what it holds now is what the restarted node must find.
         const reading = await readDb(ctx)
+        // Done again after someone else ran the node: it may only have moved forward since.
+        const before = ctx.freshness.atStop
+        const problem = before && reading ? freshnessProblem(before, reading) : null
+        if (problem && reading!.dataVersion !== null && before!.dataVersion !== null && reading!.dataVersion < before!.dataVersion) {
+          throw new Error(`${problem}. The node stays stopped; the pool is as ZFS left it (zpool status ${ctx.pool})`)
+        }
+
         if (reading) {
           ctx.freshness.atStop = reading
           if (reading.dataVersion !== null) await recordDataVersion(ctx.stateDir, reading.path, reading.dataVersion, deps.now(), 'replace-disk')
@@ -166,6 +197,8 @@ export function replaceSteps(deps: Deps, context: ReplaceContext): Step<ReplaceC
         title: 'Start the node again (when its data is verified)',
         commands: node.startCommands,
         async run(ctx, report) {
+          if (await node.isRunning()) return report('the node is running already (started outside this run): nothing to put back')
+          if (!ctx.nodeWasRunning) return report('the node was not running before: left stopped')
           await checkData(ctx)
           await startNode(ctx, report)
         },
@@ -175,6 +208,12 @@ export function replaceSteps(deps: Deps, context: ReplaceContext): Step<ReplaceC
       id: 'offline',
       title: `Take ${context.failing} offline`,
       commands: [['zpool', 'offline', context.pool, context.failing]],
+      effect: 'changes-pool',
+      heldUntil: 'replace',
+      async holds(ctx) {
+        const member = findMember(await poolNow(ctx), ctx.failing)
+        return member?.leaf.state === 'ONLINE' ? `${ctx.failing} is ONLINE again (brought back by someone else)` : null
+      },
       async run(ctx, report) {
         const member = findMember(await poolNow(ctx), ctx.failing)
         if (!member) return report(`${ctx.failing} is no longer in the pool`)
@@ -211,6 +250,7 @@ export function replaceSteps(deps: Deps, context: ReplaceContext): Step<ReplaceC
       id: 'replace',
       title: `Replace ${context.failing} with ${context.newDevice}`,
       commands: [['zpool', 'replace', context.pool, context.failing, context.newDevice]],
+      effect: 'changes-pool',
       async run(ctx, report) {
         if (findMember(await poolNow(ctx), ctx.newDevice)) return report(`${ctx.newDevice} is already in the pool`)
         await run(['zpool', 'replace', ctx.pool, ctx.failing, ctx.newDevice])
@@ -275,6 +315,7 @@ export function replaceSteps(deps: Deps, context: ReplaceContext): Step<ReplaceC
       id: 'start',
       title: 'Start the node and wait until it answers getinfo',
       commands: node.startCommands,
+      effect: 'starts-node',
       run: startNode,
     },
     report: {
@@ -300,6 +341,19 @@ export function replaceSteps(deps: Deps, context: ReplaceContext): Step<ReplaceC
       ? [...first, 'record', 'stop', ...replace, 'verifyData', 'start', 'resilver', 'verifyPool', 'clear', 'report']
       : [...first, 'record', 'stop', ...replace, 'resilver', 'verifyPool', 'verifyData', 'clear', 'start', 'report']
   return order.map((key) => steps[key])
+}
+
+/** One line on everything a replace touches: the pool, the two devices, the node. For failure and abort messages. */
+export async function describeReplaceState(deps: Deps, ctx: ReplaceContext): Promise<string> {
+  const pool = (await new Zpool(deps.runner).status([ctx.pool]).catch(() => null))?.report.pools[0]
+  const device = (name: string) => {
+    const member = pool ? findMember(pool, name) : null
+    return `${name} ${member ? (member.leaf.state ?? 'state unknown') : 'not in the pool'}`
+  }
+
+  const poolLine = pool ? `pool ${ctx.pool} ${pool.state}${pool.scan.state === 'in_progress' ? ` (${pool.scan.kind} ${pool.scan.percent ?? '?'}%)` : ''}; ${device(ctx.failing)}; ${device(ctx.newDevice)}` : `pool ${ctx.pool} not imported`
+  const running = await nodeAdapter(deps, ctx.node).isRunning().catch(() => null)
+  return `${poolLine}; the node is ${running === null ? 'in an unknown state' : running ? 'running' : 'stopped'}`
 }
 
 /** Seconds the node was down, once it is back; null while it is down or when lnstore did not stop it. */

@@ -1,15 +1,15 @@
 import {checkReplacement, Refused, type Refusal} from '../devices/checks.js'
 import {gatherDeviceFacts} from '../devices/facts.js'
-import {nodeAdapter, type NodeInfo, type PeerChannels} from '../node/adapter.js'
+import {nodeAdapter} from '../node/adapter.js'
 import {findNodeDatabases} from '../node/data-version.js'
 import {planOf, type PlanEntry, type Step} from '../runbook/engine.js'
 import type {Deps} from '../system/deps.js'
-import {vdevsWithoutRedundancy} from '../zfs/health.js'
+import {isMissing, vdevsWithoutRedundancy} from '../zfs/health.js'
 import {Zpool} from '../zfs/zpool.js'
-import {htlcWarning} from './freshness.js'
+import {htlcRisk, readHtlcs} from './freshness.js'
 import {findMember, replaceSteps, type ReplaceContext} from './plan.js'
 
-export interface ReplaceRequest extends Pick<ReplaceContext, 'restart' | 'sameSlot' | 'allowFiles' | 'force' | 'selfTest' | 'node' | 'stopTimeoutSeconds' | 'startTimeoutSeconds' | 'stateDir'> {
+export interface ReplaceRequest extends Pick<ReplaceContext, 'restart' | 'sameSlot' | 'allowFiles' | 'force' | 'selfTest' | 'node' | 'stopTimeoutSeconds' | 'startTimeoutSeconds' | 'stateDir' | 'ignoreHtlcs'> {
   /** As the user typed them. */
   failing: string
   newDevice: string
@@ -43,9 +43,23 @@ export async function prepareReplace(deps: Deps, request: ReplaceRequest): Promi
   }
 
   const {pool, member} = found
-  const refusals: Refusal[] = []
   if (member.top === member.leaf || member.top.children.length < 2) {
-    refusals.push(refusal(member.leaf.name, `is not in a redundant vdev of ${pool.name}: its data exists nowhere else`, `add a mirror first: zpool attach ${pool.name} ${member.leaf.name} <new-device>`))
+    // Nothing to replace it from: the other checks (sizes of its siblings) would only add noise.
+    throw new Refused('replace-disk', [refusal(member.leaf.name, `is not in a redundant vdev of ${pool.name}: its data exists nowhere else`, `add a mirror first: zpool attach ${pool.name} ${member.leaf.name} <new-device>`)])
+  }
+
+  const refusals: Refusal[] = []
+  const missingSiblings = member.top.children.filter((vdev) => vdev !== member.leaf && isMissing(vdev))
+  const failingMissing = isMissing(member.leaf)
+  // A healthy member of a vdev that has no redundancy left holds one of the last readable copies: ZFS refuses to take it out.
+  if (!failingMissing && vdevsWithoutRedundancy(pool).includes(member.top.name) && missingSiblings.length > 0) {
+    refusals.push(
+      refusal(
+        member.leaf.name,
+        `holds one of the last readable copies of ${member.top.name}'s data (${missingSiblings.map((vdev) => `${vdev.name} is ${vdev.state}`).join(', ')}): ZFS cannot take it out, and the data would be lost`,
+        `replace the missing member first: lnstore replace-disk ${missingSiblings[0].name} ${request.newDevice}${request.allowFiles ? ' --allow-files' : ''}`,
+      ),
+    )
   }
 
   if (pool.scan.kind === 'resilver' && pool.scan.state === 'in_progress') {
@@ -53,13 +67,15 @@ export async function prepareReplace(deps: Deps, request: ReplaceRequest): Promi
   }
 
   const siblings = member.top.children.filter((vdev) => vdev !== member.leaf)
-  const requiredBytes = failingFacts.exists ? failingFacts.sizeBytes : Math.min(...(await gatherDeviceFacts(deps, siblings.map((vdev) => vdev.path ?? vdev.name), report)).map((facts) => facts.sizeBytes))
+  const siblingSizes = (await gatherDeviceFacts(deps, siblings.map((vdev) => vdev.path ?? vdev.name), report)).filter((facts) => facts.exists).map((facts) => facts.sizeBytes)
+  const requiredBytes = failingFacts.exists ? failingFacts.sizeBytes : siblingSizes.length > 0 ? Math.min(...siblingSizes) : 0
   // With --same-slot the new disk appears only once the failing one is pulled: it is checked then.
   if (!(request.sameSlot && !newFacts.exists)) refusals.push(...checkReplacement(newFacts, requiredBytes, request))
 
   // While the failing device is offline and the new one resilvers, the vdev has one member fewer.
   const during = {...pool, vdevs: pool.vdevs.map((top) => (top === member.top ? {...top, children: top.children.map((vdev) => (vdev === member.leaf ? {...vdev, state: 'OFFLINE'} : vdev))} : top))}
-  const exposed = vdevsWithoutRedundancy(during).filter((name) => name === member.top.name)
+  // Replacing a member that is already missing takes nothing away: it is the way back to redundancy.
+  const exposed = failingMissing || refusals.length > 0 ? [] : vdevsWithoutRedundancy(during).filter((name) => name === member.top.name)
   if (exposed.length > 0 && !request.iUnderstand) {
     refusals.push(
       refusal(
@@ -82,14 +98,16 @@ export async function prepareReplace(deps: Deps, request: ReplaceRequest): Promi
       : `${newFacts.given} does not exist yet: lnstore waits for it after taking ${member.leaf.name} offline, and checks it then`,
     nodeWasRunning ? 'the node is running: it is stopped for the replace and started again' : 'the node is not running: it is left stopped',
   ]
+  const allocated = (await new Zpool(deps.runner).capacity([pool.name]))[0]?.allocatedBytes ?? 0
+  const expectedDowntimeSeconds = STOP_AND_START_SECONDS + (request.restart === 'after-resilver' ? allocated / ASSUMED_RESILVER_BYTES_PER_SECOND : 0)
   if (nodeWasRunning) {
-    const allocated = (await new Zpool(deps.runner).capacity([pool.name]))[0]?.allocatedBytes ?? 0
-    const downtime = STOP_AND_START_SECONDS + (request.restart === 'after-resilver' ? allocated / ASSUMED_RESILVER_BYTES_PER_SECOND : 0)
-    const warning = await node
-      .call<NodeInfo>('getinfo')
-      .then(async (info) => htlcWarning((await node.call<PeerChannels>('listpeerchannels')).channels, info.blockheight, downtime))
-      .catch((error: Error) => `could not ask the node for in-flight HTLCs (${error.message})`)
-    if (warning) notes.push(`WARNING: ${warning}`)
+    // Read before the node stops: an HTLC that expires while it is down costs the channel.
+    const risk = await readHtlcs(node).then(
+      ({channels, blockheight}) => htlcRisk(channels, blockheight, expectedDowntimeSeconds),
+      (error: Error) => ({level: 'warn' as const, message: `could not ask the node for in-flight HTLCs (${error.message})`}),
+    )
+    if (risk?.level === 'refuse' && !request.ignoreHtlcs) throw new Refused('replace-disk', [refusal('the node', risk.message, 'wait until the HTLC settles, or add --ignore-htlcs')])
+    if (risk) notes.push(`WARNING: ${risk.message}${risk.level === 'refuse' ? ' (going ahead: --ignore-htlcs)' : ''}`)
   }
 
   if (exposed.length > 0) notes.push(`WARNING: ${member.top.name} has no redundancy while ${member.leaf.name} is replaced (--i-understand)`)
@@ -117,6 +135,8 @@ export async function prepareReplace(deps: Deps, request: ReplaceRequest): Promi
     startTimeoutSeconds: request.startTimeoutSeconds,
     database: (await findNodeDatabases(request.node.dataDir)).main,
     nodeWasRunning,
+    ignoreHtlcs: request.ignoreHtlcs,
+    expectedDowntimeSeconds,
     stateDir: request.stateDir,
     freshness: {},
   }

@@ -1,4 +1,4 @@
-import {openJournal, Runbook, RunbookError, type PlanEntry, type RunbookEvent, type Step} from './engine.js'
+import {openJournal, Runbook, RunbookError, type AbortOutcome, type PlanEntry, type RunbookEvent, type Step} from './engine.js'
 
 /** How a runbook's progress is shown: a live task list on a terminal, plain lines under cron, nothing under --json. */
 export type ProgressStyle = 'tasks' | 'lines' | 'silent'
@@ -121,16 +121,19 @@ export async function continueOpenRun<C>(options: {
   log: (line: string) => void
   now: () => number
   steps: (context: C) => Step<C>[]
-}): Promise<{context: C; steps: Step<C>[]}> {
+  describeState?: (context: C) => Promise<string>
+}): Promise<{context: C; steps: Step<C>[]; aborted?: AbortOutcome}> {
   const {kind, stateDir, abort} = options
   const journal = await openJournal<C>(stateDir, kind)
   if (!journal) throw new RunbookError(`there is no stopped \`lnstore ${kind}\` run to continue or take back`, [`lnstore ${kind} --help`])
   const {context} = journal
   const steps = options.steps(context)
   const items = abort ? steps.filter((step) => step.undo).map((step) => ({id: step.id, title: step.undo!.title})).reverse() : steps
-  await runWithProgress(options.style, items, options.log, (onEvent) => {
-    const runbook = new Runbook({kind, stateDir, steps, onEvent, now: options.now})
-    return abort ? runbook.abort(context) : runbook.resume(context)
+  let aborted: AbortOutcome | undefined
+  await runWithProgress(options.style, items, options.log, async (onEvent) => {
+    const runbook = new Runbook({kind, stateDir, steps, onEvent, now: options.now, describeState: options.describeState})
+    if (abort) aborted = await runbook.abort(context)
+    else await runbook.resume(context)
   })
-  return {context, steps}
+  return {context, steps, ...(aborted ? {aborted} : {})}
 }

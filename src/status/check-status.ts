@@ -2,8 +2,9 @@ import type {Config} from '../config/schema.js'
 import {EMPTY_HISTORY, HistoryStore, type History, type ScrubRecord} from '../state/history.js'
 import type {Deps} from '../system/deps.js'
 import type {ErrorRates} from '../zfs/error-rates.js'
-import {evaluateHealth, type DeviceHealth, type Finding, type PoolHealth, type Verdict} from '../zfs/health.js'
+import {evaluateHealth, worst, type DeviceHealth, type Finding, type PoolHealth, type Verdict} from '../zfs/health.js'
 import {observeNodeData} from '../node/observe.js'
+import {openRunFindings, readOpenRuns} from '../runbook/open-runs.js'
 import {checkDataDirMount, parseMountInfo} from '../zfs/mounts.js'
 import {parseStatus} from '../zfs/status-json.js'
 import type {DataErrors, Pool, ScanInfo, StatusReport, Vdev, VdevRole} from '../zfs/status-model.js'
@@ -67,15 +68,19 @@ export interface StatusOptions {
 
 /** `lnstore status`: read the pools, record the counters, judge them. */
 export async function checkStatus(deps: Deps, options: StatusOptions): Promise<StatusResult> {
+  // An unfinished runbook (a replace killed with the node stopped) is reported first, whatever the pools say.
+  const openRuns = options.input ? [] : await readOpenRuns(options.stateDir)
   if (options.config.mode === 'chironfs' && !options.input) {
     // Loaded only in this mode: start-up time is budgeted.
     const {checkChironfsStatus} = await import('../chironfs/status.js')
-    return checkChironfsStatus(deps, options)
+    const result = await checkChironfsStatus(deps, options)
+    const runFindings = openRunFindings(openRuns)
+    return {...result, verdict: worst([result.verdict, ...runFindings.map((finding) => finding.verdict)]), findings: [...runFindings, ...result.findings]}
   }
 
   const now = deps.now()
   const pools = options.pools.length > 0 ? options.pools : options.config.pools
-  const findings: Finding[] = []
+  const findings: Finding[] = openRunFindings(openRuns)
   let report: StatusReport
   let capacity: PoolCapacity[] | null = null
   let history: History = EMPTY_HISTORY
@@ -100,7 +105,8 @@ export async function checkStatus(deps: Deps, options: StatusOptions): Promise<S
     }
   }
 
-  const health = evaluateHealth({report, capacity, history, config: options.config.health, now, extraFindings: findings})
+  const replacing = openRuns.flatMap((run) => (run.pool && run.device ? [{pool: run.pool, device: run.device, command: run.command}] : []))
+  const health = evaluateHealth({report, capacity, history, config: options.config.health, now, extraFindings: findings, replacing})
   return {
     verdict: health.verdict,
     findings: health.findings,

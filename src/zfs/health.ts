@@ -46,6 +46,8 @@ export interface HealthInput {
   now: number
   /** Extra pool-level findings from outside the status output (the data directory's mount). */
   extraFindings?: Finding[]
+  /** Devices an unfinished `lnstore replace-disk` run is replacing: advice for them is to continue it, never `zpool online`. */
+  replacing?: {pool: string; device: string; command: string}[]
 }
 
 const RANK: Record<Verdict, number> = {OK: 0, WARNING: 1, UNKNOWN: 2, CRITICAL: 3}
@@ -71,7 +73,7 @@ function evaluatePool(pool: Pool, input: HealthInput): PoolHealth {
   const {config, now} = input
   const findings: Finding[] = []
   const devices = new Map<Vdev, DeviceHealth>()
-  for (const vdev of walkVdevs(pool.vdevs)) if (isLeaf(vdev)) devices.set(vdev, evaluateDevice(pool, vdev, input))
+  for (const top of pool.vdevs) for (const vdev of walkVdevs([top])) if (isLeaf(vdev)) devices.set(vdev, evaluateDevice(pool, top, vdev, input))
 
   findings.push(...stateFindings(pool))
   if (!pool.complete) findings.push({verdict: 'UNKNOWN', message: 'the status output is incomplete (truncated?), so the pool cannot be judged', next: `zpool status ${pool.name}`})
@@ -115,12 +117,18 @@ function stateFindings(pool: Pool): Finding[] {
   }
 }
 
-function evaluateDevice(pool: Pool, vdev: Vdev, input: HealthInput): DeviceHealth {
+function evaluateDevice(pool: Pool, top: Vdev, vdev: Vdev, input: HealthInput): DeviceHealth {
   const {config, now} = input
   const key = deviceKey(pool, vdev)
   const findings: Finding[] = []
-  // The runbook, not a bare `zpool replace`: it stops the node first and never restarts it on older data.
-  const replace = `lnstore replace-disk ${vdev.name} <new-device>   (pool ${pool.name})`
+  const replace = replaceAdvice(pool, top, vdev)
+
+  const run = input.replacing?.find((entry) => entry.pool === pool.name && [vdev.name, vdev.path, vdev.guid].includes(entry.device))
+  if (run) {
+    // Its state is the run's doing (offline, being replaced): the only advice is to finish or abort the run.
+    findings.push({verdict: 'CRITICAL', message: `an unfinished \`lnstore replace-disk\` run is replacing this device (it is ${vdev.state ?? 'in an unknown state'})`, next: run.command})
+    return {key, verdict: 'CRITICAL', findings, rates: null}
+  }
 
   findings.push(...deviceStateFindings(pool, vdev, replace))
   if (vdev.notes.includes('too many errors')) {
@@ -163,8 +171,8 @@ function evaluateDevice(pool: Pool, vdev: Vdev, input: HealthInput): DeviceHealt
   if (counted > 0 && !findings.some((f) => f.verdict !== 'OK')) {
     findings.push({
       verdict: 'WARNING',
-      message: `${vdev.read} read, ${vdev.write} write, ${vdev.cksum} checksum errors since the counters were last cleared`,
-      next: `zpool status -v ${pool.name}; once the cause is understood: zpool clear ${pool.name} ${vdev.name}`,
+      message: `${vdev.read} read, ${vdev.write} write, ${vdev.cksum} checksum errors since the counters were last cleared; once the cause is understood, zpool clear ${pool.name} ${vdev.name}`,
+      next: `zpool status -v ${pool.name}`,
     })
   }
 
@@ -176,7 +184,7 @@ function evaluateDevice(pool: Pool, vdev: Vdev, input: HealthInput): DeviceHealt
 function deviceStateFindings(pool: Pool, vdev: Vdev, replace: string): Finding[] {
   if (vdev.role === 'spare') {
     if (vdev.state === 'INUSE') return [{verdict: 'WARNING', message: 'hot spare is in use in place of a failed device', next: `replace the failed device, then: zpool detach ${pool.name} ${vdev.name}`}]
-    if (vdev.state !== 'AVAIL') return [{verdict: 'WARNING', message: `hot spare is ${vdev.state}: it cannot stand in for a failed device`, next: replace}]
+    if (vdev.state !== 'AVAIL') return [{verdict: 'WARNING', message: `hot spare is ${vdev.state}: it cannot stand in for a failed device; remove it and add a working one (zpool add ${pool.name} spare <new-device>)`, next: replace}]
     return []
   }
 
@@ -191,12 +199,35 @@ function deviceStateFindings(pool: Pool, vdev: Vdev, replace: string): Finding[]
     case 'FAULTED':
       return [{verdict: 'CRITICAL', message: 'ZFS FAULTED this device after I/O errors', next: replace}]
     case 'UNAVAIL':
-      return [{verdict: 'CRITICAL', message: `device cannot be opened (${vdev.notes.join(', ') || 'missing or failed'})`, next: `check its cable and power, then: ${replace}`}]
+      return [{verdict: 'CRITICAL', message: `device cannot be opened (${vdev.notes.join(', ') || 'missing or failed'}); if it is only a loose cable or power, fix that instead`, next: replace}]
     case 'REMOVED':
-      return [{verdict: 'CRITICAL', message: 'device was REMOVED (unplugged, or lost by its controller)', next: `reconnect it, or: ${replace}`}]
+      return [{verdict: 'CRITICAL', message: 'device was REMOVED (unplugged, or lost by its controller); if it was only unplugged, reconnect it instead', next: replace}]
     default:
       return [{verdict: 'UNKNOWN', message: `device state "${vdev.state}" is not one lnstore knows`, next: `zpool status -v ${pool.name}`}]
   }
+}
+
+/**
+ * The command that replaces this device, as it will be accepted when run verbatim (with the new
+ * device filled in). A single-device vdev has no other copy to replace from: attach a mirror to it.
+ * The runbook, not a bare `zpool replace`: it stops the node first and never restarts it on older data.
+ */
+export function replaceAdvice(pool: Pool, top: Vdev, vdev: Vdev): string {
+  // zpool names files by their path: such a pool is a trial, and its new device a file too.
+  const files = (vdev.path ?? vdev.name).startsWith('/') && !(vdev.path ?? vdev.name).startsWith('/dev/') ? ' --allow-files' : ''
+  // A cache or spare device holds no data of its own: take it out (and add a working one).
+  if (vdev.role === 'cache' || vdev.role === 'spare') return `zpool remove ${pool.name} ${vdev.name}`
+  if (top === vdev) return `zpool attach ${pool.name} ${vdev.name} <new-device>`
+  const missing = top.children.filter(isMissing)
+  const left = tolerance(top) - missing.length
+  if (!isMissing(vdev)) {
+    // One of the last readable copies: ZFS cannot take it out. The missing member is what to replace.
+    if (left <= 0 && missing.length > 0) return `lnstore replace-disk ${missing[0].name} <new-device>${files}`
+    // Replacing it lowers the redundancy that is left to none: the runbook asks for that to be said.
+    if (left === 1) return `lnstore replace-disk ${vdev.name} <new-device>${files} --i-understand`
+  }
+
+  return `lnstore replace-disk ${vdev.name} <new-device>${files}`
 }
 
 /** How many member failures a top-level vdev survives, from its type in the name (`mirror-0`, `raidz2-0`, `draid1:...`). */
@@ -209,7 +240,7 @@ function tolerance(vdev: Vdev): number {
 
 const MISSING_STATES = new Set(['OFFLINE', 'FAULTED', 'UNAVAIL', 'REMOVED'])
 
-function isMissing(vdev: Vdev): boolean {
+export function isMissing(vdev: Vdev): boolean {
   if (isLeaf(vdev)) return vdev.state !== null && MISSING_STATES.has(vdev.state)
   // replacing-N / spare-N stand for one member: present while any of their devices is.
   return vdev.children.every(isMissing)
@@ -235,11 +266,14 @@ function redundancyFindings(pool: Pool, vdev: Vdev): Finding[] {
 
   if (missing.length === 0) return []
   const left = survives - missing.length
+  // The way back is replacing a missing member (the advice for that device).
+  const first = members.find(isMissing)!
+  const next = replaceAdvice(pool, vdev, first)
   if (left <= 0) {
-    return [{verdict: 'CRITICAL', message: `${vdev.name} has no redundant copy left (${missing.join(', ')} missing): one more failure loses data`, next: `zpool status -v ${pool.name}`}]
+    return [{verdict: 'CRITICAL', message: `${vdev.name} has no redundant copy left (${missing.join(', ')} missing): one more failure loses data`, next}]
   }
 
-  return [{verdict: 'WARNING', message: `${vdev.name} has lost redundancy (${missing.join(', ')} missing) and survives ${left} more failure${left === 1 ? '' : 's'}`, next: `zpool status -v ${pool.name}`}]
+  return [{verdict: 'WARNING', message: `${vdev.name} has lost redundancy (${missing.join(', ')} missing) and survives ${left} more failure${left === 1 ? '' : 's'}`, next}]
 }
 
 /**
@@ -262,8 +296,8 @@ function commonCauseFindings(pool: Pool, devices: Map<Vdev, DeviceHealth>): Find
     if (together) {
       findings.push({
         verdict: 'WARNING',
-        message: `${count} of ${members.length} members of ${vdev.name} have errors at once: this points at a shared cable, USB bridge, controller or power supply, not at the disks; replacing disks would not help`,
-        next: `check \`dmesg\` for link resets and the cabling, then: zpool clear ${pool.name} && zpool scrub ${pool.name}`,
+        message: `${count} of ${members.length} members of ${vdev.name} have errors at once: this points at a shared cable, USB bridge, controller or power supply, not at the disks; replacing disks would not help. Check \`dmesg\` for link resets and the cabling first`,
+        next: `zpool clear ${pool.name} && zpool scrub ${pool.name}`,
       })
     }
   }

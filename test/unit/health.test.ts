@@ -46,8 +46,9 @@ describe('health verdicts', () => {
     const health = judge(parseStatus(fixture('openzfs-2.3.2/013-scrub-repaired-cksum.txt')))
     const vdb = deviceFindings(health, 'vdb')
     expect(vdb.verdict).to.equal('WARNING')
-    expect(vdb.findings[0].message).to.equal('0 read, 0 write, 75 checksum errors since the counters were last cleared')
-    expect(vdb.findings[0].next).to.match(/zpool clear tank vdb/)
+    expect(vdb.findings[0].message).to.equal('0 read, 0 write, 75 checksum errors since the counters were last cleared; once the cause is understood, zpool clear tank vdb')
+    // Advice runs verbatim: one command, the words around it in the message.
+    expect(vdb.findings[0].next).to.equal('zpool status -v tank')
     expect(health.verdict).to.equal('WARNING')
   })
 
@@ -77,7 +78,7 @@ describe('health verdicts', () => {
   it('errors on every member of a mirror at once point at the cable or controller', () => {
     const health = judge(mirror({vdb: 3, vdc: 4}))
     expect(messages(health.pools[0].findings)).to.include(
-      'WARNING: 2 of 2 members of mirror-0 have errors at once: this points at a shared cable, USB bridge, controller or power supply, not at the disks; replacing disks would not help',
+      'WARNING: 2 of 2 members of mirror-0 have errors at once: this points at a shared cable, USB bridge, controller or power supply, not at the disks; replacing disks would not help. Check `dmesg` for link resets and the cabling first',
     )
     expect(messages(judge(mirror({vdb: 3})).pools[0].findings).join()).not.to.match(/at once/)
   })

@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 
-import {freshnessProblem, htlcWarning} from '../../src/replace/freshness.js'
+import {freshnessProblem, htlcRisk} from '../../src/replace/freshness.js'
 import {findMember, replaceSteps, type ReplaceContext} from '../../src/replace/plan.js'
 import {systemDeps} from '../../src/system/deps.js'
 import {parseStatus} from '../../src/zfs/status-json.js'
@@ -26,15 +26,26 @@ describe('replace-disk: in-flight HTLCs', () => {
     {short_channel_id: '3x1x0'},
   ]
 
-  it('warns about the nearest expiry when it comes sooner than the expected downtime', () => {
-    expect(htlcWarning(channels, 1000, 3600 * 2)).to.equal(
-      '3 HTLCs in flight; the nearest (channel 2x1x0) expires in 6 blocks (about 60 min), sooner than the expected downtime (about 120 min): wait until it settles, or accept that its channel may be force-closed',
-    )
+  // Expected downtime 10 min: 1 block, plus the 18-block margin: refuse within 19 blocks, warn within 38.
+  it('refuses when the nearest expiry is within the downtime plus 18 blocks, naming the channel and the blocks left', () => {
+    expect(htlcRisk(channels, 1000, 600)).to.deep.equal({
+      level: 'refuse',
+      message:
+        '3 HTLCs in flight; the nearest, on channel 2x1x0, expires at block 1006: 6 blocks left (block height 1000), within 19 blocks (the expected downtime, about 1 block or 10 min, plus a safety margin of 18): a node stopped now may not be back before it expires, and the peer would force-close the channel. Wait until it settles (lightning-cli listpeerchannels), or go ahead regardless with --ignore-htlcs',
+    })
+    expect(htlcRisk([{short_channel_id: '1x1x0', htlcs: [{expiry: 1019}]}], 1000, 600)?.level).to.equal('refuse')
   })
 
-  it('stays quiet when every HTLC outlasts the downtime, or there are none', () => {
-    expect(htlcWarning(channels, 1000, 600)).to.equal(null)
-    expect(htlcWarning([{short_channel_id: '3x1x0'}], 1000, 10 ** 6)).to.equal(null)
+  it('warns within twice that, and the longer the downtime the wider both', () => {
+    expect(htlcRisk([{short_channel_id: '1x1x0', htlcs: [{expiry: 1020}]}], 1000, 600)?.level).to.equal('warn')
+    expect(htlcRisk([{short_channel_id: '1x1x0', htlcs: [{expiry: 1038}]}], 1000, 600)?.message).to.contain('within twice 19 blocks')
+    expect(htlcRisk([{short_channel_id: '1x1x0', htlcs: [{expiry: 1039}]}], 1000, 600)).to.equal(null)
+    // Two hours down: 12 blocks + 18.
+    expect(htlcRisk([{short_channel_id: '1x1x0', htlcs: [{expiry: 1030}]}], 1000, 7200)?.level).to.equal('refuse')
+  })
+
+  it('stays quiet when there are no HTLCs', () => {
+    expect(htlcRisk([{short_channel_id: '3x1x0'}], 1000, 10 ** 6)).to.equal(null)
   })
 })
 

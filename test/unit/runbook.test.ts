@@ -3,7 +3,11 @@ import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import {journalPath, openJournal, planOf, Runbook, RunbookError, type RunbookEvent, type Step} from '../../src/runbook/engine.js'
+import {spawn} from 'node:child_process'
+
+import {journalPath, openJournal, planOf, Runbook, RunbookError, runLockPath, type RunbookEvent, type Step} from '../../src/runbook/engine.js'
+import {openRunFindings, openRunStartFindings, readOpenRuns} from '../../src/runbook/open-runs.js'
+import {processStartTime} from '../../src/state/run-lock.js'
 
 interface Context {
   log: string[]
@@ -73,7 +77,7 @@ describe('runbook engine', () => {
     expect((await openJournal(stateDir, 'demo'))?.state).to.equal('failed')
 
     const again = await new Runbook({kind: 'demo', stateDir, steps}).start(context).catch((error_: Error) => error_.message)
-    expect(again).to.equal('an earlier `lnstore demo` run is not finished: it stopped at "Step two"')
+    expect(again).to.equal('an earlier `lnstore demo` run is not finished: it stopped at "Step two" (failed: two broke)')
 
     failing.clear()
     const events: string[] = []
@@ -117,6 +121,92 @@ describe('runbook engine', () => {
     ]
     await new Runbook({kind: 'demo', stateDir, steps}).start({}).catch(() => {})
     expect((await openJournal<{reading?: number}>(stateDir, 'demo'))?.context).to.deep.equal({reading: 42})
+  })
+
+  it('resume reconciles: a done step whose effect the world undid is done again before the run goes on', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'lnstore-runbook-'))
+    const world = {nodeRunning: true}
+    const done: string[] = []
+    const steps: Step<Context>[] = [
+      {id: 'stop', title: 'Stop', commands: [], effect: 'stops-node', heldUntil: 'start', holds: async () => (world.nodeRunning ? 'the node runs again' : null), run: async () => void (done.push('stop'), (world.nodeRunning = false))},
+      {id: 'work', title: 'Work', commands: [], run: async () => {
+        done.push('work')
+        if (done.filter((id) => id === 'work').length === 1) throw new Error('killed')
+      }},
+      {id: 'start', title: 'Start', commands: [], effect: 'starts-node', run: async () => void (done.push('start'), (world.nodeRunning = true))},
+      {id: 'after', title: 'After', commands: [], run: async () => void done.push('after')},
+    ]
+    await new Runbook({kind: 'demo', stateDir, steps}).start(context).catch(() => {})
+    expect(done).to.deep.equal(['stop', 'work'])
+    // Someone starts the node while the run is stopped: resume stops it again, then goes on.
+    world.nodeRunning = true
+    const messages: string[] = []
+    await new Runbook({kind: 'demo', stateDir, steps, onEvent: (event) => event.type === 'message' && messages.push(event.message)}).resume(context)
+    expect(done).to.deep.equal(['stop', 'work', 'stop', 'work', 'start', 'after'])
+    expect(messages).to.deep.equal(['the node runs again: doing "Stop" again'])
+  })
+
+  it('abort always closes the journal, saying what it put back and what it could not', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'lnstore-runbook-'))
+    const steps: Step<Context>[] = [
+      {id: 'a', title: 'A', commands: [], run: async () => {}, undo: {title: 'Undo A', commands: [], run: async (_c, report) => report('A is back')}},
+      {id: 'b', title: 'B', commands: [], run: async () => {}, undo: {title: 'Undo B', commands: [], run: async () => Promise.reject(new Error('data changed'))}},
+      {id: 'c', title: 'C', commands: [], run: async () => Promise.reject(new Error('broke'))},
+    ]
+    await new Runbook({kind: 'demo', stateDir, steps}).start(context).catch(() => {})
+    const error = await new Runbook({kind: 'demo', stateDir, steps, describeState: async () => 'pool ONLINE; node stopped'}).abort(context).catch((caught: Error) => caught)
+    expect(error).to.be.instanceOf(RunbookError)
+    expect((error as Error).message).to.equal('the run is aborted (its journal is closed), but not everything could be put back:\n  - could not: Undo B: data changed\n  - put back: Undo A: A is back\nNow: pool ONLINE; node stopped')
+    expect(await openJournal(stateDir, 'demo')).to.equal(null)
+    // Closed: a new run may start.
+    await new Runbook({kind: 'demo', stateDir, steps: steps.slice(0, 1)}).start(context)
+  })
+
+  it("refuses a second process while the journal's live owner (pid and start time) runs it, and takes over a dead owner's lock", async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'lnstore-runbook-'))
+    const steps = makeSteps([], new Set(['two']))
+    await new Runbook({kind: 'demo', stateDir, steps}).start(context).catch(() => {})
+    const other = spawn('sleep', ['30'])
+    try {
+      const owner = {pid: other.pid!, startTime: processStartTime(other.pid!), since: 1_700_000_000_000}
+      writeFileSync(runLockPath(stateDir, 'demo'), JSON.stringify(owner))
+      const refused = await new Runbook({kind: 'demo', stateDir, steps}).resume(context).catch((caught: Error) => caught)
+      expect((refused as Error).message).to.equal(`\`lnstore demo\` is running now as pid ${other.pid} (since 2023-11-14T22:13:20.000Z): refusing to act on the same run twice`)
+      const [run] = await readOpenRuns(stateDir)
+      expect(run.live?.pid).to.equal(other.pid)
+      expect(openRunFindings([run])[0].next).to.equal(`tail --pid=${other.pid} -f /dev/null; lnstore status`)
+      // The same pid with another start time is another process (pid reuse): not the owner.
+      writeFileSync(runLockPath(stateDir, 'demo'), JSON.stringify({...owner, startTime: owner.startTime! - 1}))
+      expect((await readOpenRuns(stateDir))[0].live).to.equal(null)
+    } finally {
+      other.kill()
+    }
+
+    await new Runbook({kind: 'demo', stateDir, steps: makeSteps([], new Set())}).resume(context)
+    expect(await openJournal(stateDir, 'demo')).to.equal(null)
+  })
+
+  it('open runs: CRITICAL while the node is stopped by one, with the command that continues it; the start gate refuses unless the run itself starts the node', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'lnstore-runbook-'))
+    const steps: Step<Record<string, unknown>>[] = [
+      {id: 'stop', title: 'Stop the node', commands: [], effect: 'stops-node', run: async () => {}},
+      {id: 'offline', title: 'Take vdb offline', commands: [], effect: 'changes-pool', run: async () => Promise.reject(new Error('busy'))},
+      {id: 'start', title: 'Start the node', commands: [], effect: 'starts-node', run: async () => {}},
+    ]
+    await new Runbook({kind: 'replace-disk', stateDir, steps, now: () => 1_700_000_000_000}).start({pool: 'tank', failing: 'vdb', nodeWasRunning: true}).catch(() => {})
+    const runs = await readOpenRuns(stateDir)
+    expect(runs).to.have.length(1)
+    expect(runs[0]).to.deep.include({kind: 'replace-disk', nodeStopped: true, touchedStorage: true, startingNode: false, pool: 'tank', device: 'vdb', command: 'lnstore replace-disk --resume'})
+    expect(openRunFindings(runs)).to.deep.equal([
+      {
+        verdict: 'CRITICAL',
+        message: 'an unfinished `lnstore replace-disk` run since 2023-11-14T22:13:20.000Z, failed at "Take vdb offline" (busy); the node is STOPPED by it. Continue it with `lnstore replace-disk --resume`, or take it back with `lnstore replace-disk --abort`',
+        next: 'lnstore replace-disk --resume',
+      },
+    ])
+    expect(openRunStartFindings(runs).map((finding) => finding.verdict)).to.deep.equal(['CRITICAL'])
+    // While this very run (alive) starts the node, the gate lets it through.
+    expect(openRunStartFindings([{...runs[0], startingNode: true}])).to.deep.equal([])
   })
 })
 
