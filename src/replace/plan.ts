@@ -316,7 +316,11 @@ export function replaceSteps(deps: Deps, context: ReplaceContext): Step<ReplaceC
       title: 'Start the node and wait until it answers getinfo',
       commands: node.startCommands,
       effect: 'starts-node',
-      run: startNode,
+      async run(ctx, report) {
+        // Checked again right here: a resumed run may have had to stop the node again since the verify step.
+        if (ctx.nodeWasRunning && !(await node.isRunning())) await checkData(ctx)
+        await startNode(ctx, report)
+      },
     },
     report: {
       id: 'report',

@@ -213,8 +213,9 @@ function deviceStateFindings(pool: Pool, vdev: Vdev, replace: string): Finding[]
  * The runbook, not a bare `zpool replace`: it stops the node first and never restarts it on older data.
  */
 export function replaceAdvice(pool: Pool, top: Vdev, vdev: Vdev): string {
-  // zpool names files by their path: such a pool is a trial, and its new device a file too.
-  const files = (vdev.path ?? vdev.name).startsWith('/') && !(vdev.path ?? vdev.name).startsWith('/dev/') ? ' --allow-files' : ''
+  // zpool names files by their path: a pool on files is a trial, and its new device a file too.
+  const isFile = (name: string) => name.startsWith('/') && !name.startsWith('/dev/')
+  const files = [...walkVdevs(pool.vdevs)].some((leaf) => isLeaf(leaf) && isFile(leaf.path ?? leaf.name)) ? ' --allow-files' : ''
   // A cache or spare device holds no data of its own: take it out (and add a working one).
   if (vdev.role === 'cache' || vdev.role === 'spare') return `zpool remove ${pool.name} ${vdev.name}`
   if (top === vdev) return `zpool attach ${pool.name} ${vdev.name} <new-device>`
