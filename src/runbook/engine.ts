@@ -1,6 +1,8 @@
 import {join} from 'node:path'
 
-import {readJsonFile, updateJsonFile} from '../state/json-file.js'
+import {rename} from 'node:fs/promises'
+
+import {CorruptStateError, readJsonFile, updateJsonFile} from '../state/json-file.js'
 import {RunHeldError, takeRunLock} from '../state/run-lock.js'
 import {commandLine} from '../system/runner.js'
 
@@ -125,8 +127,35 @@ export function planOf<C>(steps: Step<C>[]): PlanEntry[] {
 
 /** The open journal of this kind, if a run has not completed or been aborted. */
 export async function openJournal<C>(stateDir: string, kind: string): Promise<Journal<C> | null> {
-  const journal = await readJsonFile<Journal<C> | null>(journalPath(stateDir, kind), null)
+  let journal: Journal<C> | null
+  try {
+    journal = await readJsonFile<Journal<C> | null>(journalPath(stateDir, kind), null)
+  } catch (error) {
+    if (!(error instanceof CorruptStateError)) throw error
+    throw new RunbookError(`the journal of the last \`lnstore ${kind}\` run is damaged (${error.message}): what that run did cannot be read back`, [
+      `lnstore ${kind} --abort    # sets the damaged journal aside, so that a new run can start; then check: lnstore status`,
+    ])
+  }
+
   return journal && (journal.state === 'running' || journal.state === 'failed') ? journal : null
+}
+
+/**
+ * Moves a damaged journal aside (kept for inspection): `--abort` of a run whose journal cannot be
+ * read must still end it. Returns where it went, or null when the journal is readable.
+ */
+export async function setAsideDamagedJournal(stateDir: string, kind: string, now: number): Promise<string | null> {
+  const path = journalPath(stateDir, kind)
+  try {
+    await readJsonFile<unknown>(path, null)
+    return null
+  } catch (error) {
+    if (!(error instanceof CorruptStateError)) throw error
+  }
+
+  const aside = `${path}.damaged-${now}`
+  await rename(path, aside)
+  return aside
 }
 
 /** The step an open run stopped at: the one that failed or was running (or being undone), else the first not done. */

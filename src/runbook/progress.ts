@@ -1,4 +1,4 @@
-import {openJournal, Runbook, RunbookError, type AbortOutcome, type PlanEntry, type RunbookEvent, type Step} from './engine.js'
+import {openJournal, Runbook, RunbookError, setAsideDamagedJournal, type AbortOutcome, type PlanEntry, type RunbookEvent, type Step} from './engine.js'
 
 /** How a runbook's progress is shown: a live task list on a terminal, plain lines under cron, nothing under --json. */
 export type ProgressStyle = 'tasks' | 'lines' | 'silent'
@@ -124,6 +124,13 @@ export async function continueOpenRun<C>(options: {
   describeState?: (context: C) => Promise<string>
 }): Promise<{context: C; steps: Step<C>[]; aborted?: AbortOutcome}> {
   const {kind, stateDir, abort} = options
+  const aside = abort ? await setAsideDamagedJournal(stateDir, kind, options.now()) : null
+  if (aside) {
+    throw new RunbookError(`the journal of the last \`lnstore ${kind}\` run was damaged: it is set aside as ${aside} and the run is closed, but nothing could be put back, because what it did cannot be read`, [
+      'lnstore status    # see the state of the pool and the node, and put back by hand what it shows',
+    ])
+  }
+
   const journal = await openJournal<C>(stateDir, kind)
   if (!journal) throw new RunbookError(`there is no stopped \`lnstore ${kind}\` run to continue or take back`, [`lnstore ${kind} --help`])
   const {context} = journal

@@ -82,5 +82,12 @@ describe('replacement device checks', () => {
     const refusals = checkReplacement(disk('/dev/sdd', {sizeBytes: 400 * GIB, activePool: 'tank'}), 500 * GIB, options).map((refusal) => refusal.reason)
     expect(refusals).to.deep.equal(['is part of the imported pool "tank"', 'is smaller (400 GiB) than the device it replaces (500 GiB)'])
   })
+
+  it('refuses a path with a space or control character: zpool status prints space-separated columns, and the state could not be read back', () => {
+    expect(reasons([disk('/srv/new disk', {kind: 'file'}), disk('/dev/sdb')], {allowFiles: true})).to.deep.equal([
+      '/srv/new disk: its path "/srv/new disk" holds a space or control character: `zpool status` prints devices in space-separated columns, so lnstore could not read its state back',
+    ])
+    expect(checkReplacement(disk('/dev/sdc', {path: '/dev/disk/by-id/usb-Some\tDisk'}), 0, {force: false, allowFiles: false}).map((refusal) => refusal.reason)[0]).to.contain('holds a space or control character')
+  })
 })
 

@@ -167,4 +167,45 @@ describe('health verdicts', () => {
     expect(worst(['UNKNOWN', 'CRITICAL', 'OK'])).to.equal('CRITICAL')
     expect(worst([])).to.equal('OK')
   })
+
+  describe('advice is a command accepted as printed', () => {
+    const pool = (layout: string, members: [string, string][]) =>
+      parseStatus(`  pool: tank\n state: ONLINE\n  scan: scrub repaired 0B in 00:00:01 with 0 errors on Tue Nov 24 20:45:31 2026\nconfig:\n\n\tNAME        STATE     READ WRITE CKSUM\n\ttank        ONLINE       0     0     0\n${
+        layout ? `\t  ${layout}  ONLINE       0     0     0\n` : ''
+      }${members.map(([name, state]) => `\t${layout ? '    ' : '  '}${name}  ${state}       0     0     0`).join('\n')}\n\nerrors: No known data errors\n`)
+    const nexts = (health: HealthReport, device: string) => deviceFindings(health, device).findings.map((finding) => finding.next)
+
+    it('a dead disk of a two-way mirror: replace it, no --i-understand (nothing is left to lower); the healthy side points at the dead one', () => {
+      const health = judge(pool('mirror-0', [['vdb', 'ONLINE'], ['vdc', 'UNAVAIL']]))
+      expect(nexts(health, 'vdc')).to.deep.equal(['lnstore replace-disk vdc <new-device>'])
+      expect(health.pools[0].findings.map((finding) => finding.next)).to.include('lnstore replace-disk vdc <new-device>')
+    })
+
+    it('a failing but present disk of a two-way mirror: the replace lowers the redundancy left to none, so the advice says --i-understand', () => {
+      const health = judge(pool('mirror-0', [['vdb', 'DEGRADED'], ['vdc', 'ONLINE']]))
+      expect(nexts(health, 'vdb')).to.deep.equal(['lnstore replace-disk vdb <new-device> --i-understand'])
+    })
+
+    it('a faulted disk of a three-way mirror, raidz1 or raidz2: replace it as printed', () => {
+      for (const layout of ['mirror-0', 'raidz1-0', 'raidz2-0']) {
+        const health = judge(pool(layout, [['vdb', 'ONLINE'], ['vdc', 'ONLINE'], ['vdd', 'FAULTED'], ...(layout === 'raidz2-0' ? [['vde', 'ONLINE'] as [string, string]] : [])]))
+        expect(nexts(health, 'vdd'), layout).to.deep.equal(['lnstore replace-disk vdd <new-device>'])
+      }
+    })
+
+    it('a single-disk pool: zpool attach, never a replace it has no copy to make from; files get --allow-files', () => {
+      const health = judge(pool('', [['vdb', 'DEGRADED']]))
+      expect(nexts(health, 'vdb')).to.deep.equal(['zpool attach tank vdb <new-device>'])
+      const files = judge(pool('mirror-0', [['/srv/disk0', 'ONLINE'], ['/srv/disk1', 'FAULTED'], ['/srv/disk2', 'ONLINE']]))
+      expect(nexts(files, '/srv/disk1')).to.deep.equal(['lnstore replace-disk /srv/disk1 <new-device> --allow-files'])
+    })
+
+    it('the disk an unfinished replace-disk run is replacing: continue the run, never `zpool online` it', () => {
+      const report = pool('mirror-0', [['vdb', 'ONLINE'], ['vdc', 'OFFLINE']])
+      const health = evaluateHealth({report, capacity: null, history: EMPTY_HISTORY, config, now: NOW, replacing: [{pool: 'tank', device: 'vdc', command: 'lnstore replace-disk --resume'}]})
+      expect(deviceFindings(health, 'vdc').findings).to.deep.equal([
+        {verdict: 'CRITICAL', message: 'an unfinished `lnstore replace-disk` run is replacing this device (it is OFFLINE)', next: 'lnstore replace-disk --resume'},
+      ])
+    })
+  })
 })

@@ -7,6 +7,7 @@ import {spawn} from 'node:child_process'
 
 import {journalPath, openJournal, planOf, Runbook, RunbookError, runLockPath, type RunbookEvent, type Step} from '../../src/runbook/engine.js'
 import {openRunFindings, openRunStartFindings, readOpenRuns} from '../../src/runbook/open-runs.js'
+import {continueOpenRun} from '../../src/runbook/progress.js'
 import {processStartTime} from '../../src/state/run-lock.js'
 
 interface Context {
@@ -207,6 +208,19 @@ describe('runbook engine', () => {
     expect(openRunStartFindings(runs).map((finding) => finding.verdict)).to.deep.equal(['CRITICAL'])
     // While this very run (alive) starts the node, the gate lets it through.
     expect(openRunStartFindings([{...runs[0], startingNode: true}])).to.deep.equal([])
+  })
+
+  it('a damaged journal: a new run is refused with the way out, and --abort sets it aside and closes the run', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'lnstore-runbook-'))
+    await new Runbook({kind: 'demo', stateDir, steps: makeSteps([], new Set(['two']))}).start(context).catch(() => {})
+    writeFileSync(journalPath(stateDir, 'demo'), '{"kind": "demo", "sta')
+    const refused = await new Runbook({kind: 'demo', stateDir, steps: makeSteps([], new Set())}).start(context).catch((caught: RunbookError) => caught)
+    expect((refused as RunbookError).nextSteps[0]).to.match(/^lnstore demo --abort/)
+    expect((await readOpenRuns(stateDir))[0]).to.deep.include({kind: 'demo', touchedStorage: true, command: 'lnstore demo --abort'})
+    const aborted = await continueOpenRun({kind: 'demo', stateDir, abort: true, style: 'silent', log: () => {}, now: () => 42, steps: () => makeSteps([], new Set())}).catch((caught: Error) => caught)
+    expect((aborted as Error).message).to.contain(`it is set aside as ${journalPath(stateDir, 'demo')}.damaged-42 and the run is closed`)
+    expect(await openJournal(stateDir, 'demo')).to.equal(null)
+    expect(await readOpenRuns(stateDir)).to.deep.equal([])
   })
 })
 
