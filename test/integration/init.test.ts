@@ -209,7 +209,7 @@ describe(`lnstore init on real ZFS (${backend})`, function () {
       expect(asNobody.errors).to.contain('run it as root (sudo). --dry-run shows the plan without root')
       const unconfirmed = lnstore(args, {env})
       expect(unconfirmed.status).to.equal(2)
-      expect(unconfirmed.errors).to.contain('no terminal to confirm on: add --yes to go ahead (nothing was changed)')
+      expect(unconfirmed.errors).to.contain('nothing was changed: lnstore asks before changing the system and there is no terminal to ask on; run again with --yes')
       expect(sh('zpool', ['list', '-H', '-o', 'name'])).not.to.contain(pool)
     })
   })
@@ -246,7 +246,7 @@ describe(`lnstore init on real ZFS (${backend})`, function () {
     expect(compareTrees(before, await describeTree(dataDir))).to.deep.equal([])
 
     const blocked = init('--mirror', ...sandbox.devices(2), '--allow-files', '--data-dir', dataDir, '--user', 'root', '--yes')
-    expect(blocked.status).to.equal(1)
+    expect(blocked.status).to.equal(2)
     expect(blocked.errors).to.contain('an earlier `lnstore init` run is not finished: it stopped at "Copy')
     expect(blocked.errors).to.contain('lnstore init --resume')
 
