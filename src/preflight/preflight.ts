@@ -5,7 +5,7 @@ import {CorruptStateError} from '../state/json-file.js'
 import type {Deps} from '../system/deps.js'
 import {runChecked} from '../system/runner.js'
 import {vdevsWithoutRedundancy, worst, type Finding, type Verdict} from '../zfs/health.js'
-import {checkDataDirMount, parseMountInfo} from '../zfs/mounts.js'
+import {checkDataDirMount, parseMountInfo} from '../storage/mounts.js'
 import {discardingEvents, parsePoolHistory, type DiscardEvent} from '../zfs/pool-history.js'
 import {Zpool} from '../zfs/zpool.js'
 

@@ -14,7 +14,7 @@ import {lock, LockHeldError} from '../state/json-file.js'
 import type {Deps} from '../system/deps.js'
 import type {Verdict} from '../zfs/health.js'
 import {isLeaf, walkVdevs, type Pool} from '../zfs/status-model.js'
-import {formatBytes, formatDuration} from '../zfs/units.js'
+import {formatBytes, formatDuration} from '../storage/units.js'
 import {Zpool, ZpoolError} from '../zfs/zpool.js'
 
 /**

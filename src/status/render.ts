@@ -1,6 +1,6 @@
 import type {Finding, Verdict} from '../zfs/health.js'
 import type {ScanInfo, VdevRole} from '../zfs/status-model.js'
-import {formatBytes, formatDuration} from '../zfs/units.js'
+import {formatBytes, formatDuration} from '../storage/units.js'
 import type {PoolView, StatusResult, VdevView} from './check-status.js'
 
 const COLORS: Record<Verdict, number> = {OK: 32, WARNING: 33, CRITICAL: 31, UNKNOWN: 35}

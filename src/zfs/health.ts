@@ -3,7 +3,7 @@ import {deviceKey, type History, type ScrubRecord} from '../state/history.js'
 import {errorIncrements, errorRates, worstBurst, type ErrorRates} from './error-rates.js'
 import {isLeaf, walkVdevs, type Pool, type StatusReport, type Vdev} from './status-model.js'
 import type {PoolCapacity} from './zpool.js'
-import {formatBytes, formatDuration} from './units.js'
+import {formatBytes, formatDuration} from '../storage/units.js'
 
 export type Verdict = 'OK' | 'WARNING' | 'CRITICAL' | 'UNKNOWN'
 

@@ -4,7 +4,7 @@ import {chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, 
 import {join} from 'node:path'
 
 import {compareTrees, describeTree} from '../../src/init/copy-tree.js'
-import {parseMountInfo} from '../../src/zfs/mounts.js'
+import {parseMountInfo} from '../../src/storage/mounts.js'
 import {BIN, lnstore} from '../support/cli.js'
 import {waitFor} from '../support/wait.js'
 import {backend, ensureZfs, LoopDevices, onlyOn, sh, ZfsSandbox} from '../support/zfs-sandbox.js'
