@@ -1,6 +1,6 @@
 import type {DeviceCounterChange, ScrubRun} from '../state/history.js'
 import {escapeHtml, loadTemplate, renderTemplate} from '../system/templates.js'
-import type {Finding, Verdict} from '../zfs/health.js'
+import type {Finding, Verdict} from '../storage/verdict.js'
 import {formatBytes, formatDuration} from '../storage/units.js'
 import {scopeLabel, type Alert, type DeviceObservation} from './decide.js'
 

@@ -1,4 +1,4 @@
-import type {Finding} from '../zfs/health.js'
+import type {Finding} from '../storage/verdict.js'
 import type {MountEntry} from '../storage/mounts.js'
 
 /**

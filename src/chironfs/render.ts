@@ -1,5 +1,5 @@
 import {renderPoolFindings, type Paint} from '../status/render.js'
-import type {PoolView} from '../status/check-status.js'
+import type {PoolView} from '../storage/view.js'
 import {formatDuration} from '../storage/units.js'
 
 /** The ChironFS mount and its replicas, in place of a pool's device tree: state, data_version, notes. */
