@@ -4,8 +4,9 @@ import {basename} from 'node:path'
 import {checkReplacement} from '../devices/checks.js'
 import {gatherDeviceFacts} from '../devices/facts.js'
 import {runShortSelfTest, type SelfTestOutcome} from '../devices/smart.js'
-import {nodeAdapter, type NodeSettings} from '../node/adapter.js'
 import {readDatabase, type DatabaseReading} from '../node/data-version.js'
+import {nodeAdapter} from '../node/adapter.js'
+import {downtimeSeconds, nodeSteps, type NodeRunContext} from '../node/steps.js'
 import type {Step} from '../runbook/engine.js'
 import {describeProgress} from '../scrub/progress.js'
 import {appendEvent} from '../state/events.js'
@@ -19,7 +20,7 @@ import {freshnessProblem, htlcRisk, readHtlcs} from './freshness.js'
 export type RestartMode = 'after-resilver' | 'after-replace'
 
 /** Everything replace-disk decided up front, and what its steps recorded since; kept in the journal. */
-export interface ReplaceContext {
+export interface ReplaceContext extends NodeRunContext {
   pool: string
   /** The failing device as zpool names it. */
   failing: string
@@ -36,24 +37,17 @@ export interface ReplaceContext {
   force: boolean
   /** Run a SMART short self-test of the new disk before it takes the pool's data (when smartctl is installed). */
   selfTest: boolean
-  node: NodeSettings
-  stopTimeoutSeconds: number
-  startTimeoutSeconds: number
   /** The node's database, or null when the data directory has none. */
   database: string | null
-  /** Whether the node ran when the run was planned: a node that was down stays down. */
-  nodeWasRunning: boolean
+  stateDir: string
+  /** Recorded by the steps as they run. */
+  freshness: {beforeStop?: DatabaseReading; atStop?: DatabaseReading; beforeStart?: DatabaseReading}
+  resilverSeconds?: number
+  selfTestOutcome?: SelfTestOutcome
   /** Stop the node although an in-flight HTLC expires within the downtime (--ignore-htlcs). */
   ignoreHtlcs?: boolean
   /** How long the node is expected to be down, for weighing HTLC expiries. */
   expectedDowntimeSeconds?: number
-  stateDir: string
-  /** Recorded by the steps as they run. */
-  freshness: {beforeStop?: DatabaseReading; atStop?: DatabaseReading; beforeStart?: DatabaseReading}
-  stoppedAt?: number
-  startedAt?: number
-  resilverSeconds?: number
-  selfTestOutcome?: SelfTestOutcome
 }
 
 const POLL_MS = 500
@@ -73,7 +67,6 @@ export function findMember(pool: Pool, name: string): {leaf: Vdev; top: Vdev} | 
 /** The steps of `lnstore replace-disk`, each safe to run twice, in the order the restart mode asks for. */
 export function replaceSteps(deps: Deps, context: ReplaceContext): Step<ReplaceContext>[] {
   const zpool = new Zpool(deps.runner)
-  const node = nodeAdapter(deps, context.node)
   const run = (argv: string[]) => runChecked(deps.runner, argv, {retryWhileBusy: true})
   const poolNow = async (ctx: ReplaceContext) => {
     const pool = (await zpool.status([ctx.pool])).report.pools[0]
@@ -91,17 +84,41 @@ export function replaceSteps(deps: Deps, context: ReplaceContext): Step<ReplaceC
     ctx.freshness.beforeStart = now
   }
 
-  const startNode = async (ctx: ReplaceContext, report: (message: string) => void) => {
-    if (!ctx.nodeWasRunning) {
-      report('the node was not running before: left stopped')
-      return
-    }
+  const node = nodeSteps(deps, context, {
+    stopFailed: 'no disk was touched (the pool is as it was). Find out why the node does not stop',
+    // An HTLC that expires while the node is down costs its channel: weighed before every stop, a resumed run's too.
+    async beforeStop(ctx, report) {
+      if (ctx.ignoreHtlcs) return
+      const risk = await readHtlcs(nodeAdapter(deps, ctx.node)).then(
+        ({channels, blockheight}) => htlcRisk(channels, blockheight, ctx.expectedDowntimeSeconds ?? 0),
+        (error: Error) => ({level: 'warn' as const, message: `could not ask the node for in-flight HTLCs (${error.message})`}),
+      )
+      if (risk?.level === 'refuse') throw new Error(`${risk.message}. The node is still running; no disk was touched by this step (lnstore replace-disk --resume --ignore-htlcs goes ahead regardless)`)
+      if (risk) report(`WARNING: ${risk.message}`)
+    },
+    async changedSinceStop(ctx) {
+      const {atStop} = ctx.freshness
+      const now = ctx.database ? await readDatabase(ctx.database, {quickCheck: false}).catch(() => undefined) : undefined
+      if (!now || !atStop || now.dataVersion === atStop.dataVersion) return null
+      return `the node's data_version is ${now.dataVersion} now, ${atStop.dataVersion} when lnstore stopped it (something ran the node meanwhile)`
+    },
+    // The node writes until it stops: what it holds now is what the restarted node must find.
+    async afterStop(ctx, report) {
+      const reading = await readDb(ctx)
+      if (!reading) return
+      // Done again after someone else ran the node: its data may only have moved forward since.
+      const before = ctx.freshness.atStop
+      if (before?.dataVersion != null && reading.dataVersion !== null && reading.dataVersion < before.dataVersion) {
+        throw new Error(`${freshnessProblem(before, reading)}. The node stays stopped; the pool is as ZFS left it (zpool status ${ctx.pool})`)
+      }
 
-    await node.start()
-    const info = await node.waitUntilAnswering(ctx.startTimeoutSeconds * 1000)
-    ctx.startedAt ??= deps.now()
-    report(`node ${info.alias ?? info.id} answers at block ${info.blockheight}`)
-  }
+      ctx.freshness.atStop = reading
+      if (reading.dataVersion !== null) await recordDataVersion(ctx.stateDir, reading.path, reading.dataVersion, deps.now(), 'replace-disk')
+      report(`node stopped; data_version ${reading.dataVersion ?? 'none'}`)
+    },
+    undoTitle: 'Start the node again (when its data is verified)',
+    beforeUndoStart: checkData,
+  })
 
   const steps: Record<string, Step<ReplaceContext>> = {
     selfTest: {
@@ -139,71 +156,7 @@ export function replaceSteps(deps: Deps, context: ReplaceContext): Step<ReplaceC
         report(`data_version ${reading.dataVersion ?? 'none'}, quick_check ok`)
       },
     },
-    stop: {
-      id: 'stop',
-      title: 'Stop the node and wait until its process has exited',
-      commands: node.stopCommands,
-      effect: 'stops-node',
-      heldUntil: 'start',
-      // Until the run starts the node itself, the node must stay down on data nobody else changes.
-      async holds(ctx) {
-        if (!ctx.nodeWasRunning) return null
-        if (await node.isRunning()) return 'the node is running again (started by someone else since lnstore stopped it)'
-        const now = ctx.database ? await readDatabase(ctx.database, {quickCheck: false}).catch(() => undefined) : undefined
-        const {atStop} = ctx.freshness
-        if (now && atStop && now.dataVersion !== atStop.dataVersion) return `the node's data_version is ${now.dataVersion} now, ${atStop.dataVersion} when lnstore stopped it (the node ran meanwhile)`
-        return null
-      },
-      async run(ctx, report, {firstStartedAt}) {
-        if (await node.isRunning()) {
-          if (!ctx.ignoreHtlcs) {
-            const risk = await readHtlcs(node).then(
-              ({channels, blockheight}) => htlcRisk(channels, blockheight, ctx.expectedDowntimeSeconds ?? 0),
-              (error: Error) => ({level: 'warn' as const, message: `could not ask the node for in-flight HTLCs (${error.message})`}),
-            )
-            if (risk?.level === 'refuse') throw new Error(`${risk.message}; the node is still running and no disk was touched by this step (--resume --ignore-htlcs to go ahead)`)
-            if (risk) report(`WARNING: ${risk.message}`)
-          }
-
-          try {
-            await node.stop(ctx.stopTimeoutSeconds * 1000)
-          } catch (error) {
-            throw new Error(`${(error as Error).message}; no disk was touched (the pool is as it was). Find out why the node does not stop`)
-          }
-
-          ctx.stoppedAt ??= deps.now()
-        } else if (ctx.nodeWasRunning) {
-          // An earlier run of this step asked the node to stop and was killed before it recorded the
-          // time: the node has been down since then at the most.
-          ctx.stoppedAt ??= firstStartedAt
-        }
-
-        // The node writes until it stops: what it holds now is what the restarted node must find.
-        const reading = await readDb(ctx)
-        // Done again after someone else ran the node: it may only have moved forward since.
-        const before = ctx.freshness.atStop
-        const problem = before && reading ? freshnessProblem(before, reading) : null
-        if (problem && reading!.dataVersion !== null && before!.dataVersion !== null && reading!.dataVersion < before!.dataVersion) {
-          throw new Error(`${problem}. The node stays stopped; the pool is as ZFS left it (zpool status ${ctx.pool})`)
-        }
-
-        if (reading) {
-          ctx.freshness.atStop = reading
-          if (reading.dataVersion !== null) await recordDataVersion(ctx.stateDir, reading.path, reading.dataVersion, deps.now(), 'replace-disk')
-          report(`node stopped; data_version ${reading.dataVersion ?? 'none'}`)
-        }
-      },
-      undo: {
-        title: 'Start the node again (when its data is verified)',
-        commands: node.startCommands,
-        async run(ctx, report) {
-          if (await node.isRunning()) return report('the node is running already (started outside this run): nothing to put back')
-          if (!ctx.nodeWasRunning) return report('the node was not running before: left stopped')
-          await checkData(ctx)
-          await startNode(ctx, report)
-        },
-      },
-    },
+    stop: node.stop,
     offline: {
       id: 'offline',
       title: `Take ${context.failing} offline`,
@@ -311,17 +264,7 @@ export function replaceSteps(deps: Deps, context: ReplaceContext): Step<ReplaceC
         await run(['zpool', 'clear', ctx.pool])
       },
     },
-    start: {
-      id: 'start',
-      title: 'Start the node and wait until it answers getinfo',
-      commands: node.startCommands,
-      effect: 'starts-node',
-      async run(ctx, report) {
-        // Checked again right here: a resumed run may have had to stop the node again since the verify step.
-        if (ctx.nodeWasRunning && !(await node.isRunning())) await checkData(ctx)
-        await startNode(ctx, report)
-      },
-    },
+    start: node.start,
     report: {
       id: 'report',
       title: "Record the replacement in lnstore's history",
@@ -358,9 +301,4 @@ export async function describeReplaceState(deps: Deps, ctx: ReplaceContext): Pro
   const poolLine = pool ? `pool ${ctx.pool} ${pool.state}${pool.scan.state === 'in_progress' ? ` (${pool.scan.kind} ${pool.scan.percent ?? '?'}%)` : ''}; ${device(ctx.failing)}; ${device(ctx.newDevice)}` : `pool ${ctx.pool} not imported`
   const running = await nodeAdapter(deps, ctx.node).isRunning().catch(() => null)
   return `${poolLine}; the node is ${running === null ? 'in an unknown state' : running ? 'running' : 'stopped'}`
-}
-
-/** Seconds the node was down, once it is back; null while it is down or when lnstore did not stop it. */
-export function downtimeSeconds(context: ReplaceContext): number | null {
-  return context.stoppedAt !== undefined && context.startedAt !== undefined ? (context.startedAt - context.stoppedAt) / 1000 : null
 }

@@ -3,7 +3,7 @@ import {join} from 'node:path'
 
 import {readJsonFile} from '../state/json-file.js'
 import {ownerAlive, readRunOwner, type RunOwner} from '../state/run-lock.js'
-import type {Finding} from '../zfs/health.js'
+import type {Finding} from '../storage/verdict.js'
 import {runLockPath, stoppedStep, type Journal} from './engine.js'
 
 /**

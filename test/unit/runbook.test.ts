@@ -5,9 +5,10 @@ import {join} from 'node:path'
 
 import {spawn} from 'node:child_process'
 
+import {runbookEnvelope, type RunbookCommand, type RunbookOutput} from '../../src/runbook/command.js'
+import type {Refusal} from '../../src/runbook/confirm.js'
 import {journalPath, openJournal, planOf, Runbook, RunbookError, runLockPath, type RunbookEvent, type Step} from '../../src/runbook/engine.js'
 import {openRunFindings, openRunStartFindings, readOpenRuns} from '../../src/runbook/open-runs.js'
-import {continueOpenRun} from '../../src/runbook/progress.js'
 import {processStartTime} from '../../src/state/run-lock.js'
 
 interface Context {
@@ -209,18 +210,70 @@ describe('runbook engine', () => {
     // While this very run (alive) starts the node, the gate lets it through.
     expect(openRunStartFindings([{...runs[0], startingNode: true}])).to.deep.equal([])
   })
+})
+
+
+describe('runbook command envelope', () => {
+  const flags = {'dry-run': false, yes: true, resume: false, abort: false}
+  const quiet = {json: true, log() {}, logToStderr() {}, now: () => Date.now()}
+
+  /** Runs a command over makeSteps through the envelope; `done` collects the steps run. */
+  function run(output: RunbookOutput, stateDir: string, done: string[], options: {flags?: Partial<typeof flags>; failing?: string[]} = {}): Promise<string> {
+    const steps = makeSteps(done, new Set(options.failing))
+    const command: RunbookCommand<Context, string> = {
+      stateDir,
+      steps: () => steps,
+      plan: async () => ({context: {log: []}, steps, plan: planOf(steps), notes: [], question: 'Go?'}),
+      finish: (action) => action,
+    }
+    return runbookEnvelope(output, {kind: 'demo', needsRoot: 'demo changes things', flags: {...flags, ...options.flags}}).run(command)
+  }
 
   it('a damaged journal: a new run is refused with the way out, and --abort sets it aside and closes the run', async () => {
     const stateDir = mkdtempSync(join(tmpdir(), 'lnstore-runbook-'))
-    await new Runbook({kind: 'demo', stateDir, steps: makeSteps([], new Set(['two']))}).start(context).catch(() => {})
+    await run(quiet, stateDir, [], {failing: ['two']}).catch(() => {})
     writeFileSync(journalPath(stateDir, 'demo'), '{"kind": "demo", "sta')
-    const refused = await new Runbook({kind: 'demo', stateDir, steps: makeSteps([], new Set())}).start(context).catch((caught: RunbookError) => caught)
+    const refused = await run(quiet, stateDir, []).catch((caught: RunbookError) => caught)
     expect((refused as RunbookError).nextSteps[0]).to.match(/^lnstore demo --abort/)
     expect((await readOpenRuns(stateDir))[0]).to.deep.include({kind: 'demo', touchedStorage: true, command: 'lnstore demo --abort'})
-    const aborted = await continueOpenRun({kind: 'demo', stateDir, abort: true, style: 'silent', log: () => {}, now: () => 42, steps: () => makeSteps([], new Set())}).catch((caught: Error) => caught)
+    const aborted = await run({...quiet, now: () => 42}, stateDir, [], {flags: {abort: true}}).catch((caught: Error) => caught)
     expect((aborted as Error).message).to.contain(`it is set aside as ${journalPath(stateDir, 'demo')}.damaged-42 and the run is closed`)
     expect(await openJournal(stateDir, 'demo')).to.equal(null)
     expect(await readOpenRuns(stateDir)).to.deep.equal([])
+    expect(await run(quiet, stateDir, [])).to.equal('done')
+  })
+
+  it('--dry-run plans and runs nothing; a run runs every step', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'lnstore-envelope-'))
+    const done: string[] = []
+    const shown: string[] = []
+    expect(await run({...quiet, json: false, log: (text) => shown.push(text)}, stateDir, done, {flags: {'dry-run': true}})).to.equal('planned')
+    expect(done).to.deep.equal([])
+    expect(shown.join('\n')).to.contain('lnstore demo would (dry run, nothing is changed):\n  1. Step one\n       $ echo one')
+    expect(await run(quiet, stateDir, done)).to.equal('done')
+    expect(done).to.deep.equal(['one', 'two', 'three'])
+  })
+
+  it('refuses with exit code 2, changing nothing: an open run, --resume with none, and no terminal to confirm on', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'lnstore-envelope-'))
+    const done: string[] = []
+    const refusal = (promise: Promise<unknown>) => promise.then(() => expect.fail('not refused'), (error: Refusal) => error)
+    const none = await refusal(run(quiet, stateDir, done, {flags: {resume: true}}))
+    expect([none.exitCode, none.message]).to.deep.equal([2, 'there is no stopped `lnstore demo` run to continue or take back'])
+
+    if (!process.stdin.isTTY) {
+      const unconfirmed = await refusal(run(quiet, stateDir, done, {flags: {yes: false}}))
+      expect([unconfirmed.exitCode, unconfirmed.message]).to.deep.equal([2, 'nothing was changed: lnstore asks before changing the system and there is no terminal to ask on; run again with --yes (or --dry-run to see exactly what it would do)'])
+    }
+
+    const failed = await run(quiet, stateDir, done, {failing: ['two']}).catch((error: RunbookError) => error)
+    expect(failed).to.be.instanceOf(RunbookError).and.not.to.have.property('exitCode')
+    const open = await refusal(run(quiet, stateDir, done))
+    expect(open.exitCode).to.equal(2)
+    expect(open.message).to.equal('an earlier `lnstore demo` run is not finished: it stopped at "Step two" (failed: two broke)')
+    expect(done).to.deep.equal(['one'])
+
+    expect(await run(quiet, stateDir, done, {flags: {resume: true}})).to.equal('resumed')
+    expect(done).to.deep.equal(['one', 'two', 'three'])
   })
 })
-
