@@ -6,6 +6,7 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {BIN, lnstore, lnstoreAsync} from '../support/cli.js'
+import {ClnNode, NETWORK} from '../support/cln.js'
 import {ensureZfs, listsDevice, sh, ZfsSandbox, type PoolHandle} from '../support/zfs-sandbox.js'
 
 const STANDIN = fileURLToPath(new URL('../../src/demo/standin-node.ts', import.meta.url))
@@ -40,9 +41,11 @@ function allFindings(status: {findings: Finding[]; pools: {findings: Finding[]; 
  * `preflight` say that a run is open, and every `next:` lnstore prints for a pool or device is
  * accepted when run as printed. On zfs-fuse.
  *
- * The node here is the in-repo stand-in (src/demo/standin-node.ts): the real lightningd test
- * support is not on main yet, and the stand-in is the only node here with in-flight HTLCs (the
- * real node has no chain to open channels on).
+ * The kills with the node started again by someone else run against the real lightningd (on a
+ * fake regtest chain, test/support/cln.ts). The in-repo stand-in (src/demo/standin-node.ts) is used
+ * only where the real node cannot show the case here: in-flight HTLCs (the real node has no chain
+ * to open channels on), a node that takes seconds to stop (so that a second --resume meets the
+ * first one alive), and the advice cases, which need no node at all.
  */
 describe('replace-disk reconciles with the world; open runs are visible; advice is executable (zfs-fuse)', function () {
   const sandbox = new ZfsSandbox()
@@ -94,6 +97,48 @@ describe('replace-disk reconciles with the world; open runs are visible; advice 
     return {pool, dataDir, ackLog, pidPath, env, root, startNode, journal: join(root, 'state', 'runbooks', 'replace-disk.json'), run: (args) => lnstore(args, {env})}
   }
 
+  interface RealCase {
+    pool: PoolHandle
+    cln: ClnNode
+    env: NodeJS.ProcessEnv
+    journal: string
+    run(args: string[]): ReturnType<typeof lnstore>
+  }
+
+  const clnNodes: ClnNode[] = []
+  after(async () => {
+    for (const cln of clnNodes) await cln.cleanup()
+  })
+
+  /** A two-way mirror holding the real lightningd's data directory, the node running and writing (newaddr) all the time. */
+  async function realSetup(): Promise<RealCase> {
+    const id = count++
+    const root = join(sandbox.dir, `real-${id}`)
+    mkdirSync(root, {recursive: true})
+    const pool = sandbox.createPool(`lnsrc${id}x`, ['mirror'], sandbox.devices(2, 256))
+    const dataDir = join(root, '.lightning')
+    const dataset = `${pool.name}/lightning`
+    sh('zfs', ['create', '-o', `mountpoint=${dataDir}`, dataset])
+    const cln = await ClnNode.create(dataDir, join(root, 'work'))
+    clnNodes.push(cln)
+    cln.start()
+    cln.startWriter()
+    await cln.acknowledgedMore(3)
+    const config = join(root, 'config.json')
+    writeFileSync(config, JSON.stringify({pools: [pool.name], dataDir, dataset, mode: 'zfs', node: {kind: 'rpc', network: NETWORK, startCommand: cln.startCommand, stopTimeoutSeconds: 60, startTimeoutSeconds: 120}}))
+    const env = {LNSTORE_CONFIG: config, LNSTORE_STATE_DIR: join(root, 'state')}
+    return {pool, cln, env, journal: join(root, 'state', 'runbooks', 'replace-disk.json'), run: (args) => lnstore(args, {env})}
+  }
+
+  /** Every write the real node acknowledged is still there, and data_version never went below one seen after an acknowledged write. */
+  async function expectRealWritesKept(c: RealCase): Promise<void> {
+    await c.cln.acknowledgedMore(2)
+    await c.cln.stopWriter()
+    const check = await c.cln.checkWrites()
+    expect(check.lost, JSON.stringify(check)).to.deep.equal([])
+    expect(check.dataVersion).to.be.at.least(check.highestAcknowledgedDataVersion)
+  }
+
   function signalNode(pidPath: string, signal: NodeJS.Signals): void {
     const pid = existsSync(pidPath) ? Number(readFileSync(pidPath, 'utf8')) : 0
     if (!pid) return
@@ -103,8 +148,8 @@ describe('replace-disk reconciles with the world; open runs are visible; advice 
   }
 
   const nodeRunning = (c: Case) => existsSync(c.pidPath)
-  const steps = (c: Case): {id: string; status: string}[] => (existsSync(c.journal) ? JSON.parse(readFileSync(c.journal, 'utf8')).steps : [])
-  const done = (c: Case) => steps(c).filter((step) => step.status === 'done').map((step) => step.id)
+  const steps = (c: {journal: string}): {id: string; status: string}[] => (existsSync(c.journal) ? JSON.parse(readFileSync(c.journal, 'utf8')).steps : [])
+  const done = (c: {journal: string}) => steps(c).filter((step) => step.status === 'done').map((step) => step.id)
 
   /** Stops the node, then checks that every write it acknowledged is in its database. */
   async function expectEveryWriteKept(c: Case): Promise<void> {
@@ -121,20 +166,21 @@ describe('replace-disk reconciles with the world; open runs are visible; advice 
   }
 
   /** Starts replace-disk (or a resume), and SIGKILLs it as soon as the journal has `step` done. */
-  async function killAfter(c: Case, args: string[], step: string): Promise<void> {
+  async function killAfter(c: {env: NodeJS.ProcessEnv; journal: string}, args: string[], step: string): Promise<void> {
     const child = spawn(process.execPath, [BIN, 'replace-disk', ...args], {env: {...process.env, ...c.env}, stdio: 'ignore'})
     await waitFor(`step ${step} done (or the run ended)`, () => ({done: done(c), exit: child.exitCode}), (seen) => seen.done.includes(step) || seen.exit !== null)
     child.kill('SIGKILL')
     await new Promise((resolve) => child.once('exit', resolve))
   }
 
-  it('killed after every step, the node started again by someone else before each --resume: status names the open run each time, and the end state is an uninterrupted run\'s', async function () {
-    this.timeout(900_000)
-    const c = await setup()
+  it('real lightningd: killed after every step, the node started again by someone else before each --resume; status names the open run each time; the end state is an uninterrupted run\'s', async function () {
+    this.timeout(1_200_000)
+    const c = await realSetup()
     const [failing] = c.pool.devices
     const [spare] = sandbox.devices(1, 256)
     const order = ['self-test', 'record', 'stop', 'offline', 'replace', 'resilver', 'verify-pool', 'verify-data', 'clear']
     const seenStopped: string[] = []
+    let restarts = 0
     for (const [index, step] of order.entries()) {
       if (done(c).includes(step)) continue
       await killAfter(c, index === 0 ? [failing, spare, '--allow-files', '--i-understand', '--yes'] : ['--resume', '--yes'], step)
@@ -144,16 +190,19 @@ describe('replace-disk reconciles with the world; open runs are visible; advice 
       const open = findings.find((finding) => finding.message.includes('unfinished `lnstore replace-disk` run'))
       expect(open, `after the kill at ${step}: ${status.stdout}`).to.not.equal(undefined)
       expect(open!.next).to.equal('lnstore replace-disk --resume')
-      if (open!.verdict === 'CRITICAL') seenStopped.push(step)
-      expect(open!.message).to.match(/the node is STOPPED by it|it has not stopped the node/)
+      expect(open!.verdict).to.equal(c.cln.running() ? 'WARNING' : 'CRITICAL')
+      if (!c.cln.running()) seenStopped.push(step)
       // The disk being replaced is never advised back online.
       expect(findings.map((finding) => finding.next ?? '')).to.not.include(`zpool online ${c.pool.name} ${failing}`)
 
-      // As systemd after a reboot, or an operator by hand: the node runs again before the resume.
-      if (!nodeRunning(c)) await c.startNode()
+      // As systemd after a reboot, or an operator by hand: the node runs (and writes) again before the resume.
+      if (!c.cln.running()) {
+        c.cln.start()
+        restarts++
+        await c.cln.acknowledgedMore(2)
+      }
     }
 
-    // The node was down (CRITICAL) for the kills between the stop and the restart.
     expect(seenStopped).to.include('stop')
     const resumed = c.run(['replace-disk', '--resume', '--yes', '--json'])
     expect(resumed.status, resumed.stderr).to.equal(0)
@@ -162,38 +211,42 @@ describe('replace-disk reconciles with the world; open runs are visible; advice 
     const status = sh('zpool', ['status', c.pool.name])
     expect(listsDevice(status, spare), status).to.equal(true)
     expect(listsDevice(status, failing), status).to.equal(false)
-    expect(nodeRunning(c), 'the node runs again').to.equal(true)
+    expect(c.cln.running(), 'the node runs again').to.equal(true)
     expect(allFindings(c.run(['status', '--json']).json()).map((finding) => finding.message).join('\n')).to.not.contain('unfinished')
-    await expectEveryWriteKept(c)
+    expect(restarts).to.be.greaterThan(0)
+    await expectRealWritesKept(c)
   })
 
-  it('killed right after stopping the node, which is then started again by hand: --abort closes the journal and says what it did; a new run is accepted', async () => {
-    const c = await setup()
+  it('real lightningd: killed right after stopping the node, which is then started again by hand: --abort closes the journal and says what it did; a new run is accepted', async function () {
+    this.timeout(600_000)
+    const c = await realSetup()
     const [failing] = c.pool.devices
     const [spare] = sandbox.devices(1, 256)
     await killAfter(c, [failing, spare, '--allow-files', '--i-understand', '--yes'], 'stop')
-    expect(nodeRunning(c)).to.equal(false)
-    await c.startNode()
+    expect(c.cln.running(), 'the run stopped the node').to.equal(false)
+    c.cln.start()
 
     const refused = c.run(['replace-disk', failing, spare, '--allow-files', '--i-understand', '--yes'])
-    expect(refused.status).to.equal(1)
-    // The step it stopped at: the one after the stop.
-    expect(refused.errors).to.contain(`it stopped at "Take ${failing} offline"`)
+    expect(refused.status).to.equal(2)
+    expect(refused.errors).to.match(/an earlier `lnstore replace-disk` run is not finished: it stopped at "(Take .* offline|Replace .*|Resilver .*)"/)
 
     const aborted = c.run(['replace-disk', '--abort'])
     expect(aborted.status, aborted.stderr).to.equal(0)
     expect(aborted.stdout).to.contain('Aborted: the run is closed.')
-    expect(aborted.stdout).to.contain('put back: Start the node again (when its data is verified): the node is running already (started outside this run): nothing to put back')
+    expect(aborted.stdout).to.match(/put back: Start the node again \(when its data is verified\): (the node is running already \(started outside this run\): nothing to put back|node \S+ answers at block \d+)/)
     expect(JSON.parse(readFileSync(c.journal, 'utf8')).state).to.equal('aborted')
-    expect(nodeRunning(c)).to.equal(true)
+    expect(c.cln.running()).to.equal(true)
 
-    const again = c.run(['replace-disk', failing, spare, '--allow-files', '--i-understand', '--yes', '--json'])
+    const [other] = sandbox.devices(1, 256)
+    const target = listsDevice(sh('zpool', ['status', c.pool.name]), failing) ? failing : spare
+    const again = c.run(['replace-disk', target, other, '--allow-files', '--i-understand', '--yes', '--json'])
     expect(again.status, again.stderr).to.equal(0)
-    await expectEveryWriteKept(c)
+    await expectRealWritesKept(c)
   })
 
-  it('killed after the offline; the node started and stopped again by hand (it wrote meanwhile): --resume goes on, and preflight refuses until the run is done', async () => {
-    const c = await setup()
+  it('real lightningd: killed after the offline; the node started and stopped again by hand (it wrote meanwhile): preflight refuses while the run is open, --resume goes on', async function () {
+    this.timeout(600_000)
+    const c = await realSetup()
     const [failing] = c.pool.devices
     const [spare] = sandbox.devices(1, 256)
     await killAfter(c, [failing, spare, '--allow-files', '--i-understand', '--yes'], 'offline')
@@ -201,22 +254,21 @@ describe('replace-disk reconciles with the world; open runs are visible; advice 
     expect(gate.status).to.not.equal(0)
     expect(gate.json().findings.map((finding: Finding) => finding.message).join('\n')).to.contain('the node must not start while it is open')
 
-    await c.startNode()
-    await waitFor('the node has written', () => readFileSync(c.ackLog, 'utf8').split('\n').length, (lines) => lines > 20)
-    signalNode(c.pidPath, 'SIGTERM')
-    await waitFor('the node has stopped', () => nodeRunning(c), (running) => !running)
+    c.cln.start()
+    await c.cln.acknowledgedMore(3)
+    await c.cln.stop()
 
     const resumed = c.run(['replace-disk', '--resume', '--yes', '--json'])
     expect(resumed.status, resumed.stderr).to.equal(0)
     expect(resumed.json().freshness.beforeStart).to.deep.equal(resumed.json().freshness.atStop)
-    expect(nodeRunning(c)).to.equal(true)
+    expect(c.cln.running()).to.equal(true)
     const after = c.run(['preflight', '--json'])
     expect(after.json().findings.map((finding: Finding) => finding.message).join('\n')).to.not.contain('must not start while it is open')
-    await expectEveryWriteKept(c)
+    await expectRealWritesKept(c)
   })
 
-  it('two --resume at once: the second is refused naming the first\'s pid, status shows it running, and the first finishes', async () => {
-    // A node that takes 8 s to shut down: the first resume is inside its stop when the second comes.
+  it('stand-in node: two --resume at once: the second is refused naming the first\'s pid, status shows it running, and the first finishes', async () => {
+    // The stand-in, because it can take 8 s to shut down: the first resume is still inside its stop when the second comes.
     const c = await setup({nodeArgs: ['--stop-delay-ms', '8000']})
     const [failing] = c.pool.devices
     const [spare] = sandbox.devices(1, 256)
@@ -238,7 +290,7 @@ describe('replace-disk reconciles with the world; open runs are visible; advice 
     await expectEveryWriteKept(c)
   })
 
-  it('HTLCs (stand-in node): refuses (exit 2) one expiring within the downtime plus 18 blocks, naming the channel; --ignore-htlcs goes ahead; a resumed stop weighs them again', async () => {
+  it('stand-in node (the real one here has no channels, hence no HTLCs): refuses (exit 2) one expiring within the downtime plus 18 blocks, naming the channel; --ignore-htlcs goes ahead; a resumed stop weighs them again', async () => {
     const c = await setup({nodeArgs: ['--htlc-expiry-blocks', '5']})
     const [failing] = c.pool.devices
     const [spare] = sandbox.devices(1, 256)
