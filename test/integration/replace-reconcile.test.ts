@@ -7,6 +7,7 @@ import {fileURLToPath} from 'node:url'
 
 import {BIN, lnstore, lnstoreAsync} from '../support/cli.js'
 import {ClnNode, NETWORK} from '../support/cln.js'
+import {alertConfig, TestSmtpServer} from '../support/smtp.js'
 import {ensureZfs, listsDevice, sh, ZfsSandbox, type PoolHandle} from '../support/zfs-sandbox.js'
 
 const STANDIN = fileURLToPath(new URL('../../src/demo/standin-node.ts', import.meta.url))
@@ -265,6 +266,35 @@ describe('replace-disk reconciles with the world; open runs are visible; advice 
     const after = c.run(['preflight', '--json'])
     expect(after.json().findings.map((finding: Finding) => finding.message).join('\n')).to.not.contain('must not start while it is open')
     await expectRealWritesKept(c)
+  })
+
+  it('stand-in node: a run killed with the node stopped is a CRITICAL alert mail naming the run and the command that continues it (the monitor and the ZED hook run the same check)', async () => {
+    const c = await setup()
+    const server = new TestSmtpServer()
+    const port = await server.start()
+    try {
+      const config = JSON.parse(readFileSync(c.env.LNSTORE_CONFIG!, 'utf8'))
+      const env = {...c.env, LNSTORE_CONFIG: alertConfig(c.root, port, config)}
+      // The first look sets the alert baseline.
+      await lnstoreAsync(['status'], {env})
+      const [failing] = c.pool.devices
+      const [spare] = sandbox.devices(1, 256)
+      await killAfter(c, [failing, spare, '--allow-files', '--i-understand', '--yes'], 'stop')
+      const checked = await lnstoreAsync(['status'], {env})
+      expect(checked.stdout).to.contain('unfinished `lnstore replace-disk` run')
+      const mails = await server.waitFor(1)
+      const mail = mails.find((candidate) => candidate.text.includes('unfinished `lnstore replace-disk` run'))
+      expect(mail, mails.map((candidate) => candidate.subject).join('\n')).to.not.equal(undefined)
+      expect(mail!.subject).to.match(/^\[lnstore\] CRITICAL/)
+      expect(mail!.text).to.contain('the node is STOPPED by it')
+      expect(mail!.text).to.contain('lnstore replace-disk --resume')
+    } finally {
+      await server.stop()
+    }
+
+    const resumed = c.run(['replace-disk', '--resume', '--yes'])
+    expect(resumed.status, resumed.stderr).to.equal(0)
+    await expectEveryWriteKept(c)
   })
 
   it('stand-in node: two --resume at once: the second is refused naming the first\'s pid, status shows it running, and the first finishes', async () => {
