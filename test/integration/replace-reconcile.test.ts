@@ -360,7 +360,7 @@ describe('replace-disk reconciles with the world; open runs are visible; advice 
     expect(refused.status).to.equal(2)
     expect(refused.errors).to.contain('holds a space or control character: `zpool status` prints devices in space-separated columns')
     const [other] = sandbox.devices(1, 256)
-    const init = c.run(['init', '--mirror', spaced, other, '--allow-files', '--data-dir', join(c.root, 'elsewhere'), '--dry-run'])
+    const init = c.run(['init', '--mirror', spaced, other, '--allow-files', '--data-dir', join(c.root, 'elsewhere'), '--user', 'root', '--dry-run'])
     expect(init.status).to.equal(2)
     expect(init.errors).to.contain('holds a space or control character')
   })
