@@ -70,7 +70,7 @@ function evaluatePool(pool: Pool, input: HealthInput): PoolHealth {
     })
   }
 
-  for (const vdev of pool.vdevs) findings.push(...redundancyFindings(pool, vdev))
+  for (const vdev of pool.vdevs) findings.push(...redundancyFindings(pool, vdev, input.replacing ?? []))
   findings.push(...commonCauseFindings(pool, devices))
   const lastScrub = latestScrub(pool, input.history.scrubs[pool.name])
   findings.push(...scanFindings(pool, lastScrub, config, now))
@@ -240,7 +240,7 @@ export function vdevsWithoutRedundancy(pool: Pool): string[] {
     .map((vdev) => vdev.name)
 }
 
-function redundancyFindings(pool: Pool, vdev: Vdev): Finding[] {
+function redundancyFindings(pool: Pool, vdev: Vdev, replacing: NonNullable<HealthInput['replacing']>): Finding[] {
   if (vdev.role === 'cache' || vdev.role === 'spare') return []
   const survives = tolerance(vdev)
   const members = isLeaf(vdev) ? [vdev] : vdev.children
@@ -252,9 +252,10 @@ function redundancyFindings(pool: Pool, vdev: Vdev): Finding[] {
 
   if (missing.length === 0) return []
   const left = survives - missing.length
-  // The way back is replacing a missing member (the advice for that device).
+  // The way back: finish the run replacing a member, bring back one taken offline, or replace one that failed.
   const first = members.find(isMissing)!
-  const next = replaceAdvice(pool, vdev, first)
+  const run = replacing.find((entry) => entry.pool === pool.name && members.some((member) => isMissing(member) && [member.name, member.path, member.guid].includes(entry.device)))
+  const next = run ? run.command : first.state === 'OFFLINE' && isLeaf(first) ? `zpool online ${pool.name} ${first.name}` : replaceAdvice(pool, vdev, first)
   if (left <= 0) {
     return [{verdict: 'CRITICAL', message: `${vdev.name} has no redundant copy left (${missing.join(', ')} missing): one more failure loses data`, next}]
   }

@@ -94,7 +94,7 @@ describe('alert mails', () => {
     const excerpt = fixture('openzfs-2.3.2/017-degraded-offline.txt')
     const mail = composeAlertMail(alert, {host: 'node1', now: NOW, repeatHours: 24, excerpt}, await loadMailTemplates())
     expect(mail.subject).to.equal('[lnstore] CRITICAL: pool tank on node1: mirror-0 has no redundant copy left (vdc missing): one more failure loses data')
-    expect(mail.text).to.contain('What to do next:\n  zpool status -v tank\n')
+    expect(mail.text).to.contain('What to do next:\n  zpool online tank vdc\n')
     expect(mail.text).to.contain('zpool online tank vdc')
     expect(mail.text).to.contain('  pool tank: first seen -> CRITICAL\n')
     expect(mail.text).to.match(/\n {2}vdb {2}WARNING {3}read 0 {2}write 0 {2}cksum 75 {2}new no history\n/)

@@ -207,6 +207,9 @@ describe('health verdicts', () => {
       expect(deviceFindings(health, 'vdc').findings).to.deep.equal([
         {verdict: 'CRITICAL', message: 'an unfinished `lnstore replace-disk` run is replacing this device (it is OFFLINE)', next: 'lnstore replace-disk --resume'},
       ])
+      expect(health.pools[0].findings.map((finding) => finding.next)).to.include('lnstore replace-disk --resume').and.not.include('zpool online tank vdc')
+      // Without a run, a device an operator took offline is brought back.
+      expect(judge(report).pools[0].findings.map((finding) => finding.next)).to.include('zpool online tank vdc')
     })
   })
 })
