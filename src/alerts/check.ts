@@ -91,7 +91,7 @@ async function sendAlerts(
 export function observe(status: StatusResult): ScopeObservation[] {
   const notOk = (findings: Finding[]) => findings.filter((finding) => finding.verdict !== 'OK')
   const host: ScopeObservation = {scope: HOST_SCOPE, verdict: worst(status.findings.map((finding) => finding.verdict)), findings: notOk(status.findings), devices: []}
-  const pools = status.pools.map((pool) => ({scope: pool.name, verdict: pool.verdict, findings: notOk(pool.findings), devices: leaves(pool.vdevs)}))
+  const pools = status.pools.map((pool) => ({scope: pool.name, label: pool.label, verdict: pool.verdict, findings: notOk(pool.findings), devices: leaves(pool.vdevs)}))
   return [host, ...pools]
 }
 

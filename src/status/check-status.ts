@@ -79,6 +79,7 @@ function poolView(pool: Pool, health: PoolHealth): PoolView {
   const {name, state, read, write, cksum, scan, errors, status, action, see, exactCounts, warnings} = pool
   return {
     name,
+    label: `pool ${name}`,
     state,
     verdict: health.verdict,
     read,

@@ -31,6 +31,8 @@ export interface VdevView {
 
 export interface PoolView {
   name: string
+  /** What the operator calls it, in alerts: "pool tank", "the ChironFS replicas at /home/bitcoin/.lightning". */
+  label: string
   state: string
   verdict: Verdict
   read: number | null
