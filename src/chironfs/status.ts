@@ -74,7 +74,7 @@ export async function checkChironfsStatus(deps: Deps, options: ChironfsCheckOpti
   const now = deps.now()
   const mountpoint = config.dataDir!
   const replicas = configuredReplicas(settings)
-  const probes = await Promise.all(replicas.map((replica) => probeReplica(replica.path, settings.probeTimeoutSeconds * 1000)))
+  const probes = await Promise.all(replicas.map((replica) => probeReplica(deps.runner, replica.path, settings.probeTimeoutSeconds * 1000)))
   const mounts = parseMountInfo(await deps.readFile('/proc/self/mountinfo'))
   const resolved = await Promise.all(replicas.map((replica, index) => resolvedPath(replica.path, probes[index].reachable)))
   const view = await observeChironfs(deps, settings, replicas, resolved)
