@@ -32,7 +32,7 @@ if [ "${LNSTORE_VM_UNDER_SYSTEMD:-}" != 1 ] && grep -q '^declare -x LNSTORE_VM_S
   mountpoint -q /sys || mount -t sysfs sysfs /sys
   {
     echo "# written by lnstore's guest-init.sh at every boot"
-    echo "project /project 9p trans=virtio,version=9p2000.L,msize=262144,cache=loose,nofail 0 0"
+    echo "project /project 9p trans=virtio,version=9p2000.L,msize=262144,cache=loose 0 0"
     if grep -qw shared /sys/bus/virtio/drivers/9pnet_virtio/*/mount_tag 2>/dev/null; then
       echo "shared /shared 9p trans=virtio,version=9p2000.L,msize=262144,ro,nofail 0 0"
     fi

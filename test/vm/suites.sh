@@ -7,6 +7,9 @@
 #   LNSTORE_VM_VARIANTS   variants to run, default "openzfs-2.1 openzfs-2.3"
 #   LNSTORE_VM_SUITES     test files to run instead of the default list below
 #   LNSTORE_VM_TIMEOUT    hard limit per variant in seconds (default 2700)
+#   LNSTORE_VM_JOURNEYS   operator journeys to run after the suites (test/vm/journeys.sh), "none"
+#                         for none; default: the ones CI runs (ci_journeys below)
+#   LNSTORE_VM_JOURNEY_VARIANTS  variants for the journeys (default: LNSTORE_VM_VARIANTS)
 # Exit status: 0 when every variant ran and passed, 1 otherwise (a VM that could not start counts
 # as a failure: this tier never passes without having run).
 set -euo pipefail
@@ -26,6 +29,8 @@ default_suites=(
 [ ! -f test/integration/chironfs-nfs.test.ts ] || default_suites+=(test/integration/chironfs-nfs.test.ts)
 read -r -a suites <<<"${LNSTORE_VM_SUITES:-${default_suites[*]}}"
 read -r -a variants <<<"${LNSTORE_VM_VARIANTS:-openzfs-2.1 openzfs-2.3}"
+# The journeys CI runs (each passes today; test/vm/README.md lists the others and why).
+ci_journeys="01-checksum-errors"
 timeout=${LNSTORE_VM_TIMEOUT:-2700}
 # mocha's per-test limit (.mocharc: 120 s) is sized for the host; under TCG a replace-disk case with
 # its stand-in node takes minutes. The VM's hard --timeout above still bounds the whole run.
@@ -50,4 +55,11 @@ for variant in "${variants[@]}"; do
 done
 
 node test/vm/summary.mjs "${summary_args[@]}"
+
+# The operator journeys (test/vm/journeys.sh: systemd, the real lightningd, faults, the mailed
+# advice). LNSTORE_VM_JOURNEYS=none leaves them out; its default here is what CI runs (README).
+if [ "${LNSTORE_VM_JOURNEYS:-}" != none ]; then
+  LNSTORE_VM_JOURNEYS=${LNSTORE_VM_JOURNEYS:-$ci_journeys} LNSTORE_VM_VARIANTS=${LNSTORE_VM_JOURNEY_VARIANTS:-${variants[*]}} \
+    bash test/vm/journeys.sh || status=1
+fi
 exit "$status"

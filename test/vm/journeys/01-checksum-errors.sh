@@ -24,7 +24,10 @@ zinject -c all >/dev/null
 zpool wait -t scrub "$POOL" 2>/dev/null || true
 
 # The operator: the mail's advice, with the new disk's path for <new-device>, nothing else added.
-advice=$(mailed_command '^lnstore replace-disk ') || { mails | tail -n 3; fail "no mail advises 'lnstore replace-disk'"; }
+# A first mail may say less (a WARNING before the burst threshold); the advice comes with the
+# CRITICAL one: wait for a mail that advises the replacement.
+wait_for 180 "a mail advising 'lnstore replace-disk'" mailed_command '^lnstore replace-disk '
+advice=$(mailed_command '^lnstore replace-disk ')
 say "mailed advice: $advice"
 command=${advice%%   (*}                      # the "(pool ...)" note after three spaces is not part of it
 command=${command//<new-device>/$(disk 3)}
