@@ -100,7 +100,7 @@ mountpoint -q /project || fail "/project is not mounted (9p tag 'project')"
 # shellcheck source=/dev/null
 . "$share/env" || fail "cannot read $share/env"
 disks=()
-for i in $(seq 1 "${LNSTORE_VM_DISK_COUNT:-0}"); do
+for i in ${LNSTORE_VM_DISK_LIST-$(seq 1 "${LNSTORE_VM_DISK_COUNT:-0}")}; do
   d=/dev/disk/by-id/virtio-lnstore-disk$i
   for _ in $(seq 1 50); do [ -e "$d" ] && break; sleep 0.2; done
   [ -e "$d" ] || fail "test disk $d did not appear (udev by-id link missing)"

@@ -124,12 +124,15 @@ else
   drives=(-drive "file=$image/root.img,if=none,id=root,format=raw,snapshot=on")
 fi
 drives+=(-device "virtio-blk-pci,drive=root,serial=lnstore-root")
+present_disks=()
 for i in $(seq 1 "$disks"); do
   [ -f "$disk_dir/disk$i.img" ] || truncate -s "$disk_size" "$disk_dir/disk$i.img"
   [ -f "$disk_dir/disk$i.absent" ] && continue # a journey's disk kept out of this boot
+  present_disks+=("$i")
   drives+=(-drive "file=$disk_dir/disk$i.img,if=none,id=disk$i,format=raw,cache=unsafe"
            -device "virtio-blk-pci,drive=disk$i,id=lnstore-disk$i,serial=lnstore-disk$i")
 done
+printf 'declare -x LNSTORE_VM_DISK_LIST=%q\n' "${present_disks[*]}" >>"$run_dir/env"
 if [ "$(id -u)" -eq 0 ]; then security=passthrough; else security=none; fi
 # ../shared beside the checkout (prebuilt Core Lightning and ChironFS), read-only at /shared in
 # the VM, so that /project/../shared is the same folder as on the host.
