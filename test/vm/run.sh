@@ -178,7 +178,8 @@ while kill -0 "$qemu_pid" 2>/dev/null; do
   fi
   if [ -f "$run_dir/monitor" ]; then
     command -v socat >/dev/null || die "socat not found (the guest asked for a QEMU monitor command): apt-get install -y socat"
-    socat - "UNIX-CONNECT:$run_dir/monitor.sock" <"$run_dir/monitor" >"$run_dir/monitor.out.tmp" 2>&1 || true
+    # {disks} in the command is the host folder of the disks (drive_add needs the image's path).
+    sed "s|{disks}|$disk_dir|g" "$run_dir/monitor" | socat - "UNIX-CONNECT:$run_dir/monitor.sock" >"$run_dir/monitor.out.tmp" 2>&1 || true
     mv "$run_dir/monitor.out.tmp" "$run_dir/monitor.out"
     printf '%s: QEMU monitor: %s\n' "$prog" "$(tr '\n' ' ' <"$run_dir/monitor")" >&2
     rm -f "$run_dir/monitor"
@@ -192,6 +193,12 @@ wait "$tail_pid" 2>/dev/null || true
 tail_pid=""
 
 elapsed=$((SECONDS - start))
+# A journey can take disks out of the next boot of its machine (the pool missing at boot) and put
+# them back: /lnstore-run/absent-next and present-next hold disk numbers.
+if [ -n "$state" ]; then
+  for i in $(cat "$run_dir/absent-next" 2>/dev/null); do touch "$state/disk$i.absent"; done
+  for i in $(cat "$run_dir/present-next" 2>/dev/null); do rm -f "$state/disk$i.absent"; done
+fi
 if [ -n "$power_cut" ]; then
   printf '\n%s: POWER CUT: QEMU killed after %s s, as the guest asked; boot again with the same --state\n' "$prog" "$elapsed" >&2
   exit 75
