@@ -110,8 +110,12 @@ UNIT
 JSON
   lnstore alert test >/dev/null 2>&1 || fail "lnstore alert test: the mailbox did not take a mail"
   wait_for 60 "the test alert in the mailbox" bash -c "ls $MAILDIR/*.eml"
-  say "lnstore init --mirror $(disk 1) $(disk 2)"
-  lnstore init --mirror "$(disk 1)" "$(disk 2)" --pool "$POOL" --data-dir "$DATA" --yes || fail "lnstore init failed"
+  # INIT_DEVICES: the mirror's two sides (default disks 1 and 2; a journey may put device-mapper
+  # devices over them first).
+  local devices=${INIT_DEVICES:-$(disk 1) $(disk 2)}
+  say "lnstore init --mirror $devices"
+  # shellcheck disable=SC2086
+  lnstore init --mirror $devices --pool "$POOL" --data-dir "$DATA" --yes || fail "lnstore init failed"
   lnstore preflight install --yes || fail "lnstore preflight install failed"
   lnstore schedule install --yes || fail "lnstore schedule install failed"
   [ -n "$(ls /etc/zfs/zed.d/*lnstore* 2>/dev/null)" ] || fail "schedule install wrote no zedlet into /etc/zfs/zed.d"
