@@ -177,9 +177,8 @@ while kill -0 "$qemu_pid" 2>/dev/null; do
     break
   fi
   if [ -f "$run_dir/monitor" ]; then
-    command -v socat >/dev/null || die "socat not found (the guest asked for a QEMU monitor command): apt-get install -y socat"
     # {disks} in the command is the host folder of the disks (drive_add needs the image's path).
-    sed "s|{disks}|$disk_dir|g" "$run_dir/monitor" | socat - "UNIX-CONNECT:$run_dir/monitor.sock" >"$run_dir/monitor.out.tmp" 2>&1 || true
+    node "$here/monitor.mjs" "$run_dir/monitor.sock" "$(sed "s|{disks}|$disk_dir|g" "$run_dir/monitor" | head -n 1)" >"$run_dir/monitor.out.tmp" 2>&1 || true
     mv "$run_dir/monitor.out.tmp" "$run_dir/monitor.out"
     printf '%s: QEMU monitor: %s\n' "$prog" "$(tr '\n' ' ' <"$run_dir/monitor")" >&2
     rm -f "$run_dir/monitor"
