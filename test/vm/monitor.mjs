@@ -22,7 +22,9 @@ client.on('data', (chunk) => {
     client.write(`${command}\n`)
     return
   }
-  process.stdout.write(buffer.slice(0, -prompt.length))
+  // The monitor echoes the command (with terminal redraws) up to the first line break: skip that.
+  const answer = buffer.slice(0, -prompt.length)
+  process.stdout.write(answer.slice(answer.indexOf('\n') + 1))
   clearTimeout(deadline)
   client.end()
 })
