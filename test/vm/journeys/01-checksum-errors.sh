@@ -6,7 +6,7 @@
 
 install_machine
 start_writer
-wait_for 120 "the writer's first acknowledged writes" test "$(wc -l <"$ACKED" 2>/dev/null || echo 0)" -ge 5
+wait_for 120 "the writer's first acknowledged writes" acked_at_least 5
 
 # The fault: every read from disk 2 comes back with a checksum error; a scrub reads everything.
 before=$(mail_count)

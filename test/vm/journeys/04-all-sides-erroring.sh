@@ -6,7 +6,7 @@
 
 install_machine
 start_writer
-wait_for 120 "the writer's first acknowledged writes" test "$(wc -l <"$ACKED" 2>/dev/null || echo 0)" -ge 5
+wait_for 120 "the writer's first acknowledged writes" acked_at_least 5
 systemctl start lnstore-check.service
 before=$(mail_count)
 for i in 1 2; do

@@ -12,7 +12,7 @@ done
 INIT_DEVICES="/dev/mapper/jd1 /dev/mapper/jd2" install_machine
 zpool set failmode=wait "$POOL"
 start_writer
-wait_for 120 "the writer's first acknowledged writes" test "$(wc -l <"$ACKED" 2>/dev/null || echo 0)" -ge 5
+wait_for 120 "the writer's first acknowledged writes" acked_at_least 5
 systemctl start lnstore-check.service
 
 before=$(mail_count)

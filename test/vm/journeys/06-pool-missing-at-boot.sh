@@ -9,7 +9,7 @@ case "$boot" in
   1)
     install_machine
     start_writer
-    wait_for 120 "the writer's first acknowledged writes" test "$(wc -l <"$ACKED" 2>/dev/null || echo 0)" -ge 5
+    wait_for 120 "the writer's first acknowledged writes" acked_at_least 5
     stop_writer
     systemctl start lnstore-check.service
     echo "1 2" >/lnstore-run/absent-next

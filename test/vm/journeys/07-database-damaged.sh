@@ -8,7 +8,7 @@
 db=$DATA/regtest/lightningd.sqlite3
 install_machine
 start_writer
-wait_for 120 "the writer's first acknowledged writes" test "$(wc -l <"$ACKED" 2>/dev/null || echo 0)" -ge 5
+wait_for 120 "the writer's first acknowledged writes" acked_at_least 5
 stop_writer
 check_writes
 systemctl start lnstore-check.service

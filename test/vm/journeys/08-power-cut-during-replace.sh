@@ -14,7 +14,7 @@ case "$boot" in
   1)
     install_machine
     start_writer
-    wait_for 120 "the writer's first acknowledged writes" test "$(wc -l <"$ACKED" 2>/dev/null || echo 0)" -ge 5
+    wait_for 120 "the writer's first acknowledged writes" acked_at_least 5
     systemctl start lnstore-check.service
     say "operator runs: lnstore replace-disk virtio-lnstore-disk2 $(disk 3)"
     systemd-run --unit=journey-replace --quiet --setenv=LNSTORE_YES=1 /usr/local/bin/lnstore replace-disk virtio-lnstore-disk2 "$(disk 3)"

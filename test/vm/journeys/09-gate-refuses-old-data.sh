@@ -13,7 +13,7 @@ node_runs() { grep -c 'Server started with public key' /var/log/lightningd.log 2
 write_and_stop() {
   local target=$(( $(wc -l <"$ACKED" 2>/dev/null || echo 0) + 5 ))
   start_writer
-  wait_for 180 "5 more acknowledged writes" test "$(wc -l <"$ACKED" 2>/dev/null || echo 0)" -ge "$target"
+  wait_for 180 "5 more acknowledged writes" acked_at_least "$target"
   stop_writer
   systemctl start lnstore-check.service
   systemctl stop lightningd.service

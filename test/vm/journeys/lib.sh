@@ -136,6 +136,7 @@ start_writer() {
       sleep 0.5
     done" || fail "cannot start the writer"
 }
+acked_at_least() { [ "$(cat "$ACKED" 2>/dev/null | wc -l)" -ge "$1" ]; }
 stop_writer() { systemctl stop journey-writer.service 2>/dev/null || true; }
 
 # Every acknowledged address must be in the wallet (listaddresses); writes lost go to $J/lost.
