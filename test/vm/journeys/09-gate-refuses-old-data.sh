@@ -2,8 +2,8 @@
 # Journey 9: the node's data is not the newest it wrote -> at boot systemd starts lightningd
 # through lnstore's gate (preflight install's ExecStartPre) -> the gate refuses, and lightningd
 # (which would start silently on it: ../shared/prebuilt/README.md) never runs. Three faults on
-# one machine, each followed by a reboot: the database deleted, an older copy put in place, and
-# `zfs rollback` of the dataset. After each refusal the operator puts the newest data back and
+# one machine, each followed by a reboot: an older copy put in place, `zfs rollback` of the
+# dataset, and the database deleted. After each refusal the operator puts the newest data back and
 # the node starts again with nothing lost.
 . "$(dirname "$0")/lib.sh"
 
@@ -36,35 +36,48 @@ start_again() {
   check_writes
 }
 
+# Each fault keeps the newest database aside (off the pool) to put it back after the refusal.
+# Order: older copy, rollback, deletion (a rollback cannot be undone, but the newest copy is kept).
+fault() { # name
+  cp -p "$db" "$J/newest.sqlite3"
+  case "$1" in
+    older) cp -p "$J/older.sqlite3" "$db" ;;
+    rollback) zfs rollback -r "$dataset@journey" || fail "zfs rollback" ;;
+    deleted) rm -f "$db" ;;
+  esac
+  echo "$1" >"$J/fault"
+  say "fault: $1 database; rebooting"
+  reboot_next
+}
+put_back_newest() { cp -p "$J/newest.sqlite3" "$db"; }
+
+dataset=$(zfs list -H -o name "$DATA" 2>/dev/null)
 case "$boot" in
   1)
     install_machine
-    write_and_stop
-    mv "$db" "$J/newest.sqlite3"
-    say "deleted the database (kept aside off the pool); rebooting"
-    reboot_next ;;
-  2)
-    expect_refused "deleted database"
-    mv "$J/newest.sqlite3" "$db"
-    start_again
+    dataset=$(zfs list -H -o name "$DATA") || fail "no dataset at $DATA"
     write_and_stop
     cp -p "$db" "$J/older.sqlite3"
-    systemctl start lightningd.service && write_and_stop
-    mv "$db" "$J/newest.sqlite3" && cp -p "$J/older.sqlite3" "$db"
-    say "put an older copy of the database in place; rebooting"
-    reboot_next ;;
-  3)
+    systemctl start lightningd.service || fail "the node does not start again"
+    write_and_stop
+    fault older ;;
+  2)
     expect_refused "older database"
-    mv "$J/newest.sqlite3" "$db"
+    put_back_newest
     start_again
-    dataset=$(zfs list -H -o name "$DATA") || fail "no dataset at $DATA"
     zfs snapshot "$dataset@journey" || fail "zfs snapshot"
     write_and_stop
-    zfs rollback -r "$dataset@journey" || fail "zfs rollback"
-    say "rolled $dataset back to an earlier snapshot; rebooting"
-    reboot_next ;;
-  4)
+    fault rollback ;;
+  3)
     expect_refused "zfs rollback"
-    pass "deleted, older and rolled-back databases all refused at boot; lightningd never ran on them"
+    put_back_newest
+    start_again
+    write_and_stop
+    fault deleted ;;
+  4)
+    expect_refused "deleted database"
+    put_back_newest
+    start_again
+    pass "an older copy, a zfs rollback and a deleted database each refused at boot; lightningd never ran on them; the newest data starts again, nothing lost"
     ;;
 esac
