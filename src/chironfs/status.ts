@@ -136,6 +136,7 @@ export async function checkChironfsStatus(deps: Deps, options: ChironfsCheckOpti
   const capacity = Math.max(-1, ...reports.map((report) => report.probe.usedPercent ?? -1))
   const pool: PoolView = {
     name: SCOPE,
+    label: `the ChironFS replicas at ${mountpoint}`,
     state: mounted ? 'MOUNTED' : 'UNMOUNTED',
     verdict: worst([...findings.map((finding) => finding.verdict), ...reports.map((report) => report.verdict)]),
     read: null,

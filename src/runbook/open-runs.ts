@@ -3,7 +3,7 @@ import {join} from 'node:path'
 
 import {readJsonFile} from '../state/json-file.js'
 import {ownerAlive, readRunOwner, type RunOwner} from '../state/run-lock.js'
-import type {Finding} from '../storage/verdict.js'
+import {worst, type Finding} from '../storage/verdict.js'
 import {runLockPath, stoppedStep, type Journal} from './engine.js'
 
 /**
@@ -112,4 +112,10 @@ export function openRunStartFindings(runs: OpenRun[]): Finding[] {
       message: `${openRunFindings([run])[0].message}: the node must not start while it is open (it checks the data before it starts the node itself)`,
       next: run.live ? `tail --pid=${run.live.pid} -f /dev/null; lnstore preflight` : run.command,
     }))
+}
+
+/** A status result with the open runs' findings added in front, and its verdict raised to match. */
+export async function withOpenRuns<T extends {verdict: Finding['verdict']; findings: Finding[]}>(result: T, stateDir: string): Promise<T> {
+  const findings = openRunFindings(await readOpenRuns(stateDir))
+  return {...result, verdict: worst([result.verdict, ...findings.map((finding) => finding.verdict)]), findings: [...findings, ...result.findings]}
 }
