@@ -171,6 +171,15 @@ try {
     console.log(`${String(devices).padStart(8)}${us.toFixed(1).padStart(12)}${(us / devices).toFixed(2).padStart(11)}${(us / base).toFixed(1).padStart(18)}`)
   }
 } finally {
-  spawnSync('zpool', ['destroy', '-f', POOL], {stdio: 'ignore'})
-  rmSync(work, {recursive: true, force: true})
+  // zfs-fuse says "busy" for a while after the last command: try again, and never delete the
+  // files of a pool still imported (the shared daemon fails on a pool whose disks are gone).
+  let destroyed = false
+  for (let attempt = 0; attempt < 40 && !destroyed; attempt++) {
+    const result = spawnSync('zpool', ['destroy', '-f', POOL], {encoding: 'utf8'})
+    destroyed = result.status === 0 || /no such pool/.test(result.stderr)
+    if (!destroyed) execFileSync('sleep', ['0.25'])
+  }
+
+  if (destroyed) rmSync(work, {recursive: true, force: true})
+  else console.error(`could not destroy the benchmark's pool ${POOL}: run \`zpool destroy -f ${POOL}\`, then remove ${work}`)
 }
