@@ -1,4 +1,3 @@
-import {readFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 
 import {parseFastFlags, type DefinedFlag, type ManifestFlag} from './fast-flags.js'
@@ -28,6 +27,9 @@ interface Manifest {
   commands: Record<string, {flags: Record<string, ManifestFlag>; args?: Record<string, unknown>}>
 }
 
+/** oclif.manifest.json's flags and args, put in by scripts/build-fast-entry.js when it bundles this entry. */
+declare const LNSTORE_MANIFEST: Manifest
+
 const require = createRequire(import.meta.url)
 
 /** Runs `argv` when it is a plain call of a hot command and returns true; false: oclif should run it. */
@@ -35,8 +37,7 @@ export async function runFast(argv: string[]): Promise<boolean> {
   const [id, ...rest] = argv
   const load = COMMANDS[id]
   if (!load) return false
-  const manifest = JSON.parse(readFileSync(new URL('../../oclif.manifest.json', import.meta.url), 'utf8')) as Manifest
-  const entry = manifest.commands[id]
+  const entry = LNSTORE_MANIFEST.commands[id]
   if (!entry || Object.keys(entry.args ?? {}).length > 0) return false
   const {default: CommandClass} = await load()
   const flags = parseFastFlags(entry.flags, {...CommandClass.baseFlags, ...CommandClass.flags}, rest, process.env)

@@ -7,6 +7,7 @@ import {runChecked} from '../system/runner.js'
 import {vdevsWithoutRedundancy, worst, type Finding, type Verdict} from '../zfs/health.js'
 import {checkDataDirMount, parseMountInfo} from '../zfs/mounts.js'
 import {discardingEvents, parsePoolHistory, type DiscardEvent} from '../zfs/pool-history.js'
+import {fileDialectCache} from '../zfs/dialect-cache.js'
 import {Zpool} from '../zfs/zpool.js'
 
 /**
@@ -67,7 +68,7 @@ export async function preflight(deps: Deps, options: PreflightOptions): Promise<
       return result()
     }
 
-    findings.push(...(await poolFindings(deps, pool!, config.allowDegradedStart)))
+    findings.push(...(await poolFindings(deps, pool!, config.allowDegradedStart, stateDir)))
     findings.push(...(await datasetFindings(deps, dataset!)))
   }
 
@@ -143,8 +144,8 @@ export function databaseFindings(reading: DatabaseReading, highWater: number | n
   return findings
 }
 
-async function poolFindings(deps: Deps, pool: string, allowDegradedStart: boolean): Promise<Finding[]> {
-  const [status] = (await new Zpool(deps.runner).status([pool])).report.pools
+async function poolFindings(deps: Deps, pool: string, allowDegradedStart: boolean, stateDir: string): Promise<Finding[]> {
+  const [status] = (await new Zpool(deps.runner, 'zpool', fileDialectCache(stateDir)).status([pool])).report.pools
   if (!status) return [{verdict: 'CRITICAL', message: `the pool ${pool} is not imported`, next: `zpool import ${pool}`}]
   if (status.state === 'SUSPENDED' || status.state === 'FAULTED' || status.state === 'UNAVAIL') {
     return [{verdict: 'CRITICAL', message: `the pool ${pool} is ${status.state}`, next: `zpool status -v ${pool}`}]
