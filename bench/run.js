@@ -6,13 +6,14 @@
 //       zfs-fuse pool holding a node database; the goals of issue 20 are printed with the ratios;
 //   (b) the status reader on synthetic pools of 10, 100 and 1,000 devices.
 // Usage: npm run bench [-- --runs N]   (root: it creates a pool on sparse files; it installs nothing)
-import {execFileSync, spawnSync} from 'node:child_process'
-import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {spawnSync} from 'node:child_process'
+import {copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import Database from 'better-sqlite3'
+import {$, sleep, which} from 'zx'
 
 import {parseStatus} from '../dist/zfs/status-json.js'
 
@@ -22,21 +23,24 @@ const BIN = fileURLToPath(new URL('../bin/run.js', import.meta.url))
 const work = mkdtempSync(join(tmpdir(), 'lnstore-bench-'))
 const POOL = `lnsbench${process.pid}`
 
-const has = (command) => spawnSync('sh', ['-c', `command -v ${command}`]).status === 0
+// The set-up is a script of zpool and zfs calls: zx's home. The measured runs are plain spawns.
+$.quiet = true
+const has = async (command) => (await which(command, {nothrow: true})) !== null
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
 
-function ensurePool() {
-  if (spawnSync('zpool', ['list'], {stdio: 'ignore'}).status !== 0) {
-    if (!has('zfs-fuse')) throw new Error('no zpool answers and zfs-fuse is not installed (apt-get install zfs-fuse)')
-    spawnSync('zfs-fuse', [], {stdio: 'ignore'})
-    for (let i = 0; i < 100 && spawnSync('zpool', ['list'], {stdio: 'ignore'}).status !== 0; i++) execFileSync('sleep', ['0.1'])
+async function ensurePool() {
+  const answers = async () => (await $`zpool list`.nothrow()).exitCode === 0
+  if (!(await answers())) {
+    if (!(await has('zfs-fuse'))) throw new Error('no zpool answers and zfs-fuse is not installed (apt-get install zfs-fuse)')
+    await $`zfs-fuse`.nothrow()
+    for (let i = 0; i < 100 && !(await answers()); i++) await sleep(100)
   }
 
   const disks = ['a', 'b'].map((name) => join(work, name))
-  for (const disk of disks) execFileSync('truncate', ['-s', '128M', disk])
-  execFileSync('zpool', ['create', '-f', '-m', join(work, 'mnt'), POOL, 'mirror', ...disks], {stdio: 'ignore'})
-  execFileSync('zfs', ['create', '-o', `mountpoint=${join(work, 'lightning')}`, `${POOL}/ln`])
-  execFileSync('zpool', ['scrub', POOL])
+  await $`truncate -s 128M ${disks}`
+  await $`zpool create -f -m ${join(work, 'mnt')} ${POOL} mirror ${disks}`
+  await $`zfs create -o mountpoint=${join(work, 'lightning')} ${POOL}/ln`
+  await $`zpool scrub ${POOL}`
 }
 
 /** A node database with a data_version, as Core Lightning keeps it: preflight reads and checks it. */
@@ -102,7 +106,7 @@ function timeReader(devices) {
 }
 
 try {
-  ensurePool()
+  await ensurePool()
   const dataDir = join(work, 'lightning')
   writeNodeDatabase(dataDir)
   const stateDir = join(work, 'state')
@@ -112,7 +116,7 @@ try {
   const savedStatus = join(work, 'zpool-status.txt')
   writeFileSync(configFile, 'alerts: {}\n')
   writeFileSync(gateConfig, `dataDir: ${dataDir}\ndataset: ${POOL}/ln\npools:\n  - ${POOL}\n`)
-  writeFileSync(savedStatus, execFileSync('zpool', ['status', POOL]))
+  writeFileSync(savedStatus, (await $`zpool status ${POOL}`).stdout)
   const env = {LNSTORE_STATE_DIR: stateDir, LNSTORE_CONFIG: configFile, NO_COLOR: '1'}
   const lnstore = (label, args, extra = {}) => ({label, argv: [process.execPath, BIN, ...args], env: {...env, ...extra}})
   const labels = {floor: 'node -e 0 (start-up floor)', zpool: `zpool status ${POOL}`, sanoid: 'sanoid --monitor-health (the peer)'}
@@ -131,9 +135,9 @@ try {
     if (result.status !== 0) throw new Error(`${command.label} exited with ${result.status}: ${result.stdout}${result.stderr}`)
   }
 
-  if (has('sanoid')) {
+  if (await has('sanoid')) {
     writeFileSync(join(work, 'sanoid.conf'), `[${POOL}]\n\tuse_template = bench\n\n[template_bench]\n\tautosnap = no\n`)
-    execFileSync('cp', ['/usr/share/sanoid/sanoid.defaults.conf', work])
+    copyFileSync('/usr/share/sanoid/sanoid.defaults.conf', join(work, 'sanoid.defaults.conf'))
     commands.push({label: labels.sanoid, argv: ['sanoid', '--configdir', work, '--monitor-health']})
   }
 
@@ -175,9 +179,9 @@ try {
   // files of a pool still imported (the shared daemon fails on a pool whose disks are gone).
   let destroyed = false
   for (let attempt = 0; attempt < 40 && !destroyed; attempt++) {
-    const result = spawnSync('zpool', ['destroy', '-f', POOL], {encoding: 'utf8'})
-    destroyed = result.status === 0 || /no such pool/.test(result.stderr)
-    if (!destroyed) execFileSync('sleep', ['0.25'])
+    const result = await $`zpool destroy -f ${POOL}`.nothrow()
+    destroyed = result.exitCode === 0 || /no such pool/.test(result.stderr)
+    if (!destroyed) await sleep(250)
   }
 
   if (destroyed) rmSync(work, {recursive: true, force: true})
