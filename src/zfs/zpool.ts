@@ -2,7 +2,7 @@ import {CommandError, commandLine, ZFS_TIMEOUT_MS, type RunResult, type Runner} 
 import type {DialectCache, ZpoolDialect} from './dialect-cache.js'
 import {parseStatus} from './status-json.js'
 import {walkVdevs, type StatusReport} from './status-model.js'
-import {parseNiceNumber} from './units.js'
+import {parseNiceNumber} from '../storage/units.js'
 
 /** How the installed zpool can print status: OpenZFS 2.3+ JSON, exact numbers (`-p`), or plain text. */
 export type StatusDialect = 'json' | 'parsable' | 'text'
