@@ -1,8 +1,11 @@
 import {expect} from 'chai'
 import {spawn} from 'node:child_process'
-import {copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
+import {validateConfig} from '../../src/config/schema.js'
+import {nodeAdapter, nodeSettings} from '../../src/node/adapter.js'
+import {systemDeps} from '../../src/system/deps.js'
 import {ClnNode, NETWORK, writeSummary} from '../support/cln.js'
 import {BIN, lnstore} from '../support/cli.js'
 import {waitFor} from '../support/wait.js'
@@ -50,7 +53,8 @@ describe(`lnstore with the real lightningd (${backend})`, function () {
     node.start()
     const config = join(root, 'config.json')
     writeFileSync(config, JSON.stringify({pools: [pool.name], dataDir, dataset, mode: 'zfs', node: {network: NETWORK}}))
-    return {root, pool, dataset, dataDir, node, env: {LNSTORE_STATE_DIR: join(root, 'state'), LNSTORE_CONFIG: config}}
+    // The gate asks the node's own hsmtool for the node id of hsm_secret.
+    return {root, pool, dataset, dataDir, node, env: {LNSTORE_STATE_DIR: join(root, 'state'), LNSTORE_CONFIG: config, LNSTORE_HSMTOOL: node.programs.hsmtool}}
   }
 
   const nodeArgs = (s: Scenario, kind: 'rpc' | 'commands') => [
@@ -116,6 +120,24 @@ describe(`lnstore with the real lightningd (${backend})`, function () {
     })
   }
 
+  it('the node adapter (kinds rpc and commands): stop returns once lightningd has exited, though it leaves its socket behind; start waits for getinfo', async () => {
+    const s = await scenario()
+    const {id} = await s.node.getinfo()
+    for (const kind of ['rpc', 'commands'] as const) {
+      const stopCommand = `'${s.node.programs.lightningCli}' --network=${NETWORK} --lightning-dir='${s.dataDir}' stop`
+      const adapter = nodeAdapter(systemDeps, {...nodeSettings(validateConfig({}, 'test').node, s.dataDir, {kind, network: NETWORK, startCommand: s.node.startCommand, stopCommand})})
+      expect(await adapter.isRunning()).to.equal(true)
+      const pid = s.node.pid()
+      await adapter.stop(60_000)
+      expect(s.node.pid(), `lightningd ${pid} has exited`).to.equal(null)
+      expect(await adapter.isRunning()).to.equal(false)
+      // lightningd does not remove lightning-rpc when it stops: a socket file is no sign of a running node.
+      expect(existsSync(s.node.socket)).to.equal(true)
+      await adapter.start()
+      expect((await adapter.waitUntilAnswering(60_000)).id).to.equal(id)
+    }
+  })
+
   it('init moves a real node\'s populated data directory onto a new mirror; the node starts on it with the same node id and data_version', async function () {
     this.timeout(600_000)
     const root = join(sandbox.dir, `real-init-${count++}`)
@@ -169,7 +191,7 @@ describe(`lnstore with the real lightningd (${backend})`, function () {
       return s
     }
 
-    it('an older copy of the database (the real node starts on it and hands out an old address again)', async () => {
+    it('an older copy of the database put in place while the node was stopped', async () => {
       const s = await stoppedNode()
       const old = join(s.root, 'old.sqlite3')
       copyFileSync(s.node.database, old)
@@ -183,6 +205,56 @@ describe(`lnstore with the real lightningd (${backend})`, function () {
       const refused = preflight(s)
       expect(refused.status, refused.stdout).to.equal(2)
       expect(refused.stdout).to.match(/has data_version \d+, but lnstore has seen \d+: this data is OLDER/)
+    })
+
+    it('a database put back from before the node\'s last writes, caught by the record its stop left (preflight record)', async () => {
+      const s = await stoppedNode()
+      const old = join(s.root, 'copy.sqlite3')
+      copyFileSync(s.node.database, old)
+      s.node.start()
+      s.node.startWriter()
+      await s.node.acknowledgedMore(55)
+      await s.node.stopWriter()
+      await s.node.stop()
+      // What the installed drop-in's ExecStopPost= runs; lnstore read nothing in between.
+      const recorded = lnstore(['preflight', 'record', '--json'], {env: s.env})
+      expect(recorded.status, recorded.stderr).to.equal(0)
+      expect(recorded.json().dataVersion).to.equal(s.node.readVars().dataVersion)
+      copyFileSync(old, s.node.database)
+      const refused = preflight(s)
+      expect(refused.status, refused.stdout).to.equal(2)
+      expect(refused.stdout).to.contain(`but lnstore has seen ${recorded.json().dataVersion}: this data is OLDER`)
+    })
+
+    it('a deleted database (the real node would recreate it silently and start over from key index 1)', async () => {
+      const s = await stoppedNode()
+      rmSync(s.node.database)
+      const refused = preflight(s)
+      expect(refused.status, refused.stdout).to.equal(2)
+      expect(refused.stdout).to.contain(`the node's database is missing from ${s.node.networkDir}, but lnstore recorded ${s.node.database}`)
+    })
+
+    it('the configured network\'s folder renamed', async () => {
+      const s = await stoppedNode()
+      renameSync(s.node.networkDir, `${s.node.networkDir}.old`)
+      const refused = preflight(s)
+      expect(refused.status, refused.stdout).to.equal(2)
+      expect(refused.stdout).to.contain(`the network folder ${s.node.networkDir} (node.network: ${NETWORK}) is missing`)
+    })
+
+    it('another node\'s database (the node id its hsm_secret gives differs), and a node id that cannot be checked', async () => {
+      const s = await stoppedNode()
+      const other = await scenario()
+      await other.node.stop()
+      copyFileSync(other.node.database, s.node.database)
+      const refused = preflight(s)
+      expect(refused.status, refused.stdout).to.equal(2)
+      expect(refused.stdout).to.contain(`belongs to node ${other.node.hsmNodeId()}, but ${join(s.node.networkDir, 'hsm_secret')} is the key of node ${s.node.hsmNodeId()}`)
+      // The real node refuses it too (exit 30): the gate says it before the node is even started.
+      expect(() => s.node.start()).to.throw(/exit 30/)
+      const unsure = lnstore(['preflight'], {env: {...s.env, LNSTORE_HSMTOOL: join(s.root, 'no-such-hsmtool')}})
+      expect(unsure.status).to.equal(2)
+      expect(unsure.stdout).to.contain('cannot tell whether')
     })
 
     it('a rolled-back dataset', async () => {
