@@ -144,6 +144,11 @@ describe('lnstore preflight on real ZFS (zfs-fuse)', function () {
       const fresh = lnstore(['preflight', '--json'], {env: {...env, LNSTORE_STATE_DIR: join(sandbox.dir, 'state-new')}})
       expect(fresh.status).to.equal(0)
       expect(fresh.json().findings.at(-1).message).to.contain('none ever recorded: a brand-new node may start')
+      // A deliberately new node on this hsm_secret: accepted once, by name.
+      const ack = lnstore(['preflight', 'ack', '--yes', '--json'], {env})
+      expect(ack.status, ack.stderr).to.equal(0)
+      expect(ack.json().accepted).to.deep.equal([`${database} is missing: the node starts over with an empty database (lnstore forgets its record of it)`])
+      expect(preflight().status).to.equal(0)
     } finally {
       copyFileSync(moved, database)
     }
