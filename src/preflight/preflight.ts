@@ -44,10 +44,10 @@ export async function preflight(deps: Deps, options: PreflightOptions): Promise<
   const {config, stateDir} = options
   const findings: Finding[] = []
   let recordDamaged = false
-  let missing: string[] = []
+  let missingDatabases: string[] = []
   const result = (database: PreflightResult['database'] = null, backup: DatabaseReading | null = null, discarded: DiscardEvent[] = []): PreflightResult => {
     const verdict = worst(findings.map((finding) => finding.verdict))
-    return {verdict, safe: verdict === 'OK' || verdict === 'WARNING', findings, database, backup, discarded, recordDamaged, missing}
+    return {verdict, safe: verdict === 'OK' || verdict === 'WARNING', findings, database, backup, discarded, recordDamaged, missing: missingDatabases}
   }
 
   const backend = await storageBackend(config)
@@ -91,7 +91,7 @@ export async function preflight(deps: Deps, options: PreflightOptions): Promise<
   if (!databases.main) {
     const absent = await missingDatabaseFinding(dataDir, network, state)
     findings.push(absent.finding)
-    missing = absent.recorded
+    missingDatabases = absent.recorded
     return result(null, null, discarded)
   }
 

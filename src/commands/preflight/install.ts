@@ -6,7 +6,7 @@ import {planDropIn, removeDropIn, unitExists, unitName, writeDropIn} from '../..
 import {preflight} from '../../preflight/preflight.js'
 import {operator} from '../../preflight/who.js'
 import {confirm} from '../../runbook/confirm.js'
-import type {Finding} from '../../zfs/health.js'
+import type {Finding} from '../../storage/verdict.js'
 
 export interface PreflightInstallResult {
   action: 'planned' | 'installed' | 'unchanged' | 'removed'
