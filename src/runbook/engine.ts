@@ -284,15 +284,18 @@ export class Runbook<C> {
   private async continue(context: C): Promise<void> {
     const journal = this.require(await readJsonFile<Journal<C> | null>(this.path, null))
     const done = new Set(journal.steps.filter((entry) => entry.status === 'done').map((entry) => entry.id))
+    // A step that has begun may have brought about the change itself (the start step started the node): past it, no effect is redone.
+    const begun = new Set(journal.steps.filter((entry) => ['running', 'failed', 'done'].includes(entry.status)).map((entry) => entry.id))
     for (const [index, step] of this.options.steps.entries()) {
       // The world may have undone what earlier steps did (a node started again by systemd or by hand): redo that first.
-      await this.reconcile(context, index, done)
+      await this.reconcile(context, index, done, begun)
       if (done.has(step.id)) {
         this.emit({type: 'step-skipped', id: step.id, title: step.title})
         continue
       }
 
       const recorded = journal.steps.find((entry) => entry.id === step.id)
+      begun.add(step.id)
       await this.runStep(step, context, recorded?.startedAt)
       done.add(step.id)
     }
@@ -301,12 +304,12 @@ export class Runbook<C> {
   }
 
   /** Before step `index`: each done step whose effect must still hold there, observed, and done again when it does not. */
-  private async reconcile(context: C, index: number, done: Set<string>): Promise<void> {
+  private async reconcile(context: C, index: number, done: Set<string>, begun: Set<string>): Promise<void> {
     const {steps} = this.options
     for (const earlier of steps.slice(0, index)) {
       if (!earlier.holds || !done.has(earlier.id)) continue
       const until = earlier.heldUntil ? steps.findIndex((step) => step.id === earlier.heldUntil) : -1
-      if (until !== -1 && (until < index || done.has(earlier.heldUntil!))) continue
+      if (until !== -1 && (until < index || begun.has(earlier.heldUntil!))) continue
       const undoneBy = await earlier.holds(context)
       if (!undoneBy) continue
       this.emit({type: 'message', id: earlier.id, title: earlier.title, message: `${undoneBy}: doing "${earlier.title}" again`})

@@ -148,6 +148,24 @@ describe('runbook engine', () => {
     expect(messages).to.deep.equal(['the node runs again: doing "Stop" again'])
   })
 
+  it('resume does not undo what a step that had begun did itself: a node running once the start step began is not stopped again', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'lnstore-runbook-'))
+    const world = {nodeRunning: true, answers: false}
+    const done: string[] = []
+    const steps: Step<Context>[] = [
+      {id: 'stop', title: 'Stop', commands: [], effect: 'stops-node', heldUntil: 'start', holds: async () => (world.nodeRunning ? 'the node runs again' : null), run: async () => void (done.push('stop'), (world.nodeRunning = false))},
+      {id: 'start', title: 'Start', commands: [], effect: 'starts-node', run: async () => {
+        done.push('start')
+        if (!world.answers) throw new Error('did not answer getinfo')
+      }},
+    ]
+    await new Runbook({kind: 'demo', stateDir, steps}).start(context).catch(() => {})
+    // The operator starts the node by hand after the failed start: resume goes on from the start step.
+    Object.assign(world, {nodeRunning: true, answers: true})
+    await new Runbook({kind: 'demo', stateDir, steps}).resume(context)
+    expect(done).to.deep.equal(['stop', 'start', 'start'])
+  })
+
   it('abort always closes the journal, saying what it put back and what it could not', async () => {
     const stateDir = mkdtempSync(join(tmpdir(), 'lnstore-runbook-'))
     const steps: Step<Context>[] = [
