@@ -306,12 +306,17 @@ describe('replace-disk reconciles with the world; open runs are visible; advice 
     await killAfter(c, [failing, spare, '--allow-files', '--i-understand', '--yes'], 'record')
     const first = lnstoreAsync(['replace-disk', '--resume', '--yes', '--json'], {env: c.env})
     const owner = join(c.root, 'state', 'runbooks', 'replace-disk.owner')
-    await waitFor('the first resume holds the run', () => steps(c).find((step) => step.id === 'stop')?.status, (status) => status === 'running')
-    const {pid} = JSON.parse(readFileSync(owner, 'utf8'))
+    // The killed run left its lock behind (its pid is dead): wait until the resume has taken it over.
+    const liveOwner = () => {
+      const pid = existsSync(owner) ? (JSON.parse(readFileSync(owner, 'utf8')) as {pid: number}).pid : 0
+      return pid && spawnSync('kill', ['-0', String(pid)]).status === 0 ? pid : 0
+    }
+
+    const pid = await waitFor('the first resume holds the run, inside the stop', () => ({pid: liveOwner(), stop: steps(c).find((step) => step.id === 'stop')?.status}), (seen) => seen.pid !== 0 && seen.stop === 'running').then((seen) => seen.pid)
 
     const second = c.run(['replace-disk', '--resume', '--yes'])
     expect(second.status).to.equal(1)
-    expect(second.errors).to.contain(`\`lnstore replace-disk\` is running now as pid ${pid}`)
+    expect(second.errors, second.errors).to.contain(`\`lnstore replace-disk\` is running now as pid ${pid}`)
     const status = allFindings(c.run(['status', '--json']).json()).find((finding) => finding.message.includes('is running now'))
     expect(status?.message).to.contain(`(pid ${pid})`)
 
