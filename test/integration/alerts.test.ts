@@ -59,7 +59,8 @@ describe(`mail alerts from lnstore status on real ZFS (${backend}), through a re
     expect(mail.subject).to.equal(`[lnstore] CRITICAL: pool ${mirror.name} on ${hostname()}: mirror-0 has no redundant copy left (${offline} missing): one more failure loses data`)
     expect(mail.to).to.deep.equal(['ops@example.org', 'node-owner@example.org'])
     expect(mail.from).to.equal('lnstore@node.example.org')
-    expect(mail.text).to.contain(`What to do next:\n  zpool status -v ${mirror.name}\n  zpool online ${mirror.name} ${offline}\n`)
+    // The way back first (the pool's lost redundancy: bring the device an operator took offline back), then where to look.
+    expect(mail.text).to.contain(`What to do next:\n  zpool online ${mirror.name} ${offline}\n  zpool status -v ${mirror.name}\n`)
     expect(mail.text).to.contain(`  pool ${mirror.name}: OK -> CRITICAL\n  ${offline}: OK -> WARNING\n`)
     expect(mail.text).to.match(new RegExp(`\\n {2}${offline} +WARNING +read 0 {2}write 0 {2}cksum 0 {2}new 0 / 0 / 0\\n`))
     expect(mail.text).to.contain(`zpool status -v ${mirror.name}:\n\n  pool: ${mirror.name}\n state: DEGRADED`)
