@@ -39,7 +39,7 @@ Exit codes, as Nagios/Icinga plugins use them: 0 OK, 1 WARNING, 2 CRITICAL, 3 UN
 
   async run(): Promise<StatusResult & {alerts?: AlertOutcome}> {
     const {flags} = await this.parse(Status)
-    const {config, stateDir} = await this.loadConfig(flags)
+    const {config, source, stateDir} = await this.loadConfig(flags)
     const input = flags.input
     const pools = flags.pool ?? []
     let result: StatusResult
@@ -47,7 +47,7 @@ Exit codes, as Nagios/Icinga plugins use them: 0 OK, 1 WARNING, 2 CRITICAL, 3 UN
     if (input === undefined && flags.alert && alertsConfigured(config.alerts)) {
       // Loaded only when mail is configured: start-up time is budgeted.
       const {checkAndAlert} = await import('../alerts/check.js')
-      const check = await checkAndAlert(this.deps, {config, stateDir, pools, log: (line) => this.logToStderr(line)})
+      const check = await checkAndAlert(this.deps, {config, stateDir, pools, log: (line) => this.logToStderr(line), check: () => checkStatus(this.deps, {config, stateDir, pools, configFile: source})})
       if (check.error || !check.status) throw check.error
       result = check.status
       alerts = check.alerts
@@ -56,11 +56,13 @@ Exit codes, as Nagios/Icinga plugins use them: 0 OK, 1 WARNING, 2 CRITICAL, 3 UN
         config,
         stateDir,
         pools,
+        configFile: source,
         input: input === undefined ? undefined : {name: input, read: () => (input === '-' ? text(process.stdin) : readFile(input, 'utf8'))},
       })
     }
 
-    if (flags.prometheus) await writeFileAtomically(flags.prometheus, renderPrometheus(result))
+    // node_exporter reads it as its own user; it holds verdicts and counters, nothing secret.
+    if (flags.prometheus) await writeFileAtomically(flags.prometheus, renderPrometheus(result), 0o644)
     process.exitCode = EXIT_CODES[result.verdict]
     if (!this.jsonEnabled()) {
       const renderPool = result.source.from === 'chironfs' ? (await import('../chironfs/render.js')).renderChironfsPool : undefined

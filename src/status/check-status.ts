@@ -4,6 +4,7 @@ import type {Deps} from '../system/deps.js'
 import type {ErrorRates} from '../zfs/error-rates.js'
 import {evaluateHealth, type DeviceHealth, type Finding, type PoolHealth, type Verdict} from '../zfs/health.js'
 import {observeNodeData} from '../node/observe.js'
+import {trustFindings} from '../system/trust.js'
 import {checkDataDirMount, parseMountInfo} from '../zfs/mounts.js'
 import {parseStatus} from '../zfs/status-json.js'
 import type {DataErrors, Pool, ScanInfo, StatusReport, Vdev, VdevRole} from '../zfs/status-model.js'
@@ -63,6 +64,8 @@ export interface StatusOptions {
   pools: string[]
   /** Read saved `zpool status` output from this file (`-` is standard input) instead of running zpool. */
   input?: {name: string; read(): Promise<string>}
+  /** The config file in use: as root, it must be root's alone, as lnstore itself (a WARNING otherwise). */
+  configFile?: string | null
 }
 
 /** `lnstore status`: read the pools, record the counters, judge them. */
@@ -92,6 +95,7 @@ export async function checkStatus(deps: Deps, options: StatusOptions): Promise<S
     report = reading.report
     source = {from: 'zpool', dialect: reading.dialect}
     history = await recordHistory(options, report, now, findings)
+    if (process.getuid?.() === 0) findings.push(...trustFindings(options.configFile))
     if (options.config.dataDir && options.config.dataset) {
       const mount = checkDataDirMount(parseMountInfo(await deps.readFile('/proc/self/mountinfo')), options.config.dataDir, options.config.dataset)
       if (mount) findings.push(mount)

@@ -4,6 +4,7 @@ import {realpathSync} from 'node:fs'
 import {BaseCommand} from '../../base-command.js'
 import {planDropIn, removeDropIn, writeDropIn} from '../../preflight/install.js'
 import {confirm} from '../../runbook/confirm.js'
+import {assertRootOwned, lnstoreTargets} from '../../system/trust.js'
 
 export interface PreflightInstallResult {
   action: 'planned' | 'installed' | 'unchanged' | 'removed'
@@ -33,6 +34,8 @@ export default class PreflightInstall extends BaseCommand {
 
   async run(): Promise<PreflightInstallResult> {
     const {flags} = await this.parse(PreflightInstall)
+    // The node's every start runs this lnstore as root: it, node and its config must be root's alone.
+    if (!flags.remove) assertRootOwned(lnstoreTargets((await this.loadConfig(flags)).source, true), 'install the start gate')
     // The unit runs this very lnstore, with the same config file when one was named.
     const command = [process.execPath, realpathSync(process.argv[1]), 'preflight', ...(flags.config ? ['--config', flags.config] : [])]
     const plan = await planDropIn({systemdDir: flags['systemd-dir'], unit: flags.unit, command})
