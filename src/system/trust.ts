@@ -2,6 +2,8 @@ import {lstatSync, readdirSync, readlinkSync, type Stats} from 'node:fs'
 import {dirname, join, resolve, sep} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
+import type {Finding} from '../storage/verdict.js'
+
 /**
  * Whether root may run this lnstore: what the timers, the ZED hook and the node's start gate run
  * as root (node, lnstore's files, the config file) must be writable by root alone, as must every
@@ -54,7 +56,7 @@ export function untrustedPaths(targets: TrustTargets): UntrustedPath[] {
 }
 
 /** For `lnstore status` run as root: the same check without the walk through every file (a few lstat calls). */
-export function trustFindings(configFile: string | null | undefined): {verdict: 'WARNING'; message: string; next: string}[] {
+export function trustFindings(configFile: string | null | undefined): Finding[] {
   const found = untrustedPaths(lnstoreTargets(configFile, false))
   if (found.length === 0) return []
   const shown = found.slice(0, MAX_REPORTED).map((entry) => `${entry.path} (${entry.why})`)
