@@ -101,10 +101,10 @@ class Checker {
   chain(path: string): boolean {
     const parts = resolve(path).split(sep).filter(Boolean)
     let current: string = sep
-    if (!this.check(current)) return false
-    for (const part of parts) {
+    if (!this.check(current, parts.length > 0)) return false
+    for (const [index, part] of parts.entries()) {
       current = join(current, part)
-      if (!this.check(current)) return false
+      if (!this.check(current, index < parts.length - 1)) return false
     }
 
     return true
@@ -121,12 +121,13 @@ class Checker {
 
     for (const name of entries) {
       const path = join(directory, name)
-      const info = this.check(path)
+      const info = this.check(path, false)
       if (info && info.isDirectory()) this.tree(path)
     }
   }
 
-  private check(path: string): Stats | null {
+  /** `above`: a directory above what root runs, where a sticky bit (/tmp) is enough; in lnstore's own tree it is not (others could add files). */
+  private check(path: string, above: boolean): Stats | null {
     let info: Stats
     try {
       info = lstatSync(path)
@@ -134,10 +135,11 @@ class Checker {
       return null
     }
 
-    if (this.seen.has(path)) return info
-    this.seen.add(path)
-    const problem = judge(path, info)
-    if (problem) this.found.push(problem)
+    const key = `${above ? 'above' : 'own'}:${path}`
+    if (this.seen.has(key)) return info
+    this.seen.add(key)
+    const problem = judge(path, info, above)
+    if (problem && !this.found.some((entry) => entry.path === path)) this.found.push(problem)
     if (info.isSymbolicLink()) {
       // Whoever can write where it points changes what root runs as much as the link itself.
       const target = resolve(dirname(path), readlinkSync(path))
@@ -148,10 +150,10 @@ class Checker {
   }
 }
 
-function judge(path: string, info: Stats): UntrustedPath | null {
+function judge(path: string, info: Stats, above: boolean): UntrustedPath | null {
   if (info.uid !== 0) return {path, why: `owned by uid ${info.uid}, not root`, fix: `chown root:root ${path}`}
-  // A link's own mode means nothing; a sticky directory (/tmp) lets others add names, not replace root's.
-  if (info.isSymbolicLink() || (info.isDirectory() && info.mode & 0o1000)) return null
+  // A link's own mode means nothing; a sticky directory above (/tmp) lets others add names, not replace root's.
+  if (info.isSymbolicLink() || (above && info.isDirectory() && info.mode & 0o1000)) return null
   if (info.mode & 0o002) return {path, why: `writable by everyone (mode ${mode(info)})`, fix: `chmod o-w ${path}`}
   // Group root is root's own.
   if (info.mode & 0o020 && info.gid !== 0) return {path, why: `writable by group ${info.gid} (mode ${mode(info)})`, fix: `chmod g-w ${path}`}
