@@ -50,7 +50,13 @@ diagnostics() {
   zpool status -v 2>&1 | sed 's/^/  /'
   systemctl --no-pager status lightningd.service 2>&1 | head -n 20 | sed 's/^/  /'
   lnstore status 2>&1 | head -n 40 | sed 's/^/  /'
-  journalctl --no-pager -n 30 -u lightningd.service -u zfs-zed.service 2>&1 | sed 's/^/  /'
+  journalctl --no-pager -n 15 -u lightningd.service 2>&1 | sed 's/^/  /'
+  say "--- ZED, its events and lnstore's zedlet"
+  journalctl --no-pager -n 25 -u zfs-zed.service -t lnstore-zed 2>&1 | sed 's/^/  /'
+  zpool events 2>&1 | tail -n 15 | sed 's/^/  /'
+  ls -l /etc/zfs/zed.d/ 2>&1 | grep -i lnstore | sed 's/^/  /'
+  say "--- mailbox: $(mail_count) message(s)"
+  mails 2>&1 | tail -n 2 | cut -c1-400 | sed 's/^/  /'
 }
 
 # wait_for SECONDS WHAT command...: the condition, polled each second, within a deadline; on
@@ -119,7 +125,6 @@ JSON
   lnstore preflight install --yes || fail "lnstore preflight install failed"
   lnstore schedule install --yes || fail "lnstore schedule install failed"
   [ -n "$(ls /etc/zfs/zed.d/*lnstore* 2>/dev/null)" ] || fail "schedule install wrote no zedlet into /etc/zfs/zed.d"
-  systemctl restart zfs-zed.service
   systemctl start lightningd.service || fail "the node did not start through lnstore's gate"
   wait_for 180 "the node answers getinfo after init" cli getinfo
   say "machine ready: pool $POOL, node running, gate and schedule installed"
