@@ -1,13 +1,16 @@
+import {access} from 'node:fs/promises'
+import {join} from 'node:path'
+
 import type {Config} from '../config/schema.js'
 import {findNodeDatabases, readDatabase, type DatabaseReading} from '../node/data-version.js'
-import {acknowledgeHistory, readFreshness, recordDataVersion, reseedDataVersion, setAsideDamaged, type FreshnessState} from '../state/freshness.js'
+import {hsmNodeId} from '../node/identity.js'
+import {acknowledgeHistory, forgetDataVersion, readFreshness, recordDataVersion, reseedDataVersion, setAsideDamaged, type FreshnessState} from '../state/freshness.js'
 import {CorruptStateError} from '../state/json-file.js'
 import type {Deps} from '../system/deps.js'
 import {runChecked} from '../system/runner.js'
-import {vdevsWithoutRedundancy, worst, type Finding, type Verdict} from '../zfs/health.js'
-import {checkDataDirMount, parseMountInfo} from '../zfs/mounts.js'
+import {storageBackend} from '../storage/load.js'
+import {worst, type Finding, type Verdict} from '../storage/verdict.js'
 import {discardingEvents, parsePoolHistory, type DiscardEvent} from '../zfs/pool-history.js'
-import {Zpool} from '../zfs/zpool.js'
 
 /**
  * `lnstore preflight`: may the node start on this data? Only OK (or an allowed WARNING) says yes.
@@ -26,6 +29,8 @@ export interface PreflightResult {
   discarded: DiscardEvent[]
   /** lnstore's own record (state directory) is damaged. */
   recordDamaged: boolean
+  /** Databases lnstore recorded that are gone now (the node would start over on an empty one). */
+  missing: string[]
 }
 
 export interface PreflightOptions {
@@ -39,37 +44,23 @@ export async function preflight(deps: Deps, options: PreflightOptions): Promise<
   const {config, stateDir} = options
   const findings: Finding[] = []
   let recordDamaged = false
+  let missingDatabases: string[] = []
   const result = (database: PreflightResult['database'] = null, backup: DatabaseReading | null = null, discarded: DiscardEvent[] = []): PreflightResult => {
     const verdict = worst(findings.map((finding) => finding.verdict))
-    return {verdict, safe: verdict === 'OK' || verdict === 'WARNING', findings, database, backup, discarded, recordDamaged}
+    return {verdict, safe: verdict === 'OK' || verdict === 'WARNING', findings, database, backup, discarded, recordDamaged, missing: missingDatabases}
   }
 
-  const chironfs = config.mode === 'chironfs'
-  if (!config.dataDir || (!chironfs && !config.dataset)) {
-    findings.push({verdict: 'UNKNOWN', message: `lnstore is not set up for this node: the config names no dataDir${chironfs ? '' : ' and dataset'}`, next: 'lnstore init --help'})
+  const backend = await storageBackend(config)
+  const missing = backend.missingSetup(config)
+  if (missing.length > 0 || !config.dataDir) {
+    findings.push({verdict: 'UNKNOWN', message: `lnstore is not set up for this node: the config names no ${missing.join(' and ')}`, next: 'lnstore init --help'})
     return result()
   }
 
-  const {dataDir, dataset} = config
-  // Mode chironfs has no pool: its history of rollbacks and rewinds does not exist.
-  const pool = dataset && !chironfs ? dataset.split('/')[0] : null
-  if (chironfs) {
-    const {chironfsStartFindings} = await import('../chironfs/preflight.js')
-    const storage = await chironfsStartFindings(deps, config, stateDir)
-    findings.push(...storage.findings)
-    // Without the mount the directory holds no replica's data: reading it would prove nothing.
-    if (!storage.mounted) return result()
-  } else {
-    const mount = checkDataDirMount(parseMountInfo(await deps.readFile('/proc/self/mountinfo')), dataDir, dataset!)
-    if (mount) {
-      findings.push(mount)
-      // Whatever sits in that directory is not the pool's data: reading it would prove nothing.
-      return result()
-    }
-
-    findings.push(...(await poolFindings(deps, pool!, config.allowDegradedStart)))
-    findings.push(...(await datasetFindings(deps, dataset!)))
-  }
+  const {dataDir} = config
+  const gate = await backend.startGate(deps, config, stateDir)
+  findings.push(...gate.findings)
+  if (!gate.dataPresent) return result()
 
   let state: FreshnessState
   try {
@@ -82,11 +73,11 @@ export async function preflight(deps: Deps, options: PreflightOptions): Promise<
       message: `lnstore's record of the highest data_version seen is damaged (${error.message}): the database cannot be proven current`,
       next: "if you are sure the data is the newest the node wrote (check the node's logs and backups), accept it deliberately: lnstore preflight ack",
     })
-    const databases = await findNodeDatabases(dataDir)
+    const databases = await findNodeDatabases(dataDir, config.node.network)
     return result(databases.main ? {...(await readDatabase(databases.main)), highWater: null} : null)
   }
 
-  const discarded = pool ? await unacknowledgedDiscards(deps, pool, dataset!, state, options, deps.now()) : []
+  const discarded = gate.poolHistory ? await unacknowledgedDiscards(deps, gate.poolHistory, state, options, deps.now()) : []
   for (const event of discarded) {
     findings.push({
       verdict: 'CRITICAL',
@@ -95,15 +86,20 @@ export async function preflight(deps: Deps, options: PreflightOptions): Promise<
     })
   }
 
-  const databases = await findNodeDatabases(dataDir)
+  const {network} = config.node
+  const databases = await findNodeDatabases(dataDir, network)
   if (!databases.main) {
-    findings.push({verdict: 'OK', message: `no node database in ${dataDir} yet: a brand-new node may start`})
+    const absent = await missingDatabaseFinding(dataDir, network, state)
+    findings.push(absent.finding)
+    missingDatabases = absent.recorded
     return result(null, null, discarded)
   }
 
   const main = await readDatabase(databases.main)
   const highWater = state.highWater[databases.main]?.dataVersion ?? null
   findings.push(...databaseFindings(main, highWater))
+  // hsm_secret lives in the network folder even when wallet= puts the database elsewhere.
+  findings.push(...(await identityFindings(deps, main, join(dataDir, network, 'hsm_secret'))))
   let backup: DatabaseReading | null = null
   if (databases.backup) {
     backup = await readDatabase(databases.backup)
@@ -122,6 +118,51 @@ export async function preflight(deps: Deps, options: PreflightOptions): Promise<
   }
 
   return result({...main, highWater}, backup, discarded)
+}
+
+/**
+ * No database where the node will look for one. Core Lightning then silently creates an empty one
+ * and starts over (its key index from 1: addresses handed out again, channels forgotten). Only a node
+ * lnstore never saw a database of, in a data directory with no other network folder holding one, is
+ * a brand-new node.
+ */
+async function missingDatabaseFinding(dataDir: string, network: string, state: FreshnessState): Promise<{finding: Finding; recorded: string[]}> {
+  const inside = (path: string) => path.startsWith(`${dataDir}/`)
+  const recorded = Object.entries(state.highWater).filter(([path]) => inside(path))
+  const elsewhere = (await findNodeDatabases(dataDir)).main
+  const networkDir = join(dataDir, network)
+  const folderMissing = !(await access(networkDir).then(() => true, () => false))
+  if (recorded.length === 0 && !elsewhere) {
+    return {finding: {verdict: 'OK', message: `no node database in ${networkDir} yet and none ever recorded: a brand-new node may start`}, recorded: []}
+  }
+
+  const [path, seen] = recorded[0] ?? []
+  const what = folderMissing ? `the network folder ${networkDir} (node.network: ${network}) is missing` : `the node's database is missing from ${networkDir}`
+  const why = seen ? `lnstore recorded ${path} at data_version ${seen.dataVersion} (${new Date(seen.seenAt).toISOString()}, ${seen.by})` : `a node database exists at ${elsewhere}, outside the folder the node will use`
+  const finding: Finding = {
+    verdict: 'CRITICAL',
+    message: `${what}, but ${why}: the node would silently create an empty database and start over, handing out old addresses again and forgetting its channels`,
+    next: `put the database back (${path ?? elsewhere}; a renamed folder, a backup), or set node.network to the folder the node uses; only for a deliberately new node on this hsm_secret: lnstore preflight ack`,
+  }
+  return {finding, recorded: recorded.map(([recordedPath]) => recordedPath)}
+}
+
+/** The database belongs to the node whose hsm_secret is beside it; refuses when that cannot be told. */
+async function identityFindings(deps: Deps, reading: DatabaseReading, secret: string): Promise<Finding[]> {
+  if (!reading.nodeId) return []
+  const fromSecret = await hsmNodeId(deps, secret)
+  if ('unknown' in fromSecret) {
+    return [{verdict: 'CRITICAL', message: `cannot tell whether ${reading.path} belongs to this node's hsm_secret: ${fromSecret.unknown}`, next: 'install lightning-hsmtool (Core Lightning) or set LNSTORE_HSMTOOL, then: lnstore preflight'}]
+  }
+
+  if (fromSecret.id === reading.nodeId) return []
+  return [
+    {
+      verdict: 'CRITICAL',
+      message: `${reading.path} belongs to node ${reading.nodeId}, but ${secret} is the key of node ${fromSecret.id}: this is another node's database (or another node's hsm_secret)`,
+      next: `put back this node's own database and hsm_secret; never start a node on another node's channel state`,
+    },
+  ]
 }
 
 export function databaseFindings(reading: DatabaseReading, highWater: number | null): Finding[] {
@@ -143,39 +184,11 @@ export function databaseFindings(reading: DatabaseReading, highWater: number | n
   return findings
 }
 
-async function poolFindings(deps: Deps, pool: string, allowDegradedStart: boolean): Promise<Finding[]> {
-  const [status] = (await new Zpool(deps.runner).status([pool])).report.pools
-  if (!status) return [{verdict: 'CRITICAL', message: `the pool ${pool} is not imported`, next: `zpool import ${pool}`}]
-  if (status.state === 'SUSPENDED' || status.state === 'FAULTED' || status.state === 'UNAVAIL') {
-    return [{verdict: 'CRITICAL', message: `the pool ${pool} is ${status.state}`, next: `zpool status -v ${pool}`}]
-  }
-
-  const exposed = vdevsWithoutRedundancy(status)
-  if (exposed.length === 0) return []
-  const message = `${exposed.join(', ')} in ${pool} has no redundant copy left: one more failure loses the node's data`
-  return allowDegradedStart
-    ? [{verdict: 'WARNING', message: `${message} (starting anyway: allowDegradedStart is set in the config)`, next: `lnstore status --pool ${pool}`}]
-    : [{verdict: 'CRITICAL', message, next: `restore redundancy first (lnstore status --pool ${pool}), or set allowDegradedStart: true in the config to start regardless`}]
-}
-
-async function datasetFindings(deps: Deps, dataset: string): Promise<Finding[]> {
-  // `all`, because zfs-fuse has no `sync` property and refuses to name it.
-  const output = (await runChecked(deps.runner, ['zfs', 'get', '-H', '-o', 'property,value', 'all', dataset])).stdout
-  const values = new Map(output.trim().split('\n').map((line) => line.split('\t') as [string, string]))
-  const findings: Finding[] = []
-  if (values.get('readonly') === 'on') findings.push({verdict: 'CRITICAL', message: `${dataset} is read-only: the node cannot write`, next: `zfs set readonly=off ${dataset}`})
-  if (values.get('sync') === 'disabled') {
-    findings.push({verdict: 'CRITICAL', message: `${dataset} has sync=disabled: a crash loses writes the node was told were safe`, next: `zfs set sync=standard ${dataset}`})
-  }
-
-  return findings
-}
-
 /**
  * Rollbacks and rewinds since the operator last acknowledged the pool's history. The first look
  * at a pool sets the baseline: lnstore cannot judge what happened before it watched.
  */
-async function unacknowledgedDiscards(deps: Deps, pool: string, dataset: string, state: FreshnessState, options: PreflightOptions, now: number): Promise<DiscardEvent[]> {
+async function unacknowledgedDiscards(deps: Deps, {pool, dataset}: {pool: string; dataset: string}, state: FreshnessState, options: PreflightOptions, now: number): Promise<DiscardEvent[]> {
   const acknowledged = state.historyAcknowledged[pool]
   if (!acknowledged) {
     await acknowledgeHistory(options.stateDir, pool, now, `baseline (${options.by})`, now, [])
@@ -191,6 +204,7 @@ export function describeAcceptance(checked: PreflightResult): string[] {
   const lines = checked.discarded.map((event) => `${new Date(event.at).toISOString()} ${event.command} (${event.why})`)
   const {database} = checked
   if (checked.recordDamaged) lines.push("lnstore's damaged record of the highest data_version (it is replaced, and kept beside for inspection)")
+  for (const path of checked.missing) lines.push(`${path} is missing: the node starts over with an empty database (lnstore forgets its record of it)`)
   if (database && database.highWater !== null && database.dataVersion !== null && database.dataVersion < database.highWater) {
     lines.push(`${database.path}: data_version ${database.dataVersion}, lower than the ${database.highWater} lnstore saw`)
   }
@@ -202,6 +216,7 @@ export function describeAcceptance(checked: PreflightResult): string[] {
 export async function acceptCurrentData(stateDir: string, pool: string, checked: PreflightResult, now: number, by: string): Promise<void> {
   const {database} = checked
   if (checked.recordDamaged) await setAsideDamaged(stateDir, now)
+  for (const path of checked.missing) await forgetDataVersion(stateDir, path)
   if (database && database.dataVersion !== null && database.check === 'ok') {
     await reseedDataVersion(stateDir, database.path, database.dataVersion, now, `ack (${by})`)
   }
