@@ -77,6 +77,9 @@ install_machine() {
   date +%s >"$J/started"
   zstd -dc /shared/prebuilt/cln/core-lightning-*.tar.zst | tar -C /opt -xf - || fail "cannot unpack /shared/prebuilt/cln (is ../shared shared into the VM?)"
   install -m 0755 /shared/prebuilt/cln/fake-bitcoin-cli "$CLN/fake-bitcoin-cli"
+  # On PATH as `make install` would put them: lnstore's gate asks lightning-hsmtool whether the
+  # database belongs to this node's hsm_secret.
+  ln -sf "$CLN"/bin/* /usr/local/bin/
   printf '#!/bin/sh\nexec /usr/local/bin/node /project/bin/run.js "$@"\n' >/usr/local/bin/lnstore
   chmod 0755 /usr/local/bin/lnstore
   mkdir -p /var/lib/fakechain "$DATA"
