@@ -35,8 +35,9 @@ for variant in "${variants[@]}"; do
     [ -f "$journey" ] || journey=test/vm/journeys/${journey%.sh}.sh
     [ -f "$journey" ] || { echo "journeys.sh: no journey $journey" >&2; exit 2; }
     name=$(basename "$journey" .sh)${arg:+:$arg}
-    state=$logs/$variant-${name//:/-}
-    log=$logs/$variant-${name//:/-}.log
+    safe=$(printf '%s' "$name" | tr -c 'A-Za-z0-9._-' '-') # QEMU's -drive takes no commas in paths
+    state=$logs/$variant-$safe
+    log=$logs/$variant-$safe.log
     mkdir -p "$state"
     echo "== $name on $variant"
     start=$SECONDS rc=75 boot=0
