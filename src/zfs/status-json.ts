@@ -101,12 +101,24 @@ export function parseStatus(input: string, now = Date.now()): StatusReport {
   if (!trimmed.startsWith('{')) return parseStatusText(input)
   let doc: unknown
   try {
-    doc = JSON.parse(trimmed)
+    doc = parseJsonKeepingBigIntegers(trimmed)
   } catch (error) {
     throw new StatusParseError(`the input looks like JSON but is not valid: ${(error as Error).message}`, null)
   }
 
   return parseStatusJson(doc, now)
+}
+
+/**
+ * `--json-int` prints 64-bit GUIDs as bare JSON numbers, which `JSON.parse` rounds to the nearest
+ * double (13796557190221630722 becomes 13796557190221631000). Integers beyond 2^53 are quoted
+ * before parsing, so they arrive as their exact digits (strings); one regex pass, no dependency.
+ */
+export function parseJsonKeepingBigIntegers(text: string): unknown {
+  const quoted = text.replace(/"(?:[^"\\]|\\.)*"|(?<![\d.eE])-?\d{16,}(?![.eE\d])/g, (token) =>
+    token.startsWith('"') || Number.isSafeInteger(Number(token)) ? token : `"${token}"`,
+  )
+  return JSON.parse(quoted)
 }
 
 export function parseStatusJson(doc: unknown, now = Date.now()): StatusReport {

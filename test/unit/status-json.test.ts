@@ -1,6 +1,7 @@
 import {expect} from 'chai'
 
-import {parseStatus} from '../../src/zfs/status-json.js'
+import {findMember} from '../../src/replace/plan.js'
+import {parseJsonKeepingBigIntegers, parseStatus} from '../../src/zfs/status-json.js'
 import {walkVdevs, type Pool} from '../../src/zfs/status-model.js'
 import {StatusParseError} from '../../src/zfs/status-text.js'
 import {fixture} from '../support/fixtures.js'
@@ -28,6 +29,28 @@ describe('zpool status -j reader (OpenZFS 2.3)', () => {
     expect(pool.guid).to.equal('6163926917756527699')
     const vdb = [...walkVdevs(pool.vdevs)].find((vdev) => vdev.name === 'vdb')
     expect(vdb).to.include({guid: '14401034150560727910', path: '/dev/vdb1'})
+  })
+
+  it('keeps 64-bit GUIDs exact in --json-int output (JSON numbers beyond 2^53)', () => {
+    // Captured on OpenZFS 2.3.2: `zpool status -j --json-int` prints GUIDs as bare numbers.
+    const pool = parseStatus(fixture('openzfs-2.3.2/108-mirror-healthy-j-int.json')).pools[0]
+    expect(pool.guid).to.equal('4454611981931733180')
+    const guids = [...walkVdevs(pool.vdevs)].map((vdev) => vdev.guid)
+    expect(guids).to.deep.equal(['2322577751031217638', '13068301850137390104', '16190916351951319957'])
+    // Counters and sizes stay numbers; a GUID-sized number inside a string or a fraction is left alone.
+    expect(pool.read).to.equal(0)
+    expect(parseJsonKeepingBigIntegers('{"a":"x 13068301850137390104","b":0.13068301850137390104,"c":-13068301850137390104,"d":9007199254740991}')).to.deep.equal({
+      a: 'x 13068301850137390104',
+      b: 0.13068301850137390104,
+      c: '-13068301850137390104',
+      d: 9007199254740991,
+    })
+  })
+
+  it('finds a device by its exact 64-bit GUID (replace-disk <guid>), not by the rounded one', () => {
+    const pool = parseStatus(fixture('openzfs-2.3.2/108-mirror-healthy-j-int.json')).pools[0]
+    expect(findMember(pool, '13068301850137390104')?.leaf.name).to.equal('virtio-lnstore-disk1')
+    expect(findMember(pool, String(Number('13068301850137390104')))).to.equal(null)
   })
 
   it('reads scan_stats of a resilver in progress', () => {
