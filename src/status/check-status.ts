@@ -7,7 +7,7 @@ import {observeNodeData} from '../node/observe.js'
 import {checkDataDirMount, parseMountInfo} from '../zfs/mounts.js'
 import {parseStatus} from '../zfs/status-json.js'
 import type {DataErrors, Pool, ScanInfo, StatusReport, Vdev, VdevRole} from '../zfs/status-model.js'
-import {Zpool, type PoolCapacity, type StatusDialect} from '../zfs/zpool.js'
+import {Zpool, ZpoolError, type PoolCapacity, type StatusDialect, type StatusReading} from '../zfs/zpool.js'
 
 export interface VdevView {
   name: string
@@ -87,8 +87,18 @@ export async function checkStatus(deps: Deps, options: StatusOptions): Promise<S
     source = {from: 'input', dialect: report.dialect, input: options.input.name}
   } else {
     const zpool = new Zpool(deps.runner)
-    const [reading, capacities] = await Promise.all([zpool.status(pools), zpool.capacity(pools)])
-    capacity = capacities
+    let reading: StatusReading
+    try {
+      ;[reading, capacity] = await Promise.all([zpool.status(pools), zpool.capacity(pools)])
+    } catch (error) {
+      // Pools named on the command line must exist (a typo is UNKNOWN); the config's pools are the
+      // ones the node lives on, so one that is not imported is a finding, and the checks go on.
+      if (options.pools.length > 0 || !(error instanceof ZpoolError && error.failure === 'no-such-pool')) throw error
+      const present = await importedOf(zpool, pools, findings)
+      ;[reading, capacity] =
+        present.length === 0 ? [{output: '', dialect: 'text', report: {pools: [], allHealthy: false, dialect: 'text'}}, []] : await Promise.all([zpool.status(present), zpool.capacity(present)])
+    }
+
     report = reading.report
     source = {from: 'zpool', dialect: reading.dialect}
     history = await recordHistory(options, report, now, findings)
@@ -108,6 +118,20 @@ export async function checkStatus(deps: Deps, options: StatusOptions): Promise<S
     source,
     checkedAt: now,
   }
+}
+
+/** The configured pools that are imported; one that is not is CRITICAL, with the command that brings it back. */
+async function importedOf(zpool: Zpool, configured: string[], findings: Finding[]): Promise<string[]> {
+  const imported = new Set((await zpool.capacity()).map((pool) => pool.name))
+  for (const name of configured.filter((pool) => !imported.has(pool))) {
+    findings.push({
+      verdict: 'CRITICAL',
+      message: `pool ${name} (in the config) is not imported: the node's data on it is neither reachable nor protected`,
+      next: `zpool import ${name}   (if \`zpool import\` does not list it, its disks are missing: check cables and power)`,
+    })
+  }
+
+  return configured.filter((pool) => imported.has(pool))
 }
 
 /** Keeps the named pools; a name that is not in the output is an error, not a silent pass. */

@@ -127,6 +127,32 @@ describe(`lnstore status on real ZFS (${backend})`, function () {
     }
   })
 
+  it('a configured pool that is not imported is CRITICAL with the import command, and the data directory is still checked', () => {
+    const pool = sandbox.createPool('lnsexported', [], sandbox.devices(1))
+    const dataDir = join(sandbox.dir, 'lightning-exported')
+    sh('zfs', ['create', '-o', `mountpoint=${dataDir}`, `${pool.name}/lightning`])
+    writeFileSync(env.LNSTORE_CONFIG, JSON.stringify({dataDir, dataset: `${pool.name}/lightning`, pools: [pool.name, mirror.name]}))
+    sh('zpool', ['export', pool.name])
+    try {
+      const result = status('--json', '--no-alert')
+      expect(result.status, result.stderr).to.equal(2)
+      const json = result.json()
+      expect(json.findings).to.deep.include({
+        verdict: 'CRITICAL',
+        message: `pool ${pool.name} (in the config) is not imported: the node's data on it is neither reachable nor protected`,
+        next: `zpool import ${pool.name}   (if \`zpool import\` does not list it, its disks are missing: check cables and power)`,
+      })
+      expect(json.findings.map((finding: any) => finding.message)).to.include(
+        `the node data directory ${dataDir} is not a mount point: dataset ${pool.name}/lightning is not mounted there, so the node would write to the root filesystem`,
+      )
+      // The pool that is imported is still read and judged.
+      expect(json.pools.map((entry: any) => entry.name)).to.deep.equal([mirror.name])
+    } finally {
+      sh('zpool', ['import', '-d', sandbox.dir, pool.name])
+      writeFileSync(env.LNSTORE_CONFIG, '{}')
+    }
+  })
+
   it('UNKNOWN (exit 3) with a clear message: a pool that does not exist, zpool missing', () => {
     const missingPool = status('--pool', 'no-such-pool')
     expect(missingPool.status).to.equal(3)
