@@ -106,7 +106,13 @@ function stateFindings(pool: Pool): Finding[] {
     case 'DEGRADED':
       return [{verdict: 'WARNING', message: 'pool is DEGRADED: a device has failed or is offline', next: `zpool status -v ${pool.name}`}]
     case 'SUSPENDED':
-      return [{verdict: 'CRITICAL', message: 'pool is SUSPENDED: ZFS stopped all I/O after device failures; the node cannot write', next: `zpool clear ${pool.name}`}]
+      return [
+        {
+          verdict: 'CRITICAL',
+          message: `pool is SUSPENDED (zpool prints it as ${pool.printedState ?? 'UNAVAIL'}): ZFS stopped all I/O after device failures; the node cannot write, and a scrub or resilver stands still. Fix the cause first: reconnect or power the failed device (see \`dmesg\`)`,
+          next: `zpool clear ${pool.name}   (after the device is back; then: lnstore status)`,
+        },
+      ]
     case 'FAULTED':
     case 'UNAVAIL':
       return [{verdict: 'CRITICAL', message: `pool is ${pool.state}: its data cannot be read`, next: `zpool status -v ${pool.name}`}]
@@ -289,7 +295,7 @@ function scanFindings(pool: Pool, lastScrub: ScrubRecord | null, config: HealthC
     .join(', ')
   if (scan.kind === 'resilver' && scan.state === 'in_progress') {
     findings.push({verdict: 'WARNING', message: `resilver in progress${progress ? ` (${progress})` : ''}: redundancy is being restored`, next: `zpool status ${pool.name}`})
-  } else if (scan.kind === 'scrub' && scan.state === 'in_progress') {
+  } else if (scan.kind === 'scrub' && scan.state === 'in_progress' && pool.state !== 'SUSPENDED') {
     findings.push({verdict: 'OK', message: `scrub in progress${progress ? ` (${progress})` : ''}`})
   } else if (scan.state === 'paused' && scan.pausedAt !== undefined && now - scan.pausedAt > config.scrubPausedMaxHours * 3_600_000) {
     findings.push({verdict: 'WARNING', message: `scrub paused for ${formatDuration((now - scan.pausedAt) / 1000)}`, next: `zpool scrub ${pool.name}`})

@@ -1,4 +1,4 @@
-import {EMPTY_SCAN, type Pool, type ScanInfo, type ScanKind, type StatusReport, type Vdev, type VdevRole} from './status-model.js'
+import {EMPTY_SCAN, markSuspended, type Pool, type ScanInfo, type ScanKind, type StatusReport, type Vdev, type VdevRole} from './status-model.js'
 import {StatusParseError, parseStatusText} from './status-text.js'
 import {isAbbreviated, parseNiceNumber, parseZpoolDate} from './units.js'
 
@@ -165,6 +165,7 @@ function readPool(key: string, json: JsonPool, now: number): Pool {
   if (json.removal_stats) pool.remove = summarize(json.removal_stats)
   if (json.checkpoint_stats) pool.checkpoint = summarize(json.checkpoint_stats)
   if (json.raidz_expand_stats) pool.expand = summarize(json.raidz_expand_stats)
+  markSuspended(pool)
   return pool
 }
 

@@ -115,6 +115,24 @@ describe('health verdicts', () => {
     expect(verdicts).to.include('CRITICAL')
   })
 
+  it('a suspended pool (printed UNAVAIL, "scrub in progress") is SUSPENDED and CRITICAL, with zpool clear after the cause is fixed', () => {
+    for (const [file, printed] of [
+      ['public/openzfs-0.7-dev-unavail-suspended-scrub.txt', 'UNAVAIL'],
+      ['public/openzfs-0.8-unavail-suspended-no-blank-before-errors.txt', 'UNAVAIL'],
+      ['public/solaris-unavail-io-failures-permanent-errors.txt', 'UNAVAIL'],
+    ]) {
+      const report = parseStatus(fixture(file))
+      expect(report.pools[0], file).to.include({state: 'SUSPENDED', printedState: printed})
+      const health = judge(report)
+      const pool = health.pools[0]
+      expect(pool.verdict, file).to.equal('CRITICAL')
+      const suspended = pool.findings.find((finding) => finding.message.startsWith('pool is SUSPENDED'))
+      expect(suspended, file).to.deep.include({verdict: 'CRITICAL', next: `zpool clear ${report.pools[0].name}   (after the device is back; then: lnstore status)`})
+      expect(suspended!.message).to.contain('Fix the cause first')
+      expect(messages(pool.findings).join('\n'), file).not.to.contain('OK: scrub in progress')
+    }
+  })
+
   it('scrubs: never, too old, and long paused are WARNINGs', () => {
     expect(messages(judge(parseStatus(fixture('openzfs-2.3.2/002-mirror-healthy.txt'))).pools[0].findings)).to.include(
       'WARNING: the pool has never been scrubbed: silent corruption would go unnoticed',
