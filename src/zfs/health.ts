@@ -1,7 +1,7 @@
 import type {HealthConfig} from '../config/schema.js'
 import {deviceKey, type History, type ScrubRecord} from '../state/history.js'
 import {errorIncrements, errorRates, worstBurst, type ErrorRates} from './error-rates.js'
-import {isLeaf, walkVdevs, type Pool, type StatusReport, type Vdev} from './status-model.js'
+import {isLeaf, walkVdevs, type DataErrors, type Pool, type StatusReport, type Vdev} from './status-model.js'
 import type {PoolCapacity} from './zpool.js'
 import {formatBytes, formatDuration} from './units.js'
 
@@ -75,13 +75,7 @@ function evaluatePool(pool: Pool, input: HealthInput): PoolHealth {
 
   findings.push(...stateFindings(pool))
   if (!pool.complete) findings.push({verdict: 'UNKNOWN', message: 'the status output is incomplete (truncated?), so the pool cannot be judged', next: `zpool status ${pool.name}`})
-  if (pool.errors && pool.errors.count !== 0) {
-    findings.push({
-      verdict: 'CRITICAL',
-      message: `permanent data errors: ${pool.errors.count ?? 'some'} (${pool.errors.raw}); files are damaged and cannot be repaired from redundancy`,
-      next: `zpool status -v ${pool.name}`,
-    })
-  }
+  if (pool.errors && pool.errors.count !== 0) findings.push(...permanentErrorFindings(pool, pool.errors))
 
   for (const vdev of pool.vdevs) findings.push(...redundancyFindings(pool, vdev))
   findings.push(...commonCauseFindings(pool, devices))
@@ -97,6 +91,34 @@ function evaluatePool(pool: Pool, input: HealthInput): PoolHealth {
 
   const verdict = worst([...findings.map((f) => f.verdict), ...[...devices.values()].map((d) => d.verdict)])
   return {name: pool.name, verdict, findings, devices, lastScrub, capacityPercent}
+}
+
+/** Core Lightning's database (default name), with SQLite's side files. zpool may print `dataset:/path` for an unmounted dataset. */
+const NODE_DATABASE = /(^|[/:])lightningd\.sqlite3(-wal|-shm|-journal)?$/
+const LISTED_FILES = 10
+
+function permanentErrorFindings(pool: Pool, errors: DataErrors): Finding[] {
+  const {files} = errors
+  // Without -v zpool counts damaged blocks ("187 data errors, use '-v' for a list"), with -v it lists files.
+  const counted = /^\d+ data errors?/.exec(errors.raw)
+  const named = files.length === 0 ? '' : ` in ${files.length} file${files.length === 1 ? '' : 's'}: ${files.slice(0, LISTED_FILES).join(', ')}${files.length > LISTED_FILES ? `, and ${files.length - LISTED_FILES} more` : ''}`
+  const findings: Finding[] = [
+    {
+      verdict: 'CRITICAL',
+      message: `permanent data errors${named}${counted ? ` (zpool counts ${counted[0]})` : ''}: damaged, and no redundant copy was left to repair them`,
+      next: `zpool status -v ${pool.name}`,
+    },
+  ]
+  const database = files.find((file) => NODE_DATABASE.test(file))
+  if (database) {
+    findings.push({
+      verdict: 'CRITICAL',
+      message: `${database} is the node's channel database, and it is damaged. ZFS's advice to "restore the file from backup" is exactly the hazard here: an older copy holds revoked channel states, and a node that broadcasts one loses the whole channel to its peer`,
+      next: 'keep lightningd stopped and do not copy any older database over it; if lightningd kept a second live copy (wallet=sqlite3://main:backup), check it with `sqlite3 <copy> "PRAGMA integrity_check"` and start on it only if it is as new as the last write; otherwise, as a last resort, start lightningd on a fresh data directory holding only hsm_secret and emergency.recover and run `lightning-cli emergencyrecover`: the peers close the channels with their latest state',
+    })
+  }
+
+  return findings
 }
 
 function stateFindings(pool: Pool): Finding[] {

@@ -62,6 +62,7 @@ export class Zpool {
       const output = noPoolsOnStderr(this.check(result)) ? result.stderr : result.stdout
       const report = parseStatus(output)
       if (this.dialect !== 'json' && this.guidsSupported && report.pools.length > 0) await this.addGuids(report, pools)
+      await this.addDamagedFiles(report)
       return {output, dialect: this.dialect, report}
     }
   }
@@ -81,6 +82,20 @@ export class Zpool {
   /** `zpool status -v POOL` as zpool prints it, for people to read (alert mails). */
   async statusText(pool: string): Promise<string> {
     return this.check(await this.run(['status', '-v', pool])).stdout
+  }
+
+  /**
+   * Without `-v` zpool only counts permanent errors ("2 data errors, use '-v' for a list"), and the
+   * JSON dialect does not list them either: for a pool with errors, ask `zpool status -v` which files.
+   */
+  private async addDamagedFiles(report: StatusReport): Promise<void> {
+    for (const pool of report.pools) {
+      if (!pool.errors || pool.errors.count === 0 || pool.errors.files.length > 0) continue
+      const result = await this.run(['status', '-v', pool.name])
+      if (result.exitCode !== 0) continue
+      const listed = parseStatus(result.stdout).pools.find((candidate) => candidate.name === pool.name)?.errors
+      if (listed && listed.files.length > 0) pool.errors = {...listed, raw: pool.errors.raw}
+    }
   }
 
   /** Text status names devices, not GUIDs; `-g` prints the same tree with GUIDs, so zip the two (where supported). */

@@ -153,6 +153,26 @@ describe(`lnstore status on real ZFS (${backend})`, function () {
     }
   })
 
+  it('permanent errors name the damaged files in the text output, and the channel database as such', async () => {
+    const pool = sandbox.createPool('lnsperm', [], sandbox.devices(1))
+    const dataDir = join(pool.mountpoint, 'lightning')
+    sh('zfs', ['create', '-o', `mountpoint=${dataDir}`, `${pool.name}/lightning`])
+    sh('mkdir', ['-p', join(dataDir, 'bitcoin')])
+    const database = join(dataDir, 'bitcoin', 'lightningd.sqlite3')
+    sh('dd', ['if=/dev/urandom', `of=${database}`, 'bs=1M', 'count=40', 'conv=fsync', 'status=none'])
+    sandbox.corrupt(pool, pool.devices[0])
+    await sandbox.scrub(pool)
+    sh('cat', [database], {allowFailure: true}) // reading the damaged blocks records them in the error log too
+
+    const result = status('--pool', pool.name, '--no-alert')
+    expect(result.status, result.stderr).to.equal(2)
+    expect(result.stdout).to.match(new RegExp(`CRITICAL +permanent data errors in \\d+ files?: [^\\n]*${database.replaceAll('/', '\\/')}`))
+    expect(result.stdout).to.contain(`${database} is the node's channel database, and it is damaged. ZFS's advice to "restore the file from backup" is exactly the hazard here`)
+    expect(result.stdout).to.contain('do not copy any older database over it')
+    const json = status('--pool', pool.name, '--json', '--no-alert').json()
+    expect(json.pools[0].errors.files).to.include(database)
+  })
+
   it('UNKNOWN (exit 3) with a clear message: a pool that does not exist, zpool missing', () => {
     const missingPool = status('--pool', 'no-such-pool')
     expect(missingPool.status).to.equal(3)

@@ -108,6 +108,18 @@ describe('health verdicts', () => {
     expect(messages(health.pools[0].findings).join('\n')).to.match(/CRITICAL: permanent data errors/)
   })
 
+  it('permanent errors on zfs-fuse name the files; the node database gets its own warning against restoring a backup', () => {
+    const report = parseStatus(fixture('zfs-fuse-0.7.0/permanent-errors-v.txt'))
+    const database = '/tmp/hr-perm-BFUS/mnt/lightning/bitcoin/lightningd.sqlite3'
+    expect(report.pools[0].errors?.files).to.deep.equal(['/tmp/hr-perm-BFUS/mnt/data.bin', database])
+    const findings = messages(judge(report).pools[0].findings)
+    expect(findings).to.include(`CRITICAL: permanent data errors in 2 files: /tmp/hr-perm-BFUS/mnt/data.bin, ${database}: damaged, and no redundant copy was left to repair them`)
+    expect(findings.find((line) => line.startsWith(`CRITICAL: ${database} is the node's channel database`))).to.contain('"restore the file from backup" is exactly the hazard')
+    // The same name seen through an unmounted dataset (`dataset:/path`) is recognised too.
+    const unmounted = parseStatus(fixture('zfs-fuse-0.7.0/permanent-errors-v.txt').replace(database, 'tank/lightning:/bitcoin/lightningd.sqlite3'))
+    expect(messages(judge(unmounted).pools[0].findings).some((line) => line.includes("tank/lightning:/bitcoin/lightningd.sqlite3 is the node's channel database"))).to.equal(true)
+  })
+
   it('a device marked "too many errors" or UNAVAIL is CRITICAL; a suspended pool too', () => {
     const health = judge(parseStatus(fixture('public/openzfs-0.7-dev-unavail-suspended-scrub.txt')))
     expect(health.verdict).to.equal('CRITICAL')
