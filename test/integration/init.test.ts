@@ -6,6 +6,7 @@ import {join} from 'node:path'
 import {compareTrees, describeTree} from '../../src/init/copy-tree.js'
 import {parseMountInfo} from '../../src/zfs/mounts.js'
 import {BIN, lnstore} from '../support/cli.js'
+import {waitFor} from '../support/wait.js'
 import {backend, ensureZfs, LoopDevices, onlyOn, sh, ZfsSandbox} from '../support/zfs-sandbox.js'
 
 /**
@@ -218,12 +219,12 @@ describe(`lnstore init on real ZFS (${backend})`, function () {
   async function killDuring(env: NodeJS.ProcessEnv, args: string[], step: string): Promise<void> {
     const child = spawn(process.execPath, [BIN, 'init', ...args], {env: {...process.env, ...env}, stdio: 'ignore'})
     const journal = join(env.LNSTORE_STATE_DIR!, 'runbooks', 'init.json')
-    for (;;) {
-      const text = existsSync(journal) ? readFileSync(journal, 'utf8') : ''
-      if (text && JSON.parse(text).steps.some((entry: {id: string; status: string}) => entry.id === step && entry.status === 'running')) break
+    let text = ''
+    await waitFor(`init's journal to show step ${step} running`, () => {
+      text = existsSync(journal) ? readFileSync(journal, 'utf8') : ''
       if (child.exitCode !== null) throw new Error(`init ended (exit ${child.exitCode}) before step ${step} ran`)
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    }
+      return text !== '' && JSON.parse(text).steps.some((entry: {id: string; status: string}) => entry.id === step && entry.status === 'running')
+    }, {pollMs: 20, seen: () => text || 'no journal'})
 
     child.kill('SIGKILL')
     await new Promise((resolve) => child.once('exit', resolve))

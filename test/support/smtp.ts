@@ -10,6 +10,7 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {Inbox, type ReceivedMail} from '../../src/demo/inbox.js'
+import {waitFor} from './wait.js'
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/smtp/', import.meta.url))
 export const CA_FILE = join(FIXTURES, 'cert.pem')
@@ -43,6 +44,13 @@ export class TestSmtpServer extends Inbox {
       },
     })
     this.logins = logins
+  }
+
+  /** Resolves once `count` messages have arrived in all; fails after the wait deadline listing what did arrive. */
+  override async waitFor(count: number): Promise<ReceivedMail[]> {
+    return waitFor(`${count} mail(s) at the test SMTP server`, () => this.messages.length >= count && this.messages, {
+      seen: () => `${this.messages.length} mail(s): ${this.messages.map((mail) => JSON.stringify(mail.subject)).join(', ') || 'none'}`,
+    })
   }
 }
 
