@@ -6,7 +6,7 @@ import type {AlertOutcome} from '../alerts/check.js'
 import {alertsConfigured} from '../alerts/smtp.js'
 import {BaseCommand} from '../base-command.js'
 import {checkStatus, type StatusResult} from '../status/check-status.js'
-import {renderPrometheus} from '../status/prometheus.js'
+import {renderPrometheus, renderPrometheusFailure} from '../status/prometheus.js'
 import {renderStatus} from '../status/render.js'
 import {writeFileAtomically} from '../state/json-file.js'
 
@@ -39,35 +39,57 @@ Exit codes, as Nagios/Icinga plugins use them: 0 OK, 1 WARNING, 2 CRITICAL, 3 UN
 
   async run(): Promise<StatusResult & {alerts?: AlertOutcome}> {
     const {flags} = await this.parse(Status)
-    const {config, stateDir} = await this.loadConfig(flags)
-    const input = flags.input
-    const pools = flags.pool ?? []
-    let result: StatusResult
-    let alerts: AlertOutcome | undefined
-    if (input === undefined && flags.alert && alertsConfigured(config.alerts)) {
-      // Loaded only when mail is configured: start-up time is budgeted.
-      const {checkAndAlert} = await import('../alerts/check.js')
-      const check = await checkAndAlert(this.deps, {config, stateDir, pools, log: (line) => this.logToStderr(line)})
-      if (check.error || !check.status) throw check.error
-      result = check.status
-      alerts = check.alerts
-    } else {
-      result = await checkStatus(this.deps, {
-        config,
-        stateDir,
-        pools,
-        input: input === undefined ? undefined : {name: input, read: () => (input === '-' ? text(process.stdin) : readFile(input, 'utf8'))},
-      })
+    let checked: {result: StatusResult; alerts?: AlertOutcome}
+    try {
+      checked = await this.check(flags)
+    } catch (error) {
+      // The textfile must not keep an old verdict while the check cannot run.
+      if (flags.prometheus) await this.writeMetrics(flags.prometheus, renderPrometheusFailure(this.deps.now()))
+      throw error
     }
 
-    if (flags.prometheus) await writeFileAtomically(flags.prometheus, renderPrometheus(result))
+    const {result, alerts} = checked
     process.exitCode = EXIT_CODES[result.verdict]
     if (!this.jsonEnabled()) {
       const renderPool = result.source.from === 'chironfs' ? (await import('../chironfs/render.js')).renderChironfsPool : undefined
       this.log(renderStatus(result, {color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR, now: result.checkedAt, renderPool}))
     }
 
+    // After the verdict is out: a metrics file that cannot be written must not hide it.
+    if (flags.prometheus) await this.writeMetrics(flags.prometheus, renderPrometheus(result))
     return alerts ? {...result, alerts} : result
+  }
+
+  private async check(flags: {config?: string; input?: string; pool?: string[]; alert: boolean}): Promise<{result: StatusResult; alerts?: AlertOutcome}> {
+    const {config, stateDir} = await this.loadConfig(flags)
+    const input = flags.input
+    const pools = flags.pool ?? []
+    if (input === undefined && flags.alert && alertsConfigured(config.alerts)) {
+      // Loaded only when mail is configured: start-up time is budgeted.
+      const {checkAndAlert} = await import('../alerts/check.js')
+      const check = await checkAndAlert(this.deps, {config, stateDir, pools, log: (line) => this.logToStderr(line)})
+      if (check.error || !check.status) throw check.error
+      return {result: check.status, alerts: check.alerts}
+    }
+
+    const result = await checkStatus(this.deps, {
+      config,
+      stateDir,
+      pools,
+      input: input === undefined ? undefined : {name: input, read: () => (input === '-' ? text(process.stdin) : readFile(input, 'utf8'))},
+    })
+    return {result}
+  }
+
+  /** Writes the textfile; a failure is reported on stderr and leaves the verdict and exit code as they are. */
+  private async writeMetrics(file: string, metrics: string): Promise<void> {
+    try {
+      await writeFileAtomically(file, metrics)
+    } catch (error) {
+      this.logToStderr(
+        `lnstore: cannot write the Prometheus metrics to ${file} (${(error as Error).message}); node_exporter keeps showing the previous check (watch lnstore_check_timestamp_seconds); check that the directory exists and is writable`,
+      )
+    }
   }
 
   protected toErrorJson(error: unknown): unknown {

@@ -39,6 +39,9 @@ export interface PoolView {
   action?: string
   see?: string
   capacityPercent: number | null
+  /** From `zpool list`, where it answered (not for saved input). */
+  sizeBytes?: number
+  allocatedBytes?: number
   lastScrub: ScrubRecord | null
   findings: Finding[]
   exactCounts: boolean
@@ -114,7 +117,7 @@ export async function checkStatus(deps: Deps, options: StatusOptions): Promise<S
   return {
     verdict: health.verdict,
     findings: health.findings,
-    pools: report.pools.map((pool, index) => poolView(pool, health.pools[index])),
+    pools: report.pools.map((pool, index) => poolView(pool, health.pools[index], capacity?.find((entry) => entry.name === pool.name))),
     source,
     checkedAt: now,
   }
@@ -161,7 +164,7 @@ async function recordHistory(options: StatusOptions, report: StatusReport, now: 
   }
 }
 
-function poolView(pool: Pool, health: PoolHealth): PoolView {
+function poolView(pool: Pool, health: PoolHealth, capacity: PoolCapacity | undefined): PoolView {
   const {name, state, read, write, cksum, scan, errors, status, action, see, exactCounts, warnings} = pool
   return {
     name,
@@ -176,6 +179,8 @@ function poolView(pool: Pool, health: PoolHealth): PoolView {
     ...(action === undefined ? {} : {action}),
     ...(see === undefined ? {} : {see}),
     capacityPercent: health.capacityPercent,
+    ...(capacity?.sizeBytes == null ? {} : {sizeBytes: capacity.sizeBytes}),
+    ...(capacity?.allocatedBytes == null ? {} : {allocatedBytes: capacity.allocatedBytes}),
     lastScrub: health.lastScrub,
     findings: health.findings,
     exactCounts,

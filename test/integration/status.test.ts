@@ -102,12 +102,29 @@ describe(`lnstore status on real ZFS (${backend})`, function () {
     expect(messages).to.include(`raidz2-0 has lost redundancy (${offline} missing) and survives 1 more failure`)
   })
 
-  it('writes node_exporter metrics atomically', () => {
+  it('writes node_exporter metrics on every outcome, and a failed write never hides the verdict', () => {
     const file = join(stateDir, 'lnstore.prom')
-    status('--pool', mirror.name, '--prometheus', file)
-    const metrics = readFileSync(file, 'utf8')
-    expect(metrics).to.match(new RegExp(`^lnstore_pool_online\\{pool="${mirror.name}"\\} 1$`, 'm'))
-    expect(metrics).to.match(/^lnstore_verdict [0-3]$/m)
+    const ok = status('--pool', mirror.name, '--prometheus', file)
+    let metrics = readFileSync(file, 'utf8')
+    expect(metrics).to.match(/^lnstore_check_success 1$/m)
+    expect(metrics).to.contain(`lnstore_pool_state{zpool="${mirror.name}",state="online"} 1\n`)
+    expect(metrics).to.contain(`lnstore_pool_state{zpool="${mirror.name}",state="degraded"} 0\n`)
+    expect(metrics).to.match(new RegExp(`^lnstore_pool_size_bytes\\{zpool="${mirror.name}"\\} [1-9]\\d+$`, 'm'))
+    expect(metrics).to.contain(`lnstore_verdict{verdict="${ok.stdout.split('\n')[0].split(' ').pop()!.toLowerCase()}"} 1\n`)
+
+    // The check fails (no zpool): the file says so instead of keeping the last verdict.
+    const failed = lnstore(['status', '--pool', mirror.name, '--prometheus', file], {env: {...env, PATH: '/nonexistent'}})
+    expect(failed.status).to.equal(3)
+    metrics = readFileSync(file, 'utf8')
+    expect(metrics).to.match(/^lnstore_check_success 0$/m)
+    expect(metrics).to.contain('lnstore_verdict{verdict="unknown"} 1\n')
+    expect(metrics).not.to.contain('lnstore_pool_state')
+
+    // The file cannot be written: the verdict is still on stdout and in the exit code, the failure on stderr.
+    const unwritable = status('--pool', mirror.name, '--prometheus', join(stateDir, 'no-such-dir', 'lnstore.prom'))
+    expect(unwritable.status).to.equal(ok.status)
+    expect(unwritable.stdout.split('\n')[0]).to.equal(ok.stdout.split('\n')[0])
+    expect(unwritable.errors).to.contain(`cannot write the Prometheus metrics to ${join(stateDir, 'no-such-dir', 'lnstore.prom')}`)
   })
 
   it('CRITICAL when the node data directory is not the mounted dataset', () => {

@@ -37,9 +37,14 @@ describe('status output', () => {
 
   it('writes node_exporter metrics', async () => {
     const metrics = renderPrometheus(await statusOf('openzfs-2.3.2/013-scrub-repaired-cksum.txt'))
-    expect(metrics).to.contain('# TYPE lnstore_verdict gauge\nlnstore_verdict 1\n')
-    expect(metrics).to.contain('lnstore_device_errors{pool="tank",device="vdb",type="checksum"} 75')
-    expect(metrics).to.contain('lnstore_pool_last_scrub_timestamp_seconds{pool="tank"}')
+    expect(metrics).to.contain('# TYPE lnstore_verdict gauge\nlnstore_verdict{verdict="ok"} 0\nlnstore_verdict{verdict="warning"} 1\n')
+    expect(metrics).to.contain('lnstore_check_success 1\n')
+    expect(metrics).to.contain('lnstore_device_errors{zpool="tank",device="vdb",type="checksum"} 75')
+    expect(metrics).to.contain('lnstore_pool_state{zpool="tank",state="online"} 1\n')
+    expect(metrics).to.match(/^lnstore_pool_last_scrub_timestamp_seconds\{zpool="tank"\} \d+$/m)
+    expect(metrics).to.match(/^lnstore_pool_last_scrub_duration_seconds\{zpool="tank"\} \d+$/m)
+    expect(metrics).to.match(/^lnstore_pool_last_scrub_repaired_bytes\{zpool="tank"\} [1-9]\d*$/m)
+    expect(metrics).not.to.match(/\{pool=/)
   })
 
   it('judges saved input without touching zpool or the history, and refuses a pool it does not have', async () => {
