@@ -1,3 +1,4 @@
+import * as Errors from '@oclif/core/errors'
 import * as Flags from '@oclif/core/flags'
 import {readFile} from 'node:fs/promises'
 import {text} from 'node:stream/consumers'
@@ -29,6 +30,7 @@ Exit codes, as Nagios/Icinga plugins use them: 0 OK, 1 WARNING, 2 CRITICAL, 3 UN
   ]
 
   static flags = {
+    help: Flags.help({char: 'h', description: 'Show this help (as monitoring plugins take -h).'}),
     pool: Flags.string({char: 'p', description: 'Only this pool (repeatable). Default: the config\'s pools, else all.', multiple: true, env: 'LNSTORE_POOL'}),
     input: Flags.string({char: 'i', description: 'Read saved `zpool status` output (text or -j JSON) from FILE, or - for standard input, instead of running zpool.', helpValue: 'FILE|-'}),
     prometheus: Flags.string({description: 'Also write node_exporter textfile metrics to FILE (atomically).', helpValue: 'FILE', env: 'LNSTORE_PROMETHEUS_FILE'}),
@@ -36,6 +38,12 @@ Exit codes, as Nagios/Icinga plugins use them: 0 OK, 1 WARNING, 2 CRITICAL, 3 UN
   }
 
   static failureExitCode = EXIT_CODES.UNKNOWN
+
+  protected async catch(error: Parameters<BaseCommand['catch']>[0]): Promise<unknown> {
+    // Monitoring plugins read the first line of standard output: it must say UNKNOWN and why.
+    if (!this.jsonEnabled() && !(error instanceof Errors.ExitError)) this.log(`UNKNOWN: ${error.message.split('\n')[0]}`)
+    return super.catch(error)
+  }
 
   async run(): Promise<StatusResult & {alerts?: AlertOutcome}> {
     const {flags} = await this.parse(Status)

@@ -75,7 +75,8 @@ function evaluatePool(pool: Pool, input: HealthInput): PoolHealth {
 
   findings.push(...stateFindings(pool))
   if (!pool.complete) findings.push({verdict: 'UNKNOWN', message: 'the status output is incomplete (truncated?), so the pool cannot be judged', next: `zpool status ${pool.name}`})
-  if (pool.errors && pool.errors.count !== 0) findings.push(...permanentErrorFindings(pool, pool.errors))
+  // A count of null is "List of errors unavailable" (suspended pool, no permission): unknown, not damage.
+  if (pool.errors && ((pool.errors.count ?? 0) > 0 || pool.errors.files.length > 0)) findings.push(...permanentErrorFindings(pool, pool.errors))
 
   for (const vdev of pool.vdevs) findings.push(...redundancyFindings(pool, vdev))
   findings.push(...commonCauseFindings(pool, devices))

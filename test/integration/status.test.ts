@@ -86,6 +86,9 @@ describe(`lnstore status on real ZFS (${backend})`, function () {
       expect(json.pools[0].state).to.equal('DEGRADED')
       expect(json.pools[0].findings.map((finding: any) => finding.message)).to.include(`mirror-0 has no redundant copy left (${offline} missing): one more failure loses data`)
       expect(device(json, mirror.name, mirror.devices[1])).to.include({state: 'OFFLINE', verdict: 'WARNING'})
+      // The first line as a monitoring plugin prints it: verdict, the reason, then performance data.
+      const firstLine = status('--pool', mirror.name, '--no-alert').stdout.split('\n')[0]
+      expect(firstLine).to.match(new RegExp(`^CRITICAL: ${mirror.name}: mirror-0 has no redundant copy left \\(${offline.replaceAll('/', '\\/')} missing\\) \\| '${mirror.name}_capacity'=\\d+%;;;0;100 '${mirror.name}_device_errors'=\\d+;;;0 '${mirror.name}_data_errors'=0;;;0$`))
     } finally {
       sh('zpool', ['online', mirror.name, offline])
     }

@@ -21,7 +21,8 @@ const statusOf = (name: string) =>
 describe('status output', () => {
   it('shows the tree with the failing device marked, its reasons and next commands', async () => {
     const text = renderStatus(await statusOf('openzfs-2.3.2/017-degraded-offline.txt'), {color: false, now: NOW})
-    expect(text).to.contain('lnstore status: CRITICAL')
+    // The first line as Nagios plugins print it: verdict, the reason, then performance data.
+    expect(text.split('\n')[0]).to.equal("CRITICAL: tank: mirror-0 has no redundant copy left (vdc missing) | 'tank_device_errors'=75;;;0 'tank_data_errors'=0;;;0")
     expect(text).to.contain('pool tank  DEGRADED  CRITICAL  (last scrub 1d 15h ago, repaired 5.8M)')
     expect(text).to.match(/\n {6}vdb\s+ONLINE\s+0\s+0\s+75 {2}WARNING\n/)
     expect(text).to.match(/\n {6}vdc\s+OFFLINE\s+0\s+0\s+0 {2}WARNING\n/)
