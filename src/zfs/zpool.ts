@@ -140,7 +140,7 @@ function rejectsOption(result: RunResult): boolean {
 const NEXT_STEPS: Record<ZpoolFailure, string> = {
   missing: 'Install ZFS (Debian/Ubuntu: `apt install zfsutils-linux`; small boards: `apt install zfs-fuse`), then run `lnstore status` again.',
   'not-running': 'Load the ZFS kernel module (`modprobe zfs`) or start the zfs-fuse daemon (`systemctl start zfs-fuse`), then run `lnstore status` again.',
-  permission: 'Run lnstore as root (for example `sudo lnstore status`).',
+  permission: 'Run lnstore as root (for example `sudo lnstore status --no-alert` from a monitoring user, allowed by one sudoers line), or on OpenZFS give the user access to /dev/zfs (a group set by a udev rule; `zfs allow` for dataset operations).',
   'no-such-pool': 'Check the pool name with `zpool list`; if the pool is exported, import it with `zpool import <pool>`.',
   busy: 'Wait until `zpool status` shows the running scrub or resilver finished, then try again.',
   timeout: 'zpool did not answer: the pool may be suspended or a device hung. Check `dmesg` and `zpool status` by hand.',
@@ -152,11 +152,13 @@ export function classifyFailure(result: RunResult): ZpoolFailure {
   const text = `${result.stderr}\n${result.stdout}`
   if (result.exitCode === null) return 'timeout'
   if (result.exitCode === 127 || /command not found|No such file or directory.*zpool|ENOENT/.test(text)) return 'missing'
+  // Before "not running": zfs-fuse answers a non-root user "connect: Permission denied" and then
+  // "failed to initialize ZFS library", as if the daemon were down.
+  if (/permission denied|must be root|insufficient privileges|Operation not permitted/i.test(text)) return 'permission'
   if (/modules are not loaded|zfs-fuse daemon is running|failed to initialize ZFS library|\/dev\/zfs.*(No such|not found)/i.test(text)) {
     return 'not-running'
   }
 
-  if (/permission denied|must be root|insufficient privileges|Operation not permitted/i.test(text)) return 'permission'
   if (/no such pool/i.test(text)) return 'no-such-pool'
   if (/currently (scrubbing|resilvering)/i.test(text)) return 'busy'
   return 'failed'
@@ -169,6 +171,8 @@ function describeFailure(result: RunResult, failure: ZpoolFailure): string {
       return 'zpool is not installed (not found on PATH)'
     case 'not-running':
       return `ZFS is not running: ${detail}`
+    case 'permission':
+      return `permission denied (${detail}): reading the pools needs root, or access to ZFS's control device`
     case 'timeout':
       return `no answer within ${ZPOOL_TIMEOUT_MS / 1000} s; the process was stopped`
     default:

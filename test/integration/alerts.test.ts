@@ -108,6 +108,26 @@ describe(`mail alerts from lnstore status on real ZFS (${backend}), through a re
     }
   })
 
+  it('a state directory that cannot be written: the CRITICAL mail still goes out, and the failure is loud', async () => {
+    const notADirectory = join(dir, 'state-is-a-file')
+    writeFileSync(notADirectory, '')
+    sh('zpool', ['offline', mirror.name, mirror.devices[1]])
+    try {
+      const before = server.messages.length
+      const run = await lnstoreAsync(['status', '--pool', mirror.name], {env: {...env, LNSTORE_STATE_DIR: notADirectory}})
+      outputs.push(run.stdout, run.stderr)
+      expect(run.status, run.stderr).to.equal(2)
+      expect(run.errors).to.contain(`alerts: CANNOT WRITE the alert state in ${notADirectory}`)
+      expect(run.errors).to.contain('mails sent directly instead of through the outbox')
+      // Two mails: the pool's CRITICAL, and the host's WARNING that the error history cannot be recorded either.
+      const subjects = (await server.waitFor(before + 2)).slice(before).map((mail) => mail.subject)
+      expect(subjects.some((subject) => subject.startsWith(`[lnstore] CRITICAL: pool ${mirror.name} `)), subjects.join('\n')).to.equal(true)
+    } finally {
+      sh('zpool', ['online', mirror.name, mirror.devices[1]])
+      await settle(mirror)
+    }
+  })
+
   it('never shows the SMTP password: not in any output, not in `config show`', async () => {
     const shown = await lnstoreAsync(['config', 'show', '--json'], {env})
     expect(shown.json().config.alerts.smtp).to.deep.include({user: 'lnstore', passwordFile: join(dir, 'smtp-password')})

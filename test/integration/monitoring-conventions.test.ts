@@ -1,9 +1,11 @@
 import {expect} from 'chai'
-import {mkdtempSync, writeFileSync} from 'node:fs'
+import {spawnSync} from 'node:child_process'
+import {chmodSync, mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {lnstore} from '../support/cli.js'
+import {ensureZfs} from '../support/zfs-sandbox.js'
 
 /** `status` and `preflight` as monitoring plugins (Nagios, Icinga, check_by_ssh) call them: -h is help, a usage error is UNKNOWN. */
 describe('monitoring plugin conventions of status and preflight', () => {
@@ -27,6 +29,27 @@ describe('monitoring plugin conventions of status and preflight', () => {
       }
     })
   }
+
+  it('status as a user who may not read the pools: says it needs root (not "ZFS is not running"), exit 3', async function () {
+    // zfs-fuse refuses a non-root user at its socket; on OpenZFS /dev/zfs may be open to all, then this user may read.
+    await ensureZfs()
+    const shared = mkdtempSync(join(tmpdir(), 'lnstore-nobody-'))
+    chmodSync(shared, 0o777)
+    writeFileSync(join(shared, 'config.json'), '{}')
+    chmodSync(join(shared, 'config.json'), 0o644)
+    const nobody = {uid: 65_534, gid: 65_534}
+    const zpool = spawnSync('zpool', ['status'], {encoding: 'utf8', ...nobody})
+    if (zpool.status === 0) {
+      if (this.test) this.test.title += ' [skipped: /dev/zfs is open to every user here, so nobody may read the pools]'
+      return this.skip()
+    }
+
+    const run = lnstore(['status'], {env: {LNSTORE_STATE_DIR: join(shared, 'state'), LNSTORE_CONFIG: join(shared, 'config.json')}, as: nobody})
+    expect(run.status, run.stderr).to.equal(3)
+    expect(run.stdout.split('\n')[0]).to.match(/^UNKNOWN: zpool status .*: permission denied \(.*\): reading the pools needs root, or access to ZFS's control device$/)
+    expect(run.errors).to.contain('Run lnstore as root')
+    expect(run.errors).not.to.contain('modprobe')
+  })
 
   it('status: a check that cannot run says UNKNOWN and why on the first line of standard output', () => {
     const run = lnstore(['status'], {env: {...env, PATH: '/nonexistent'}})
