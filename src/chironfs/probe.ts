@@ -1,4 +1,4 @@
-import {runWithDeadline} from '../system/deadline.js'
+import type {Runner} from '../system/runner.js'
 import {PROBE_PREFIX} from './replicas.js'
 
 /**
@@ -46,11 +46,11 @@ try {
 say({stage: 'write', ok: true})
 `
 
-export async function probeReplica(path: string, timeoutMs: number): Promise<ReplicaProbe> {
+export async function probeReplica(runner: Runner, path: string, timeoutMs: number): Promise<ReplicaProbe> {
   const started = Date.now()
-  const result = await runWithDeadline([process.execPath, '-e', SCRIPT, '--', path], timeoutMs)
+  const result = await runner.run([process.execPath, '-e', SCRIPT, '--', path], {timeoutMs})
   const lines = result.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>)
-  const probe: ReplicaProbe = {path, reachable: false, writable: false, timedOut: result.timedOut, elapsedMs: Date.now() - started}
+  const probe: ReplicaProbe = {path, reachable: false, writable: false, timedOut: result.timedOut === true, elapsedMs: Date.now() - started}
   let lastStage: ReplicaProbe['stage'] = 'stat'
   for (const line of lines) {
     const stage = line.stage as ReplicaProbe['stage']

@@ -3,12 +3,12 @@ import {join} from 'node:path'
 
 import {checkAndAlert} from '../alerts/check.js'
 import type {Config} from '../config/schema.js'
-import type {ScrubResult} from '../scrub/run-scrub.js'
+import type {ScrubResult} from '../storage/view.js'
 import {appendEvent} from '../state/events.js'
 import {HistoryStore, type ScrubRun} from '../state/history.js'
 import {lock, LockHeldError} from '../state/json-file.js'
 import type {Deps} from '../system/deps.js'
-import {formatDuration} from '../zfs/units.js'
+import {formatDuration} from '../storage/units.js'
 import {checkChironfsStatus, SCOPE, type ChironfsReport} from './status.js'
 
 /**

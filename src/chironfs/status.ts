@@ -3,14 +3,14 @@ import {join} from 'node:path'
 import type {Config} from '../config/schema.js'
 import {readDatabase} from '../node/data-version.js'
 import {observeNodeData} from '../node/observe.js'
-import type {PoolView, StatusResult, VdevView} from '../status/check-status.js'
+import type {PoolView, StatusResult, VdevView} from '../storage/view.js'
 import {readFreshness} from '../state/freshness.js'
 import {HistoryStore} from '../state/history.js'
 import type {Deps} from '../system/deps.js'
 import {commandLine} from '../system/runner.js'
-import {worst, type Finding, type Verdict} from '../zfs/health.js'
-import {mountOf, parseMountInfo, type MountEntry} from '../zfs/mounts.js'
-import {formatDuration} from '../zfs/units.js'
+import {worst, type Finding, type Verdict} from '../storage/verdict.js'
+import {mountOf, parseMountInfo, type MountEntry} from '../storage/mounts.js'
+import {formatDuration} from '../storage/units.js'
 import {chooseAuthoritative, type Authority} from './authority.js'
 import {checkDivergence, type Difference, type Divergence} from './divergence.js'
 import {mountCommand} from './mount.js'
@@ -74,7 +74,7 @@ export async function checkChironfsStatus(deps: Deps, options: ChironfsCheckOpti
   const now = deps.now()
   const mountpoint = config.dataDir!
   const replicas = configuredReplicas(settings)
-  const probes = await Promise.all(replicas.map((replica) => probeReplica(replica.path, settings.probeTimeoutSeconds * 1000)))
+  const probes = await Promise.all(replicas.map((replica) => probeReplica(deps.runner, replica.path, settings.probeTimeoutSeconds * 1000)))
   const mounts = parseMountInfo(await deps.readFile('/proc/self/mountinfo'))
   const resolved = await Promise.all(replicas.map((replica, index) => resolvedPath(replica.path, probes[index].reachable)))
   const view = await observeChironfs(deps, settings, replicas, resolved)
@@ -136,6 +136,7 @@ export async function checkChironfsStatus(deps: Deps, options: ChironfsCheckOpti
   const capacity = Math.max(-1, ...reports.map((report) => report.probe.usedPercent ?? -1))
   const pool: PoolView = {
     name: SCOPE,
+    label: `the ChironFS replicas at ${mountpoint}`,
     state: mounted ? 'MOUNTED' : 'UNMOUNTED',
     verdict: worst([...findings.map((finding) => finding.verdict), ...reports.map((report) => report.verdict)]),
     read: null,

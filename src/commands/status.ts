@@ -3,11 +3,12 @@ import * as Flags from '@oclif/core/flags'
 import {readFile} from 'node:fs/promises'
 import {text} from 'node:stream/consumers'
 
-import type {AlertOutcome} from '../alerts/check.js'
+import type {AlertOutcome} from '../alerts/outbox.js'
 import {alertsConfigured} from '../alerts/smtp.js'
 import {BaseCommand} from '../base-command.js'
-import {checkStatus, type StatusResult} from '../status/check-status.js'
-import {renderPrometheus, renderPrometheusFailure} from '../status/prometheus.js'
+import type {StorageBackend} from '../storage/backend.js'
+import {storageBackend, zfsBackend} from '../storage/load.js'
+import type {StatusResult} from '../storage/view.js'
 import {renderStatus} from '../status/render.js'
 import {writeFileAtomically} from '../state/json-file.js'
 
@@ -47,46 +48,50 @@ Exit codes, as Nagios/Icinga plugins use them: 0 OK, 1 WARNING, 2 CRITICAL, 3 UN
 
   async run(): Promise<StatusResult & {alerts?: AlertOutcome}> {
     const {flags} = await this.parse(Status)
-    let checked: {result: StatusResult; alerts?: AlertOutcome}
+    let checked: {result: StatusResult; alerts?: AlertOutcome; renderPool?: StorageBackend['renderPool']}
     try {
       checked = await this.check(flags)
     } catch (error) {
       // The textfile must not keep an old verdict while the check cannot run.
-      if (flags.prometheus) await this.writeMetrics(flags.prometheus, renderPrometheusFailure(this.deps.now()))
+      if (flags.prometheus) {
+        const {renderPrometheusFailure} = await import('../status/prometheus.js')
+        await this.writeMetrics(flags.prometheus, renderPrometheusFailure(this.deps.now()))
+      }
+
       throw error
     }
 
-    const {result, alerts} = checked
+    const {result, alerts, renderPool} = checked
     process.exitCode = EXIT_CODES[result.verdict]
     if (!this.jsonEnabled()) {
-      const renderPool = result.source.from === 'chironfs' ? (await import('../chironfs/render.js')).renderChironfsPool : undefined
       this.log(renderStatus(result, {color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR, now: result.checkedAt, renderPool}))
     }
 
     // After the verdict is out: a metrics file that cannot be written must not hide it.
-    if (flags.prometheus) await this.writeMetrics(flags.prometheus, renderPrometheus(result))
+    if (flags.prometheus) {
+      const {renderPrometheus} = await import('../status/prometheus.js')
+      await this.writeMetrics(flags.prometheus, renderPrometheus(result))
+    }
+
     return alerts ? {...result, alerts} : result
   }
 
-  private async check(flags: {config?: string; input?: string; pool?: string[]; alert: boolean}): Promise<{result: StatusResult; alerts?: AlertOutcome}> {
+  private async check(flags: {config?: string; input?: string; pool?: string[]; alert: boolean}): Promise<{result: StatusResult; alerts?: AlertOutcome; renderPool?: StorageBackend['renderPool']}> {
     const {config, stateDir} = await this.loadConfig(flags)
     const input = flags.input
     const pools = flags.pool ?? []
+    // Saved output is `zpool status` output, whatever this machine's mode.
+    const backend = input === undefined ? await storageBackend(config) : zfsBackend()
+    const options = {config, stateDir, pools, input: input === undefined ? undefined : {name: input, read: () => (input === '-' ? text(process.stdin) : readFile(input, 'utf8'))}}
     if (input === undefined && flags.alert && alertsConfigured(config.alerts)) {
       // Loaded only when mail is configured: start-up time is budgeted.
       const {checkAndAlert} = await import('../alerts/check.js')
-      const check = await checkAndAlert(this.deps, {config, stateDir, pools, log: (line) => this.logToStderr(line)})
+      const check = await checkAndAlert(this.deps, {config, stateDir, pools, log: (line) => this.logToStderr(line), check: () => backend.status(this.deps, options)})
       if (check.error || !check.status) throw check.error
-      return {result: check.status, alerts: check.alerts}
+      return {result: check.status, alerts: check.alerts, renderPool: backend.renderPool}
     }
 
-    const result = await checkStatus(this.deps, {
-      config,
-      stateDir,
-      pools,
-      input: input === undefined ? undefined : {name: input, read: () => (input === '-' ? text(process.stdin) : readFile(input, 'utf8'))},
-    })
-    return {result}
+    return {result: await backend.status(this.deps, options), renderPool: backend.renderPool}
   }
 
   /** Writes the textfile; a failure is reported on stderr and leaves the verdict and exit code as they are. */

@@ -1,81 +1,16 @@
-import type {Config} from '../config/schema.js'
-import {EMPTY_HISTORY, HistoryStore, type History, type ScrubRecord} from '../state/history.js'
+import {EMPTY_HISTORY, HistoryStore, type History} from '../state/history.js'
 import type {Deps} from '../system/deps.js'
-import type {ErrorRates} from '../zfs/error-rates.js'
-import {evaluateHealth, type DeviceHealth, type Finding, type PoolHealth, type Verdict} from '../zfs/health.js'
+import {evaluateHealth, type DeviceHealth, type PoolHealth} from '../zfs/health.js'
+import type {Finding} from '../storage/verdict.js'
+import type {PoolView, StatusOptions, StatusResult, VdevView} from '../storage/view.js'
 import {observeNodeData} from '../node/observe.js'
-import {checkDataDirMount, parseMountInfo} from '../zfs/mounts.js'
+import {checkDataDirMount, parseMountInfo} from '../storage/mounts.js'
 import {parseStatus} from '../zfs/status-json.js'
-import type {DataErrors, Pool, ScanInfo, StatusReport, Vdev, VdevRole} from '../zfs/status-model.js'
-import {Zpool, ZpoolError, type PoolCapacity, type StatusDialect, type StatusReading} from '../zfs/zpool.js'
+import type {Pool, StatusReport, Vdev} from '../zfs/status-model.js'
+import {Zpool, ZpoolError, type PoolCapacity, type StatusReading} from '../zfs/zpool.js'
 
-export interface VdevView {
-  name: string
-  state: string | null
-  read: number | null
-  write: number | null
-  cksum: number | null
-  role: VdevRole
-  notes: string[]
-  guid?: string
-  path?: string
-  /** Leaves only: the device's verdict, reasons and error rates. */
-  verdict?: Verdict
-  findings?: Finding[]
-  rates?: ErrorRates | null
-  children: VdevView[]
-}
-
-export interface PoolView {
-  name: string
-  state: string
-  verdict: Verdict
-  read: number | null
-  write: number | null
-  cksum: number | null
-  scan: ScanInfo
-  errors: DataErrors | null
-  status?: string
-  action?: string
-  see?: string
-  capacityPercent: number | null
-  /** From `zpool list`, where it answered (not for saved input). */
-  sizeBytes?: number
-  allocatedBytes?: number
-  lastScrub: ScrubRecord | null
-  findings: Finding[]
-  exactCounts: boolean
-  warnings: string[]
-  vdevs: VdevView[]
-}
-
-export interface StatusResult {
-  verdict: Verdict
-  /** Findings not tied to one pool (no pools imported, the data directory's mount, the history file). */
-  findings: Finding[]
-  pools: PoolView[]
-  source: {from: 'zpool' | 'input' | 'chironfs'; dialect: StatusDialect | 'json' | 'text'; input?: string}
-  /** When the output was read, epoch milliseconds. */
-  checkedAt: number
-}
-
-export interface StatusOptions {
-  config: Config
-  stateDir: string
-  /** Pools named on the command line; otherwise the config's, otherwise all. */
-  pools: string[]
-  /** Read saved `zpool status` output from this file (`-` is standard input) instead of running zpool. */
-  input?: {name: string; read(): Promise<string>}
-}
-
-/** `lnstore status`: read the pools, record the counters, judge them. */
+/** `lnstore status` in mode zfs (and of saved `zpool status` output): read the pools, record the counters, judge them. */
 export async function checkStatus(deps: Deps, options: StatusOptions): Promise<StatusResult> {
-  if (options.config.mode === 'chironfs' && !options.input) {
-    // Loaded only in this mode: start-up time is budgeted.
-    const {checkChironfsStatus} = await import('../chironfs/status.js')
-    return checkChironfsStatus(deps, options)
-  }
-
   const now = deps.now()
   const pools = options.pools.length > 0 ? options.pools : options.config.pools
   const findings: Finding[] = []
@@ -168,6 +103,7 @@ function poolView(pool: Pool, health: PoolHealth, capacity: PoolCapacity | undef
   const {name, state, read, write, cksum, scan, errors, status, action, see, exactCounts, warnings} = pool
   return {
     name,
+    label: `pool ${name}`,
     state,
     verdict: health.verdict,
     read,

@@ -1,5 +1,5 @@
-import type {Verdict} from '../zfs/health.js'
-import type {StatusResult, VdevView} from './check-status.js'
+import type {Verdict} from '../storage/verdict.js'
+import type {StatusResult, VdevView} from '../storage/view.js'
 
 const VERDICTS: Verdict[] = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN']
 /** The pool states node_exporter's ZFS collector labels `node_zfs_zpool_state` with. */

@@ -4,7 +4,7 @@ import {chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, 
 import {join} from 'node:path'
 
 import {compareTrees, describeTree} from '../../src/init/copy-tree.js'
-import {parseMountInfo} from '../../src/zfs/mounts.js'
+import {parseMountInfo} from '../../src/storage/mounts.js'
 import {BIN, lnstore} from '../support/cli.js'
 import {waitFor} from '../support/wait.js'
 import {backend, ensureZfs, LoopDevices, onlyOn, sh, ZfsSandbox} from '../support/zfs-sandbox.js'
@@ -210,7 +210,7 @@ describe(`lnstore init on real ZFS (${backend})`, function () {
       expect(asNobody.errors).to.contain('run it as root (sudo). --dry-run shows the plan without root')
       const unconfirmed = lnstore(args, {env})
       expect(unconfirmed.status).to.equal(2)
-      expect(unconfirmed.errors).to.contain('no terminal to confirm on: add --yes to go ahead (nothing was changed)')
+      expect(unconfirmed.errors).to.contain('nothing was changed: lnstore asks before changing the system and there is no terminal to ask on; run again with --yes')
       expect(sh('zpool', ['list', '-H', '-o', 'name'])).not.to.contain(pool)
     })
   })
@@ -247,7 +247,7 @@ describe(`lnstore init on real ZFS (${backend})`, function () {
     expect(compareTrees(before, await describeTree(dataDir))).to.deep.equal([])
 
     const blocked = init('--mirror', ...sandbox.devices(2), '--allow-files', '--data-dir', dataDir, '--user', 'root', '--yes')
-    expect(blocked.status).to.equal(1)
+    expect(blocked.status).to.equal(2)
     expect(blocked.errors).to.contain('an earlier `lnstore init` run is not finished: it stopped at "Copy')
     expect(blocked.errors).to.contain('lnstore init --resume')
 
