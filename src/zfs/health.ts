@@ -134,7 +134,8 @@ function evaluateDevice(pool: Pool, vdev: Vdev, input: HealthInput): DeviceHealt
   const key = deviceKey(pool, vdev)
   const findings: Finding[] = []
   // The runbook, not a bare `zpool replace`: it stops the node first and never restarts it on older data.
-  const replace = `lnstore replace-disk ${vdev.name} <new-device>   (pool ${pool.name})`
+  // A distributed spare cannot be replaced: its errors are the errors of the dRAID's disks.
+  const replace = isDistributedSpare(vdev) ? `zpool status -v ${pool.name}   (${vdev.name} is a dRAID distributed spare: replace the failing disks of its dRAID vdev)` : `lnstore replace-disk ${vdev.name} <new-device>   (pool ${pool.name})`
 
   findings.push(...deviceStateFindings(pool, vdev, replace))
   if (vdev.notes.includes('too many errors')) {
@@ -187,9 +188,40 @@ function evaluateDevice(pool: Pool, vdev: Vdev, input: HealthInput): DeviceHealt
   return {key, verdict: worst(capped.map((f) => f.verdict)), findings: capped, rates}
 }
 
+/** dRAID's distributed spares (`draid1-0-0`): spare capacity inside the dRAID vdev, not a device one can pull or replace. */
+export function isDistributedSpare(vdev: Vdev): boolean {
+  return /^draid\d+-\d+-\d+$/.test(vdev.name)
+}
+
+/** The device a spare in use stands in for: its sibling under `spare-N` in the pool's tree. */
+function standsInFor(pool: Pool, spare: string): Vdev | null {
+  for (const vdev of walkVdevs(pool.vdevs)) {
+    if (vdev.role === 'spare' || !/^spare-\d+$/.test(vdev.name) || !vdev.children.some((child) => child.name === spare)) continue
+    return vdev.children.find((child) => child.name !== spare) ?? null
+  }
+
+  return null
+}
+
 function deviceStateFindings(pool: Pool, vdev: Vdev, replace: string): Finding[] {
   if (vdev.role === 'spare') {
-    if (vdev.state === 'INUSE') return [{verdict: 'WARNING', message: 'hot spare is in use in place of a failed device', next: `replace the failed device, then: zpool detach ${pool.name} ${vdev.name}`}]
+    if (vdev.state === 'INUSE') {
+      // ZFS detaches the spare by itself once the failed device's replacement has resilvered.
+      const original = standsInFor(pool, vdev.name)
+      const kind = isDistributedSpare(vdev) ? 'distributed spare (dRAID: space spread over all the vdev\'s disks, not a disk)' : 'hot spare'
+      if (original?.state === 'ONLINE') {
+        return [{verdict: 'WARNING', message: `${kind} is in use beside ${original.name}, which is ONLINE again`, next: `zpool detach ${pool.name} ${vdev.name}   (returns the spare; ${original.name} keeps the data)`}]
+      }
+
+      return [
+        {
+          verdict: 'WARNING',
+          message: `${kind} is in use in place of ${original?.name ?? 'a failed device'}`,
+          next: `lnstore replace-disk ${original?.name ?? '<failed-device>'} <new-device>   (pool ${pool.name}; the spare returns to AVAIL by itself once the new disk has resilvered)`,
+        },
+      ]
+    }
+
     if (vdev.state !== 'AVAIL') return [{verdict: 'WARNING', message: `hot spare is ${vdev.state}: it cannot stand in for a failed device`, next: replace}]
     return []
   }

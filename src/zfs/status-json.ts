@@ -95,6 +95,9 @@ const SECTIONS: [keyof JsonPool, VdevRole][] = [
   ['spares', 'spare'],
 ]
 
+/** `class` of a top-level vdev in the JSON (vdev_alloc_bias names). */
+const CLASS_ROLES: Record<string, VdevRole> = {normal: 'data', special: 'special', dedup: 'dedup', log: 'log', logs: 'log', l2cache: 'cache', spare: 'spare'}
+
 /** Reads either dialect: JSON when the input is a JSON object, otherwise text. */
 export function parseStatus(input: string, now = Date.now()): StatusReport {
   const trimmed = input.trimStart()
@@ -136,7 +139,12 @@ function readPool(key: string, json: JsonPool, now: number): Pool {
   const counters = {exact: true}
   const toVdev = (entry: JsonVdev, entryName: string, role: VdevRole): Vdev => readVdev(entry, entryName, role, scan, counters)
   const root = json.vdevs?.[name] ?? Object.values(json.vdevs ?? {})[0]
-  const vdevs = Object.entries(root?.vdevs ?? {}).map(([vdevName, vdev]) => toVdev(vdev, vdevName, 'data'))
+  const sectioned = new Set(SECTIONS.flatMap(([section]) => Object.keys((json[section] as Record<string, JsonVdev> | undefined) ?? {})))
+  // Top-level vdevs carry their allocation class: a special, dedup or log vdev listed in the root's
+  // tree is not a data vdev (its loss loses the pool, but it is judged and shown in its section).
+  const vdevs = Object.entries(root?.vdevs ?? {})
+    .filter(([vdevName]) => !sectioned.has(vdevName))
+    .map(([vdevName, vdev]) => toVdev(vdev, vdevName, CLASS_ROLES[vdev.class ?? 'normal'] ?? 'data'))
   for (const [section, role] of SECTIONS) {
     const entries = json[section] as Record<string, JsonVdev> | undefined
     for (const [vdevName, vdev] of Object.entries(entries ?? {})) vdevs.push(toVdev(vdev, vdevName, role))

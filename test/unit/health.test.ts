@@ -121,6 +121,26 @@ describe('health verdicts', () => {
     expect(messages(judge(unmounted).pools[0].findings).some((line) => line.includes("tank/lightning:/bitcoin/lightningd.sqlite3 is the node's channel database"))).to.equal(true)
   })
 
+  it('dRAID: a distributed spare in use names the failed disk it stands in for, and the advice replaces that disk', () => {
+    const health = judge(parseStatus(fixture('public/openzfs-2.0-draid-sequential-resilver-spare-inuse.txt')))
+    const spare = [...health.pools[0].devices.entries()].find(([vdev]) => vdev.role === 'spare')![1]
+    expect(spare.findings).to.deep.equal([
+      {
+        verdict: 'WARNING',
+        message: "distributed spare (dRAID: space spread over all the vdev's disks, not a disk) is in use in place of sdg",
+        next: 'lnstore replace-disk sdg <new-device>   (pool tank; the spare returns to AVAIL by itself once the new disk has resilvered)',
+      },
+    ])
+    // A hot spare in use beside a device that is ONLINE (attached by hand): give the spare back.
+    const classic = judge(parseStatus(fixture('openzfs-2.1.11/232-spare-inuse.txt')))
+    const inUse = [...classic.pools[0].devices.entries()].find(([vdev]) => vdev.role === 'spare' && vdev.state === 'INUSE')![1]
+    expect(inUse.findings[0]).to.deep.equal({
+      verdict: 'WARNING',
+      message: 'hot spare is in use beside virtio-lnstore-disk1, which is ONLINE again',
+      next: 'zpool detach tank virtio-lnstore-disk7   (returns the spare; virtio-lnstore-disk1 keeps the data)',
+    })
+  })
+
   it('a device marked "too many errors" or UNAVAIL is CRITICAL; a suspended pool too', () => {
     const health = judge(parseStatus(fixture('public/openzfs-0.7-dev-unavail-suspended-scrub.txt')))
     expect(health.verdict).to.equal('CRITICAL')

@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 
 import {findMember} from '../../src/replace/plan.js'
-import {parseJsonKeepingBigIntegers, parseStatus} from '../../src/zfs/status-json.js'
+import {parseJsonKeepingBigIntegers, parseStatus, parseStatusJson} from '../../src/zfs/status-json.js'
 import {walkVdevs, type Pool} from '../../src/zfs/status-model.js'
 import {StatusParseError} from '../../src/zfs/status-text.js'
 import {fixture} from '../support/fixtures.js'
@@ -51,6 +51,27 @@ describe('zpool status -j reader (OpenZFS 2.3)', () => {
     const pool = parseStatus(fixture('openzfs-2.3.2/108-mirror-healthy-j-int.json')).pools[0]
     expect(findMember(pool, '13068301850137390104')?.leaf.name).to.equal('virtio-lnstore-disk1')
     expect(findMember(pool, String(Number('13068301850137390104')))).to.equal(null)
+  })
+
+  it('a special, dedup or log vdev in the root tree keeps its class (not read as a data disk)', () => {
+    // The real 2.3.2 --json-int output of a mirror, with a special, a dedup and a log vdev added to
+    // the root tree as `class` says (the VM capture of such a pool is h-vm's next fixture).
+    const doc = parseJsonKeepingBigIntegers(fixture('openzfs-2.3.2/108-mirror-healthy-j-int.json')) as any
+    const root = doc.pools.tank.vdevs.tank.vdevs
+    const leaf = (name: string, cls: string) => ({name, vdev_type: 'disk', guid: '1', path: `/dev/${name}`, class: cls, state: 'ONLINE', read_errors: 0, write_errors: 0, checksum_errors: 0})
+    root.sdx = leaf('sdx', 'special')
+    root.sdy = leaf('sdy', 'dedup')
+    root.sdz = leaf('sdz', 'log')
+    const pool = parseStatusJson(doc).pools[0]
+    expect(pool.vdevs.map((vdev) => [vdev.name, vdev.role])).to.deep.equal([
+      ['mirror-0', 'data'],
+      ['sdx', 'special'],
+      ['sdy', 'dedup'],
+      ['sdz', 'log'],
+    ])
+    // Listed in the root tree and in its section (the man page's layout): once, in its section.
+    doc.pools.tank.special = {sdx: root.sdx}
+    expect(parseStatusJson(doc).pools[0].vdevs.filter((vdev) => vdev.name === 'sdx').map((vdev) => vdev.role)).to.deep.equal(['special'])
   })
 
   it('reads scan_stats of a resilver in progress', () => {
