@@ -184,7 +184,8 @@ function describeFailure(result: RunResult, failure: ZpoolFailure): string {
 export function parseCapacityList(output: string): PoolCapacity[] {
   return output
     .split('\n')
-    .filter((line) => line.trim() !== '')
+    // zfs-fuse prints "no pools available" on stdout, where OpenZFS prints it on stderr.
+    .filter((line) => line.trim() !== '' && line.trim() !== 'no pools available')
     .map((line) => {
       const [name, size, allocated, free, capacity, health] = line.split('\t')
       return {
