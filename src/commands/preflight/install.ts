@@ -19,12 +19,13 @@ export default class PreflightInstall extends BaseCommand {
 
   static examples = [
     {command: 'sudo <%= config.bin %> <%= command.id %> --dry-run', description: 'Show the drop-in for lightningd.service.'},
-    {command: 'sudo <%= config.bin %> <%= command.id %> --unit cln.service --yes', description: 'Install it for another unit name.'},
+    {command: 'sudo <%= config.bin %> <%= command.id %> --node-unit cln.service --yes', description: 'Install it for another unit name.'},
     {command: 'sudo <%= config.bin %> <%= command.id %> --remove --yes', description: 'Take it out again.'},
   ]
 
   static flags = {
-    unit: Flags.string({description: "The node's systemd unit.", default: 'lightningd.service', env: 'LNSTORE_NODE_UNIT'}),
+    // The same flag and variable as replace-disk's and heal's: one name, one meaning, the config's node.unit by default.
+    'node-unit': Flags.string({description: "The node's systemd unit. Default: node.unit from the config (lightningd).", aliases: ['unit'], env: 'LNSTORE_NODE_UNIT'}),
     'systemd-dir': Flags.string({description: 'Where systemd reads local units and drop-ins.', default: '/etc/systemd/system', env: 'LNSTORE_SYSTEMD_DIR'}),
     remove: Flags.boolean({description: 'Remove the drop-in that install wrote.'}),
     'dry-run': Flags.boolean({description: 'Print what would be written and stop.'}),
@@ -35,7 +36,8 @@ export default class PreflightInstall extends BaseCommand {
     const {flags} = await this.parse(PreflightInstall)
     // The unit runs this very lnstore, with the same config file when one was named.
     const command = [process.execPath, realpathSync(process.argv[1]), 'preflight', ...(flags.config ? ['--config', flags.config] : [])]
-    const plan = await planDropIn({systemdDir: flags['systemd-dir'], unit: flags.unit, command})
+    const unit = flags['node-unit'] ?? (await this.loadConfig(flags, {missingOk: true})).config.node.unit
+    const plan = await planDropIn({systemdDir: flags['systemd-dir'], unit, command})
     const result = (action: PreflightInstallResult['action'], notes: string[] = []) => ({action, path: plan.path, content: plan.content, notes})
 
     if (flags.remove) {
