@@ -66,7 +66,7 @@ function evaluatePool(pool: Pool, input: HealthInput): PoolHealth {
   for (const vdev of pool.vdevs) findings.push(...redundancyFindings(pool, vdev))
   findings.push(...commonCauseFindings(pool, devices))
   const lastScrub = latestScrub(pool, input.history.scrubs[pool.name])
-  findings.push(...scanFindings(pool, lastScrub, config, now))
+  findings.push(...scanFindings(pool, lastScrub, config, now, firstSeen(pool, input.history, now)))
 
   const capacity = input.capacity?.find((entry) => entry.name === pool.name)
   const capacityPercent = capacity?.capacityPercent ?? null
@@ -327,7 +327,13 @@ function latestScrub(pool: Pool, recorded: ScrubRecord | undefined): ScrubRecord
   return recorded ?? null
 }
 
-function scanFindings(pool: Pool, lastScrub: ScrubRecord | null, config: HealthConfig, now: number): Finding[] {
+/** When lnstore first saw the pool: its devices' oldest history sample (now, on the first look). */
+function firstSeen(pool: Pool, history: History, now: number): number {
+  const samples = Object.values(history.devices).filter((device) => device.pool === pool.name).flatMap((device) => device.samples.slice(0, 1).map((sample) => sample.t))
+  return Math.min(now, ...samples)
+}
+
+function scanFindings(pool: Pool, lastScrub: ScrubRecord | null, config: HealthConfig, now: number, seenSince: number): Finding[] {
   const findings: Finding[] = []
   const {scan} = pool
   const progress = [scan.percent === null ? null : `${scan.percent}% done`, scan.secondsToGo === undefined ? null : `${formatDuration(scan.secondsToGo)} to go`]
@@ -354,7 +360,10 @@ function scanFindings(pool: Pool, lastScrub: ScrubRecord | null, config: HealthC
     }
   } else if (!(scan.kind === 'scrub' && scan.state === 'in_progress')) {
     const why = scan.kind === null ? 'the pool has never been scrubbed' : 'no completed scrub is on record'
-    findings.push({verdict: 'WARNING', message: `${why}: silent corruption would go unnoticed`, next: `zpool scrub ${pool.name}`})
+    // A pool new to lnstore (just created by init, or just watched) gets the same time as any scrub to come.
+    const due = seenSince + config.scrubMaxAgeDays * 86_400_000
+    if (now < due) findings.push({verdict: 'OK', message: `${why} yet; the first scrub is due within ${formatDuration((due - now) / 1000)} (the weekly timer, or now: zpool scrub ${pool.name})`})
+    else findings.push({verdict: 'WARNING', message: `${why}: silent corruption would go unnoticed`, next: `zpool scrub ${pool.name}`})
   }
 
   return findings

@@ -167,13 +167,23 @@ describe('health verdicts', () => {
   })
 
   it('scrubs: never, too old, and long paused are WARNINGs', () => {
-    expect(messages(judge(parseStatus(fixture('openzfs-2.3.2/002-mirror-healthy.txt'))).pools[0].findings)).to.include(
-      'WARNING: the pool has never been scrubbed: silent corruption would go unnoticed',
-    )
+    // A pool lnstore has watched for longer than the scrub limit and that was never scrubbed.
+    const neverScrubbed = parseStatus(fixture('openzfs-2.3.2/002-mirror-healthy.txt'))
+    const watchedLong = recordReport(EMPTY_HISTORY, neverScrubbed, NOW - 9 * DAY, 35)
+    expect(messages(judge(neverScrubbed, {history: watchedLong}).pools[0].findings)).to.include('WARNING: the pool has never been scrubbed: silent corruption would go unnoticed')
     expect(messages(judge(mirror(), {now: NOW + 10 * DAY}).pools[0].findings)).to.include('WARNING: last completed scrub was 11 days ago (limit 8)')
     const paused = mirror()
     paused.pools[0].scan = {...paused.pools[0].scan, kind: 'scrub', state: 'paused', pausedAt: NOW - 9 * 3_600_000}
     expect(messages(judge(paused).pools[0].findings)).to.include('WARNING: scrub paused for 9h 0m')
+  })
+
+  it('a new pool is not WARNING on day one for never having been scrubbed: it gets the scrub limit as grace', () => {
+    const fresh = parseStatus(fixture('openzfs-2.3.2/002-mirror-healthy.txt'))
+    const health = judge(fresh, {capacity: 10})
+    expect(health.verdict).to.equal('OK')
+    expect(messages(health.pools[0].findings)).to.include('OK: the pool has never been scrubbed yet; the first scrub is due within 8d 0h (the weekly timer, or now: zpool scrub tank)')
+    const seenTwoDaysAgo = recordReport(EMPTY_HISTORY, fresh, NOW - 2 * DAY, 35)
+    expect(messages(judge(fresh, {history: seenTwoDaysAgo}).pools[0].findings).join('\n')).to.contain('the first scrub is due within 6d 0h')
   })
 
   it('remembers the last scrub when the status shows a resilver since', () => {
