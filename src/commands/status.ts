@@ -77,12 +77,12 @@ Exit codes, as Nagios/Icinga plugins use them: 0 OK, 1 WARNING, 2 CRITICAL, 3 UN
   }
 
   private async check(flags: {config?: string; input?: string; pool?: string[]; alert: boolean}): Promise<{result: StatusResult; alerts?: AlertOutcome; renderPool?: StorageBackend['renderPool']}> {
-    const {config, stateDir} = await this.loadConfig(flags)
+    const {config, source, stateDir} = await this.loadConfig(flags)
     const input = flags.input
     const pools = flags.pool ?? []
     // Saved output is `zpool status` output, whatever this machine's mode.
     const backend = input === undefined ? await storageBackend(config) : zfsBackend()
-    const options = {config, stateDir, pools, input: input === undefined ? undefined : {name: input, read: () => (input === '-' ? text(process.stdin) : readFile(input, 'utf8'))}}
+    const options = {config, stateDir, pools, configFile: source, input: input === undefined ? undefined : {name: input, read: () => (input === '-' ? text(process.stdin) : readFile(input, 'utf8'))}}
     if (input === undefined && flags.alert && alertsConfigured(config.alerts)) {
       // Loaded only when mail is configured: start-up time is budgeted.
       const {checkAndAlert} = await import('../alerts/check.js')
@@ -97,7 +97,8 @@ Exit codes, as Nagios/Icinga plugins use them: 0 OK, 1 WARNING, 2 CRITICAL, 3 UN
   /** Writes the textfile; a failure is reported on stderr and leaves the verdict and exit code as they are. */
   private async writeMetrics(file: string, metrics: string): Promise<void> {
     try {
-      await writeFileAtomically(file, metrics)
+      // node_exporter reads it as its own user; it holds verdicts and counters, nothing secret.
+      await writeFileAtomically(file, metrics, 0o644)
     } catch (error) {
       this.logToStderr(
         `lnstore: cannot write the Prometheus metrics to ${file} (${(error as Error).message}); node_exporter keeps showing the previous check (watch lnstore_check_timestamp_seconds); check that the directory exists and is writable`,

@@ -5,8 +5,10 @@ import type {Finding} from '../storage/verdict.js'
 import type {PoolView, StatusOptions, StatusResult, VdevView} from '../storage/view.js'
 import {observeNodeData} from '../node/observe.js'
 import {checkDataDirMount, parseMountInfo} from '../storage/mounts.js'
+import {trustFindings} from '../system/trust.js'
 import {parseStatus} from '../zfs/status-json.js'
 import type {Pool, StatusReport, Vdev} from '../zfs/status-model.js'
+import {fileDialectCache} from '../zfs/dialect-cache.js'
 import {Zpool, ZpoolError, type PoolCapacity, type StatusReading} from '../zfs/zpool.js'
 
 /** `lnstore status` in mode zfs (and of saved `zpool status` output): read the pools, record the counters, judge them. */
@@ -24,7 +26,7 @@ export async function checkStatus(deps: Deps, options: StatusOptions): Promise<S
     report = selectPools(parseStatus(await options.input.read(), now), pools)
     source = {from: 'input', dialect: report.dialect, input: options.input.name}
   } else {
-    const zpool = new Zpool(deps.runner)
+    const zpool = new Zpool(deps.runner, 'zpool', fileDialectCache(options.stateDir))
     let reading: StatusReading
     try {
       ;[reading, capacity] = await Promise.all([zpool.status(pools), zpool.capacity(pools)])
@@ -40,6 +42,7 @@ export async function checkStatus(deps: Deps, options: StatusOptions): Promise<S
     report = reading.report
     source = {from: 'zpool', dialect: reading.dialect}
     history = await recordHistory(options, report, now, findings)
+    if (process.getuid?.() === 0) findings.push(...trustFindings(options.configFile))
     if (options.config.dataDir && options.config.dataset) {
       const mount = checkDataDirMount(parseMountInfo(await deps.readFile('/proc/self/mountinfo')), options.config.dataDir, options.config.dataset)
       if (mount) findings.push(mount)
