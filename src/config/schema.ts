@@ -202,6 +202,12 @@ export function validateConfig(raw: unknown, source: string): Config {
   return config
 }
 
+/** A mail server on this machine (loopback), where a login without TLS never leaves the host. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase()
+  return bare === 'localhost' || bare.endsWith('.localhost') || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare) || bare === '::1' || /^::ffff:127\./.test(bare)
+}
+
 function checkAlertsAndSchedule(config: Config, source: string): void {
   const {smtp, to} = config.alerts
   const fail = (key: string, why: string) => {
@@ -212,6 +218,9 @@ function checkAlertsAndSchedule(config: Config, source: string): void {
   if (smtp.passwordFile && smtp.passwordEnv) fail('alerts.smtp.passwordEnv', 'and "alerts.smtp.passwordFile" both name a password: keep one')
   if ((smtp.passwordFile || smtp.passwordEnv) && !smtp.user) fail('alerts.smtp.user', 'is needed with a password')
   if (smtp.user && !smtp.passwordFile && !smtp.passwordEnv) fail('alerts.smtp.passwordFile', 'or "alerts.smtp.passwordEnv" is needed with a user (the password never goes in the config)')
+  if (smtp.tls === 'none' && smtp.user && smtp.host && !isLoopbackHost(smtp.host)) {
+    fail('alerts.smtp.tls', `is "none" with a login to ${smtp.host}, which is not on this machine: the password would cross the network in clear text; use "starttls" (port 587) or "implicit" (465)`)
+  }
   for (const key of ['schedule', 'monitor'] as const) {
     const uneven = unevenInterval(config[key].checkIntervalMinutes * 60)
     if (uneven) fail(`${key}.checkIntervalMinutes`, `must repeat evenly on the clock: ${uneven}`)

@@ -44,6 +44,9 @@ export interface PoolView {
   action?: string
   see?: string
   capacityPercent: number | null
+  /** From `zpool list`, where it answered (not for saved input). */
+  sizeBytes?: number
+  allocatedBytes?: number
   lastScrub: ScrubRecord | null
   findings: Finding[]
   exactCounts: boolean
