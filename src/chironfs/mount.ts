@@ -1,5 +1,5 @@
 import {access, constants} from 'node:fs/promises'
-import {delimiter, join} from 'node:path'
+import {delimiter, join, resolve} from 'node:path'
 
 import {formatReplica, type Replica} from './replicas.js'
 
@@ -43,10 +43,10 @@ export function chironctlFor(binary: string): string {
 
 /**
  * Finds a program as the shell would: a path is taken as it is, a name is looked up on PATH.
- * Returns the path, or null when it is not installed.
+ * Returns its absolute path (it goes into the boot unit, which needs one), or null when it is not installed.
  */
 export async function findProgram(name: string, path = process.env.PATH ?? ''): Promise<string | null> {
-  const candidates = name.includes('/') ? [name] : path.split(delimiter).filter(Boolean).map((dir) => join(dir, name))
+  const candidates = name.includes('/') ? [resolve(name)] : path.split(delimiter).filter(Boolean).map((dir) => join(dir, name))
   for (const candidate of candidates) {
     if (await access(candidate, constants.X_OK).then(() => true, () => false)) return candidate
   }

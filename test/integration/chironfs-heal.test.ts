@@ -6,7 +6,7 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {BIN, lnstore, lnstoreAsync} from '../support/cli.js'
-import {CHIRONFS_BIN, CHIRONFS_MISSING, ChironSandbox, sh} from '../support/chironfs-sandbox.js'
+import {ChironSandbox, requireChironfs, sh} from '../support/chironfs-sandbox.js'
 
 const STANDIN = fileURLToPath(new URL('../../src/demo/standin-node.ts', import.meta.url))
 const TSX = import.meta.resolve('tsx')
@@ -91,10 +91,7 @@ describe('lnstore heal in mode chironfs', function () {
 
   describe('with the real chironfs: the whole runbook around a node that writes all the time', function () {
     before(function () {
-      if (!CHIRONFS_BIN) {
-        console.log(`      ${CHIRONFS_MISSING}`)
-        this.skip()
-      }
+      requireChironfs()
     })
 
     /** ChironFS over two replicas (each its own tmpfs), a stand-in node writing through it, a config to heal it. */

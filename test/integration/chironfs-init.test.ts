@@ -4,7 +4,7 @@ import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {lnstoreAsync} from '../support/cli.js'
-import {CHIRONFS_BIN, CHIRONFS_MISSING, ChironSandbox} from '../support/chironfs-sandbox.js'
+import {CHIRONFS_BIN, ChironSandbox, requireChironfs} from '../support/chironfs-sandbox.js'
 
 /** `lnstore init --chironfs`: refusals on any machine; the whole runbook with the real chironfs where installed. */
 describe('lnstore init --chironfs', function () {
@@ -21,7 +21,7 @@ describe('lnstore init --chironfs', function () {
     const config = join(sandbox.dir, `init${id}.json`)
     writeFileSync(config, JSON.stringify({stateDir: join(sandbox.dir, `init${id}-state`), chironfs: {controlSocket: join(sandbox.dir, `init${id}-run`, 'chironfs.sock'), log: join(sandbox.dir, `init${id}-log`, 'chironfs.log')}}))
     const systemdDir = join(sandbox.dir, `init${id}-systemd`)
-    const init = (args: string[], env: NodeJS.ProcessEnv = {}) => lnstoreAsync(['init', '--config', config, '--chironfs', '--data-dir', dataDir, '--user', 'root', '--systemd-dir', systemdDir, ...args], {env: {LNSTORE_CHIRONFS_BIN: CHIRONFS_BIN ?? '', ...env}})
+    const init = (args: string[], env: NodeJS.ProcessEnv = {}) => lnstoreAsync(['init', '--config', config, '--chironfs', '--data-dir', dataDir, '--user', 'root', '--systemd-dir', systemdDir, ...args], {env: {LNSTORE_CHIRONFS_BIN: CHIRONFS_BIN, ...env}})
     return {dataDir, config, systemdDir, init}
   }
 
@@ -45,10 +45,7 @@ describe('lnstore init --chironfs', function () {
 
   describe('with the real chironfs', function () {
     before(function () {
-      if (!CHIRONFS_BIN) {
-        console.log(`      ${CHIRONFS_MISSING}`)
-        this.skip()
-      }
+      requireChironfs()
     })
 
     it('--dry-run warns when the replicas share a filesystem (it protects nothing), and changes nothing', async () => {

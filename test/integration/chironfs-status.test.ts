@@ -6,7 +6,7 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {lnstoreAsync} from '../support/cli.js'
-import {CHIRONFS_BIN, CHIRONFS_MISSING, ChironSandbox, sh} from '../support/chironfs-sandbox.js'
+import {ChironSandbox, requireChironfs, sh} from '../support/chironfs-sandbox.js'
 import {alertConfig, TestSmtpServer} from '../support/smtp.js'
 
 const STANDIN = fileURLToPath(new URL('../../src/demo/standin-node.ts', import.meta.url))
@@ -137,10 +137,7 @@ describe('lnstore status in mode chironfs (replica directories, real SQLite)', f
     const nodes: ChildProcess[] = []
 
     before(async function () {
-      if (!CHIRONFS_BIN) {
-        console.log(`      ${CHIRONFS_MISSING}`)
-        this.skip()
-      }
+      requireChironfs()
 
       port = await smtp.start()
     })
