@@ -58,3 +58,8 @@ export async function findProgram(name: string, path = process.env.PATH ?? ''): 
 export const CHIRONFS_INSTALL_HINT =
   'ChironFS is not packaged in Debian 12: build the 1.1.1 fork (github.com/tweksteen/chironfs) with `apt-get install -y autoconf automake pkg-config gcc make libfuse-dev fuse`, ' +
   'remove the two sysctl.h includes from src/conf.h, then `autoreconf -fi && ./configure && make && make install`; or set chironfs.binary in the config to where it is'
+
+/** The systemd unit `lnstore init --chironfs` writes for the mount (systemd-escape of the path). */
+export function mountUnitName(mountpoint: string): string {
+  return `lnstore-chironfs@${mountpoint.replace(/^\/+|\/+$/g, '').replaceAll('-', '\\x2d').replaceAll('/', '-')}.service`
+}

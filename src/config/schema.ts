@@ -4,6 +4,8 @@
  */
 
 import {TIME_OF_DAY, unevenInterval, WEEKDAYS, type Weekday} from '../schedule/calendar.js'
+import {replicaOverlap} from '../chironfs/replica-paths.js'
+import {closestName} from './suggest.js'
 
 export interface BurstConfig {
   errors: number
@@ -261,6 +263,8 @@ export function validateConfig(raw: unknown, source: string): Config {
   if (config.mode === 'chironfs') {
     if (config.chironfs.replicas.length < 2) throw new ConfigError(`${source}: "chironfs.replicas" must name at least two replica directories in mode chironfs`, 'chironfs.replicas')
     if (!config.dataDir) throw new ConfigError(`${source}: "dataDir" (where ChironFS is mounted) is needed in mode chironfs`, 'dataDir')
+    const overlap = replicaOverlap(config.chironfs.replicas)
+    if (overlap) throw new ConfigError(`${source}: "chironfs.replicas" ${overlap}: ChironFS would keep one copy where lnstore counts two`, 'chironfs.replicas')
   }
 
   return config
@@ -289,7 +293,7 @@ function readObject(fields: Record<string, FieldSpec>, raw: unknown, prefix: str
 
   for (const key of Object.keys(raw)) {
     if (!(key in fields)) {
-      const near = Object.keys(fields).find((known) => known.toLowerCase() === key.toLowerCase() || known.startsWith(key) || key.startsWith(known))
+      const near = closestName(key, Object.keys(fields))
       throw new ConfigError(`${source}: unknown key "${prefix}${key}"${near ? ` (did you mean "${prefix}${near}"?)` : ''}`, `${prefix}${key}`)
     }
   }

@@ -53,10 +53,12 @@ export async function preflight(deps: Deps, options: PreflightOptions): Promise<
   const {dataDir, dataset} = config
   // Mode chironfs has no pool: its history of rollbacks and rewinds does not exist.
   const pool = dataset && !chironfs ? dataset.split('/')[0] : null
+  let olderDataNext: string | undefined
   if (chironfs) {
     const {chironfsStartFindings} = await import('../chironfs/preflight.js')
     const storage = await chironfsStartFindings(deps, config, stateDir)
     findings.push(...storage.findings)
+    olderDataNext = storage.olderDataNext
     // Without the mount the directory holds no replica's data: reading it would prove nothing.
     if (!storage.mounted) return result()
   } else {
@@ -103,7 +105,7 @@ export async function preflight(deps: Deps, options: PreflightOptions): Promise<
 
   const main = await readDatabase(databases.main)
   const highWater = state.highWater[databases.main]?.dataVersion ?? null
-  findings.push(...databaseFindings(main, highWater))
+  findings.push(...databaseFindings(main, highWater, olderDataNext))
   let backup: DatabaseReading | null = null
   if (databases.backup) {
     backup = await readDatabase(databases.backup)
@@ -124,7 +126,8 @@ export async function preflight(deps: Deps, options: PreflightOptions): Promise<
   return result({...main, highWater}, backup, discarded)
 }
 
-export function databaseFindings(reading: DatabaseReading, highWater: number | null): Finding[] {
+/** `olderDataNext`: what to do about data older than the node wrote, where the storage knows better (ChironFS: heal from the newest replica). */
+export function databaseFindings(reading: DatabaseReading, highWater: number | null, olderDataNext?: string): Finding[] {
   const findings: Finding[] = []
   if (reading.check !== 'ok') {
     findings.push({verdict: 'CRITICAL', message: `${reading.path} fails SQLite's quick_check: ${reading.check}`, next: 'do not start the node on it: restore the pool\'s data (zpool status -v) or ask for help'})
@@ -134,7 +137,7 @@ export function databaseFindings(reading: DatabaseReading, highWater: number | n
     findings.push({
       verdict: 'CRITICAL',
       message: `${reading.path} has data_version ${reading.dataVersion}, but lnstore has seen ${highWater}: this data is OLDER than what the node last wrote (rolled back or replaced by an old copy); starting on it can lose the channels`,
-      next: 'put the newest copy of the database back (the renamed original, a backup); only if this one is truly the newest: lnstore preflight ack',
+      next: olderDataNext ?? 'put the newest copy of the database back (the renamed original, a backup); only if this one is truly the newest: lnstore preflight ack',
     })
   } else if (findings.length === 0) {
     findings.push({verdict: 'OK', message: `${reading.path}: data_version ${reading.dataVersion} (highest seen ${highWater ?? 'none yet'}), quick_check ok`})
