@@ -95,13 +95,13 @@ describe('lnstore heal in mode chironfs', function () {
     })
 
     /** ChironFS over two replicas (each its own tmpfs), a stand-in node writing through it, a config to heal it. */
-    async function mountedNode(name: string, fillerMb = 0, intervalMs = 30) {
+    async function mountedNode(name: string, fillerMb = 0, writes = '--interval-ms 30') {
       const r1 = sandbox.replica(`${name}-r1`, {ownFilesystem: true})
       const r2 = sandbox.replica(`${name}-r2`, {ownFilesystem: true})
       const dataDir = join(sandbox.dir, `${name}-data`)
       const rpcFile = join(sandbox.dir, `${name}-rpc`)
       const ackLog = join(sandbox.dir, `${name}-acks.log`)
-      const start = `nohup ${process.execPath} --import ${TSX} ${STANDIN} --data-dir ${dataDir} --ack-log ${ackLog} --rpc-file ${rpcFile} --interval-ms ${intervalMs} >>${join(sandbox.dir, `${name}-node.log`)} 2>&1 </dev/null &`
+      const start = `nohup ${process.execPath} --import ${TSX} ${STANDIN} --data-dir ${dataDir} --ack-log ${ackLog} --rpc-file ${rpcFile} ${writes} >>${join(sandbox.dir, `${name}-node.log`)} 2>&1 </dev/null &`
       const config = sandbox.config(name, dataDir, [r1, `:${r2}`], {node: {kind: 'rpc', startCommand: start, rpcFile, stopTimeoutSeconds: 10, startTimeoutSeconds: 30}})
       const settings = JSON.parse(readFileSync(config, 'utf8'))
       sandbox.mount(dataDir, [r1, `:${r2}`], settings.chironfs.controlSocket, settings.chironfs.log)
@@ -155,8 +155,8 @@ describe('lnstore heal in mode chironfs', function () {
     })
 
     it('a replica behind while the node commits ~50 times a second: never a false "rolled back", heal --dry-run never refuses (15 rounds of each)', async () => {
-      // The stand-in writes at a rate lightningd cannot be made to keep up here: the race needs one write every 20 ms.
-      const {r1, r2, config, pidFile} = await mountedNode('race', 0, 20)
+      // The stand-in: lightningd cannot be made to commit every 20 ms here, each commit touching several pages as channel updates do.
+      const {r1, r2, config, pidFile} = await mountedNode('race', 0, '--interval-ms 20 --payload-bytes 65536')
       await failReplica(r2, config)
       const seen: string[] = []
       for (let round = 1; round <= 15; round++) {

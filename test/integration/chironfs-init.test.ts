@@ -43,6 +43,19 @@ describe('lnstore init --chironfs', function () {
     expect(JSON.parse(readFileSync(config, 'utf8')).mode).to.equal(undefined)
   })
 
+  it('refuses one directory given twice (written differently) or one replica inside another, touching nothing', async () => {
+    const {dataDir, init} = setup()
+    const base = join(sandbox.dir, 'init-dup')
+    const twice = await init(['--replica', base, '--replica', `:${sandbox.dir}/./init-dup/`, '--dry-run'])
+    expect(twice.status, twice.stdout).to.equal(2)
+    expect(twice.errors).to.contain(`replicas ${base} and ${sandbox.dir}/./init-dup/ are one directory: ChironFS would keep one copy where lnstore counts two`)
+    const nested = await init(['--replica', base, '--replica', `:${base}/inner`, '--dry-run'])
+    expect(nested.status, nested.stdout).to.equal(2)
+    expect(nested.errors).to.contain(`replica ${base}/inner is inside replica ${base}`)
+    expect(existsSync(base)).to.equal(false)
+    expect(readdirSync(dataDir).sort()).to.deep.equal(['bitcoin', 'hsm_secret'])
+  })
+
   describe('with the real chironfs', function () {
     before(function () {
       requireChironfs()
@@ -87,6 +100,8 @@ describe('lnstore init --chironfs', function () {
       const status = (await lnstoreAsync(['status', '--config', config, '--no-alert', '--json'])).json()
       expect(status.chironfs.mounted).to.equal(true)
       for (const replica of status.chironfs.replicas) expect(replica, JSON.stringify(replica.findings)).to.deep.include({verdict: 'OK', enabled: true, dataVersion: 42})
+      // init verified every file: that is a clean full comparison, not "none on record".
+      expect(status.verdict, JSON.stringify(status.pools[0].findings)).to.equal('OK')
       const events = JSON.parse(readFileSync(join(written.stateDir, 'events.json'), 'utf8'))
       expect(events.at(-1)).to.deep.include({kind: 'chironfs-created', pool: 'chironfs'})
     })

@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 import {spawn, type ChildProcess} from 'node:child_process'
-import {existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync} from 'node:fs'
 import {hostname} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -277,6 +277,25 @@ describe('lnstore status in mode chironfs (replica directories, real SQLite)', f
       expect(heal.json()).to.deep.include({authoritative: r2, dataVersion: newest})
       const again = await lnstoreAsync(['preflight', '--config', config])
       expect(again.status, again.stdout).to.equal(0)
+    })
+
+    it('two replica entries that are one directory (a symlink): CRITICAL, and the gate refuses the start even with allowDegradedStart', async () => {
+      const r1 = sandbox.replica('dup-r1', {ownFilesystem: true})
+      sandbox.database(r1, 4)
+      const link = join(sandbox.dir, 'dup-link')
+      symlinkSync(r1, link)
+      const dataDir = join(sandbox.dir, 'dup-data')
+      const config = sandbox.config('dup', dataDir, [r1, `:${link}`], {allowDegradedStart: true})
+      const {chironfs} = JSON.parse(readFileSync(config, 'utf8'))
+      sandbox.mount(dataDir, [r1, `:${link}`], chironfs.controlSocket, chironfs.log)
+      const run = await status(config)
+      expect(run.status, run.stdout).to.equal(2)
+      expect(run.stdout).to.contain(`CRITICAL  replicas ${r1} and ${link} are one directory: ChironFS keeps one copy of the node's data there, not two`)
+      expect(run.stdout).to.not.contain('same filesystem')
+      const gate = await lnstoreAsync(['preflight', '--config', config])
+      expect(gate.status, gate.stdout).to.equal(2)
+      expect(gate.stdout).to.contain('DO NOT START')
+      expect(gate.stdout).to.contain('are one directory')
     })
 
     it('a replica that hangs (its filesystem stops answering, as a dead hard-mounted NFS server): CRITICAL within the probe timeout, no hang', async () => {
