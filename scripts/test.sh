@@ -16,7 +16,10 @@ fi
 # tests use by default; LNSTORE_CHIRONFS_BIN overrides it): its tests fail, never skip, without it.
 # qemu-system-x86, debootstrap, zstd, e2fsprogs: the VM tier (test/vm), which builds a Debian 12
 # image with the OpenZFS kernel module and runs the integration suites in it under QEMU.
-packages=(zfs-fuse fuse libfuse2 systemd sqlite3 smartmontools qemu-system-x86 qemu-utils debootstrap zstd e2fsprogs)
+# libsqlite3-0 libpq5 libsodium23 libgmp10 libssl3 zlib1g, python3, zstd: the real Core Lightning
+# (../shared/prebuilt/cln: lightningd's runtime libraries, fake-bitcoin-cli, unpacking the tarball).
+packages=(zfs-fuse fuse libfuse2 systemd sqlite3 smartmontools qemu-system-x86 qemu-utils debootstrap zstd e2fsprogs
+  libsqlite3-0 libpq5 libsodium23 libgmp10 libssl3 zlib1g python3)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

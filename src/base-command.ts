@@ -6,6 +6,7 @@ import type * as Interfaces from '@oclif/core/interfaces'
 
 import {loadConfig, resolveStateDir, type LoadedConfig} from './config/load.js'
 import {ConfigError} from './config/schema.js'
+import type {RunbookOutput} from './runbook/command.js'
 import {RunbookError} from './runbook/engine.js'
 import {systemDeps, type Deps} from './system/deps.js'
 import {StatusParseError} from './zfs/status-text.js'
@@ -35,6 +36,11 @@ export abstract class BaseCommand extends Command {
   protected async loadConfig(flags: {config?: string}, options: {missingOk?: boolean} = {}): Promise<LoadedConfig & {stateDir: string}> {
     const loaded = await loadConfig(flags.config, options)
     return {...loaded, stateDir: resolveStateDir(loaded.config)}
+  }
+
+  /** This command's output, for the runbook envelope. */
+  protected runbookOutput(): RunbookOutput {
+    return {json: this.jsonEnabled(), log: (text) => this.log(text), logToStderr: (line) => this.logToStderr(line), now: () => this.deps.now()}
   }
 
   protected async catch(error: Interfaces.CommandError): Promise<unknown> {

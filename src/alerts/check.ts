@@ -1,9 +1,10 @@
 import {hostname} from 'node:os'
 
 import type {Config} from '../config/schema.js'
-import {checkStatus, type StatusResult, type VdevView} from '../status/check-status.js'
+import {checkStatus} from '../status/check-status.js'
+import type {StatusResult, VdevView} from '../storage/view.js'
 import type {Deps} from '../system/deps.js'
-import {worst, type Finding} from '../zfs/health.js'
+import {worst, type Finding} from '../storage/verdict.js'
 import {Zpool, ZpoolError} from '../zfs/zpool.js'
 import {composeAlertMail, loadMailTemplates, type ComposedMail} from './compose.js'
 import {decideAlerts, HOST_SCOPE, type Alert, type DeviceObservation, type ScopeObservation} from './decide.js'

@@ -1,7 +1,7 @@
 import type {DeviceCounterChange, ScrubRun} from '../state/history.js'
 import {escapeHtml, loadTemplate, renderTemplate} from '../system/templates.js'
-import type {Finding, Verdict} from '../zfs/health.js'
-import {formatBytes, formatDuration} from '../zfs/units.js'
+import type {Finding, Verdict} from '../storage/verdict.js'
+import {formatBytes, formatDuration} from '../storage/units.js'
 import {scopeLabel, type Alert, type DeviceObservation} from './decide.js'
 
 /** A mail as lnstore queues it: the recipients come from the config when it is sent. */

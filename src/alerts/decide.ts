@@ -1,5 +1,5 @@
 import type {ErrorRates} from '../zfs/error-rates.js'
-import type {Finding, Verdict} from '../zfs/health.js'
+import type {Finding, Verdict} from '../storage/verdict.js'
 
 /**
  * When to mail: on every change of verdict of a pool or one of its devices (OK → WARNING →

@@ -2,8 +2,8 @@ import {lstat, readdir, rm} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {compareTrees, describeTree, mirrorTree} from '../init/copy-tree.js'
-import {nodeAdapter, type NodeSettings} from '../node/adapter.js'
 import type {DatabaseReading} from '../node/data-version.js'
+import {downtimeSeconds, nodeSteps, type NodeRunContext} from '../node/steps.js'
 import {freshnessProblem} from '../replace/freshness.js'
 import type {Step} from '../runbook/engine.js'
 import {appendEvent} from '../state/events.js'
@@ -11,7 +11,7 @@ import {HistoryStore} from '../state/history.js'
 import {recordDataVersion} from '../state/freshness.js'
 import type {Deps} from '../system/deps.js'
 import {CommandError, runChecked} from '../system/runner.js'
-import {parseMountInfo} from '../zfs/mounts.js'
+import {parseMountInfo} from '../storage/mounts.js'
 import {chooseAuthoritative} from './authority.js'
 import {checkDivergence, readReplicaDatabase} from './divergence.js'
 import {mountCommand, unmountCommand, type MountSettings} from './mount.js'
@@ -20,24 +20,18 @@ import {readVerified, recordVerifiedTree} from './verified.js'
 import {highWaterMark} from './status-observe.js'
 
 /** Everything `lnstore heal` decided up front, and what its steps recorded since; kept in the journal. */
-export interface HealContext {
+export interface HealContext extends NodeRunContext {
   mount: MountSettings
   /** The replica every stale one is made a copy of. */
   authoritative: string
   stale: {replica: string; reason: string}[]
   /** The node database inside each replica, when there is one. */
   databasePath: string | null
-  node: NodeSettings
-  nodeWasRunning: boolean
-  stopTimeoutSeconds: number
-  startTimeoutSeconds: number
   stateDir: string
   /** The authoritative copy once the node stopped: what every replica must hold afterwards. */
   atStop?: DatabaseReading
   /** A stale replica has begun to be rewritten: from here the mount may only come back through the verification. */
   copyStarted?: boolean
-  stoppedAt?: number
-  startedAt?: number
 }
 
 const BUSY_RETRIES = 10
@@ -67,7 +61,6 @@ async function isMounted(deps: Deps, mountpoint: string): Promise<boolean> {
 
 /** The steps of `lnstore heal`, each safe to run twice. */
 export function healSteps(deps: Deps, context: HealContext): Step<HealContext>[] {
-  const node = nodeAdapter(deps, context.node)
   const {mountpoint} = context.mount
   const mount = async (ctx: HealContext) => {
     if (await isMounted(deps, ctx.mount.mountpoint)) return
@@ -82,14 +75,6 @@ export function healSteps(deps: Deps, context: HealContext): Step<HealContext>[]
     }
   }
 
-  const startNode = async (ctx: HealContext, report: (message: string) => void) => {
-    if (!ctx.nodeWasRunning) return report('the node was not running before: left stopped')
-    await node.start()
-    const info = await node.waitUntilAnswering(ctx.startTimeoutSeconds * 1000)
-    ctx.startedAt ??= deps.now()
-    report(`node ${info.alias ?? info.id} answers at block ${info.blockheight}`)
-  }
-
   /** What the node will open through the mount must be exactly what the authoritative replica held when it stopped. */
   const checkMountedData = async (ctx: HealContext) => {
     if (!ctx.atStop || !ctx.databasePath) return
@@ -97,26 +82,16 @@ export function healSteps(deps: Deps, context: HealContext): Step<HealContext>[]
     if (problem) throw new Error(`${problem}. The node stays stopped`)
   }
 
-  return [
-    {
-      id: 'stop',
-      title: 'Stop the node and wait until its process has exited',
-      commands: node.stopCommands,
-      async run(ctx, report) {
-        if (!(await node.isRunning())) return report('the node is not running')
-        await node.stop(ctx.stopTimeoutSeconds * 1000)
-        ctx.stoppedAt ??= deps.now()
-      },
-      undo: {
-        title: 'Start the node again (when the mount is back and its data verified)',
-        commands: node.startCommands,
-        async run(ctx, report) {
-          if (!(await isMounted(deps, ctx.mount.mountpoint))) throw new Error(`ChironFS is not mounted at ${ctx.mount.mountpoint}: the node must not start on the bare directory`)
-          await checkMountedData(ctx)
-          await startNode(ctx, report)
-        },
-      },
+  const node = nodeSteps(deps, context, {
+    undoTitle: 'Start the node again (when the mount is back and its data verified)',
+    async beforeUndoStart(ctx) {
+      if (!(await isMounted(deps, ctx.mount.mountpoint))) throw new Error(`ChironFS is not mounted at ${ctx.mount.mountpoint}: the node must not start on the bare directory`)
+      await checkMountedData(ctx)
     },
+  })
+
+  return [
+    node.stop,
     {
       id: 'unmount',
       title: `Unmount ChironFS from ${mountpoint}`,
@@ -210,12 +185,7 @@ export function healSteps(deps: Deps, context: HealContext): Step<HealContext>[]
         report(`data_version ${ctx.atStop.dataVersion} in every replica and through the mount`)
       },
     },
-    {
-      id: 'start',
-      title: 'Start the node and wait until it answers getinfo',
-      commands: node.startCommands,
-      run: startNode,
-    },
+    node.start,
     {
       id: 'record',
       title: "Record the heal in lnstore's history",
@@ -229,14 +199,9 @@ export function healSteps(deps: Deps, context: HealContext): Step<HealContext>[]
           at: deps.now(),
           kind: 'replicas-healed',
           pool: 'chironfs',
-          detail: {from: ctx.authoritative, healed: ctx.stale, dataVersion: ctx.atStop?.dataVersion ?? null, downtimeSeconds: downtime(ctx)},
+          detail: {from: ctx.authoritative, healed: ctx.stale, dataVersion: ctx.atStop?.dataVersion ?? null, downtimeSeconds: downtimeSeconds(ctx)},
         })
       },
     },
   ]
-}
-
-/** Seconds the node was down, once it is back; null while down or when lnstore did not stop it. */
-export function downtime(context: HealContext): number | null {
-  return context.stoppedAt !== undefined && context.startedAt !== undefined ? (context.startedAt - context.stoppedAt) / 1000 : null
 }

@@ -1,5 +1,5 @@
-import type {Finding} from '../zfs/health.js'
-import type {MountEntry} from '../zfs/mounts.js'
+import type {Finding} from '../storage/verdict.js'
+import type {MountEntry} from '../storage/mounts.js'
 
 /**
  * Whether a replica's NFS mount can hang the node or lose acknowledged writes, from its options

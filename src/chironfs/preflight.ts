@@ -1,6 +1,6 @@
 import type {Config} from '../config/schema.js'
 import type {Deps} from '../system/deps.js'
-import type {Finding} from '../zfs/health.js'
+import type {Finding} from '../storage/verdict.js'
 import {checkChironfsStatus} from './status.js'
 
 /**

@@ -1,4 +1,4 @@
-import {runWithDeadline} from '../system/deadline.js'
+import type {Runner} from '../system/runner.js'
 import {PROBE_PREFIX} from './replicas.js'
 
 /**
@@ -43,10 +43,10 @@ w=$(rm -- "$p" 2>&1) || fail write "$w"
 echo 'write ok'
 `
 
-export async function probeReplica(path: string, timeoutMs: number): Promise<ReplicaProbe> {
+export async function probeReplica(runner: Runner, path: string, timeoutMs: number): Promise<ReplicaProbe> {
   const started = Date.now()
-  const result = await runWithDeadline(['sh', '-c', SCRIPT, 'lnstore-probe', path], timeoutMs)
-  const probe: ReplicaProbe = {path, reachable: false, writable: false, timedOut: result.timedOut, elapsedMs: Date.now() - started}
+  const result = await runner.run(['sh', '-c', SCRIPT, 'lnstore-probe', path], {timeoutMs})
+  const probe: ReplicaProbe = {path, reachable: false, writable: false, timedOut: result.timedOut === true, elapsedMs: Date.now() - started}
   let lastStage: ReplicaProbe['stage'] = 'stat'
   for (const line of result.stdout.split('\n').filter(Boolean)) {
     const [word, ...fields] = line.split(' ')

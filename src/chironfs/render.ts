@@ -1,6 +1,6 @@
 import {renderPoolFindings, type Paint} from '../status/render.js'
-import type {PoolView} from '../status/check-status.js'
-import {formatDuration} from '../zfs/units.js'
+import type {PoolView} from '../storage/view.js'
+import {formatDuration} from '../storage/units.js'
 
 /** The ChironFS mount and its replicas, in place of a pool's device tree: state, data_version, notes. */
 export function renderChironfsPool(pool: PoolView, paint: Paint, now: number): string[] {

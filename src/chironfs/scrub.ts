@@ -8,7 +8,7 @@ import {appendEvent} from '../state/events.js'
 import {HistoryStore, type ScrubRun} from '../state/history.js'
 import {lock, LockHeldError} from '../state/json-file.js'
 import type {Deps} from '../system/deps.js'
-import {formatDuration} from '../zfs/units.js'
+import {formatDuration} from '../storage/units.js'
 import {SCOPE} from './replicas.js'
 import {checkChironfsStatus, type ChironfsReport} from './status.js'
 

@@ -6,8 +6,8 @@ import {observeNodeData} from '../node/observe.js'
 import {readFreshness} from '../state/freshness.js'
 import {HistoryStore, type ScrubRecord} from '../state/history.js'
 import type {Deps} from '../system/deps.js'
-import type {Finding} from '../zfs/health.js'
-import {parseMountInfo, type MountEntry} from '../zfs/mounts.js'
+import type {Finding} from '../storage/verdict.js'
+import {parseMountInfo, type MountEntry} from '../storage/mounts.js'
 import {checkDivergence, type Divergence} from './divergence.js'
 import {observeChironfs, resolvedPath, type ChironfsView} from './observe.js'
 import {probeReplica, type ReplicaProbe} from './probe.js'
@@ -65,7 +65,7 @@ export async function observeReplicas(deps: Deps, options: ObserveOptions): Prom
   const mountpoint = config.dataDir!
   const replicas = configuredReplicas(settings)
   const [probes, mountinfo, etab, history, verified] = await Promise.all([
-    Promise.all(replicas.map((replica) => probeReplica(replica.path, settings.probeTimeoutSeconds * 1000))),
+    Promise.all(replicas.map((replica) => probeReplica(deps.runner, replica.path, settings.probeTimeoutSeconds * 1000))),
     deps.readFile('/proc/self/mountinfo'),
     deps.readFile('/var/lib/nfs/etab').catch(() => ''),
     new HistoryStore(stateDir).read().catch(() => null),

@@ -1,5 +1,5 @@
-import type {PoolView, VdevView} from '../status/check-status.js'
-import {worst, type Finding} from '../zfs/health.js'
+import type {PoolView, VdevView} from '../storage/view.js'
+import {worst, type Finding} from '../storage/verdict.js'
 import {formatReplica, SCOPE} from './replicas.js'
 import type {StatusObservation} from './status-observe.js'
 import type {Judgement, ReplicaReport} from './status-judge.js'

@@ -1,4 +1,4 @@
-import type {StatusResult} from '../status/check-status.js'
+import type {StatusResult} from '../storage/view.js'
 import type {Deps} from '../system/deps.js'
 import type {Authority} from './authority.js'
 import type {Difference} from './divergence.js'

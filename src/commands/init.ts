@@ -3,46 +3,17 @@ import type * as Interfaces from '@oclif/core/interfaces'
 
 import {BaseCommand} from '../base-command.js'
 import {DEFAULT_CONFIG_PATHS} from '../config/load.js'
+import type {Config} from '../config/schema.js'
 import type {Layout} from '../devices/checks.js'
-import {initSteps, type InitContext} from '../init/plan.js'
-import {prepareInit} from '../init/prepare.js'
-import {confirm} from '../runbook/confirm.js'
-import {openJournal, planOf, Runbook, unfinishedRunError, type PlanEntry, type Step} from '../runbook/engine.js'
-import type {ChironfsInitContext} from '../chironfs/init.js'
-import {formatReplica} from '../chironfs/replicas.js'
-import {systemdRuns} from '../schedule/plan.js'
-import {continueOpenRun, progressStyle, renderPlan, runWithProgress} from '../runbook/progress.js'
+import type {AnyInitContext, InitResult} from '../init/result.js'
+import {runbookEnvelope, runbookFlags, type PlannedRun} from '../runbook/command.js'
+import type {Step} from '../runbook/engine.js'
 
 const LAYOUTS: Layout[] = ['mirror', 'raidz1', 'raidz2', 'raidz3']
-
-/** Either kind of init, prepared: what the common part of run() shows, asks, runs and returns. */
-interface Prepared {
-  context: InitContext | ChironfsInitContext
-  steps: Step<InitContext | ChironfsInitContext>[]
-  plan: PlanEntry[]
-  notes: string[]
-  question: string
-  done(): string
-  result(action: InitResult['action']): InitResult
-}
 
 type InitFlags = Interfaces.InferredFlags<typeof Init.flags & typeof BaseCommand.baseFlags>
 const layoutFlag = (layout: Layout, description: string) =>
   Flags.string({description, multiple: true, helpValue: 'DEVICE', exclusive: [...LAYOUTS.filter((other) => other !== layout), 'chironfs'], helpGroup: 'LAYOUT'})
-
-export interface InitResult {
-  action: 'planned' | 'created' | 'resumed' | 'aborted'
-  plan: PlanEntry[]
-  notes: string[]
-  mode: 'zfs' | 'chironfs'
-  /** Mode zfs: the pool and dataset; mode chironfs: the replicas. */
-  pool?: string
-  dataset?: string
-  replicas?: string[]
-  dataDir: string
-  /** Where the original data directory was kept, when there was data to move. */
-  originalKeptAt?: string
-}
 
 export default class Init extends BaseCommand {
   static summary = 'Create a mirror or RAID-Z pool for the node data directory and move the data onto it, safely.'
@@ -79,47 +50,32 @@ Exit codes: 0 done (or planned, with --dry-run), 1 a step failed (run --resume o
     group: Flags.string({description: "The node's group. Default: the user's primary group.", env: 'LNSTORE_NODE_GROUP'}),
     'allow-files': Flags.boolean({description: 'Accept regular files as devices (for tests and trials only).'}),
     force: Flags.boolean({description: 'Erase devices that hold a filesystem, RAID or partition-table signature. Never overrides the mounted and in-pool checks.'}),
-    'dry-run': Flags.boolean({description: 'Print the plan with the exact commands and stop.'}),
-    yes: Flags.boolean({char: 'y', description: 'Do not ask for confirmation (for scripts).', env: 'LNSTORE_YES'}),
-    resume: Flags.boolean({description: 'Continue the run that stopped, from the first step not done.', exclusive: ['abort', 'chironfs', ...LAYOUTS]}),
-    abort: Flags.boolean({description: 'Take back what the stopped run did.', exclusive: ['resume', 'chironfs', ...LAYOUTS]}),
+    ...runbookFlags({abort: 'Take back what the stopped run did.', exclusive: ['chironfs', ...LAYOUTS]}),
   }
 
   async run(): Promise<InitResult> {
     const {flags} = await this.parse(Init)
-    if (!flags['dry-run']) this.requireRoot()
-    const {stateDir, source} = await this.loadConfig(flags, {missingOk: true})
-    const style = progressStyle({json: this.jsonEnabled(), tty: Boolean(process.stderr.isTTY)})
-    const log = (line: string) => this.logToStderr(line)
-
-    const journal = await openJournal<InitContext>(stateDir, 'init')
-    if (journal && !flags.resume && !flags.abort) throw unfinishedRunError(journal)
-
-    if (flags.resume || flags.abort) {
-      const {chironfsInitSteps} = await import('../chironfs/init.js')
-      // One journal for both kinds of init: a ChironFS run's context has its mount settings.
-      const steps = (ctx: InitContext | ChironfsInitContext) => ('mount' in ctx ? chironfsInitSteps(this.deps, ctx) : initSteps(this.deps, ctx)) as Step<InitContext | ChironfsInitContext>[]
-      const {context, steps: done} = await continueOpenRun<InitContext | ChironfsInitContext>({kind: 'init', stateDir, abort: flags.abort, style, log, now: this.deps.now, steps})
-      return 'mount' in context ? chironfsResult(flags.abort ? 'aborted' : 'resumed', context, planOf(done), []) : this.finish(flags.abort ? 'aborted' : 'resumed', context, planOf(done), [])
-    }
-
-    const configPath = flags.config ?? source ?? DEFAULT_CONFIG_PATHS[0]
-    const prepared = flags.chironfs ? await this.prepareChironfs(flags, configPath, stateDir) : await this.prepareZfs(flags, configPath, stateDir)
-    const {context, steps, plan, notes} = prepared
-    if (!this.jsonEnabled()) this.log(renderPlan('init', plan, notes, flags['dry-run']))
-    if (flags['dry-run']) return prepared.result('planned')
-    if (!(await confirm(prepared.question, {yes: flags.yes}))) {
-      this.error(process.stdin.isTTY ? 'not confirmed: nothing was changed' : 'no terminal to confirm on: add --yes to go ahead (nothing was changed)', {exit: 2})
-    }
-
-    await runWithProgress(style, steps, log, (onEvent) => new Runbook<InitContext | ChironfsInitContext>({kind: 'init', stateDir, steps, onEvent, now: this.deps.now}).start(context))
-    if (!this.jsonEnabled()) this.log(prepared.done())
-    return prepared.result('created')
+    const runbook = runbookEnvelope(this.runbookOutput(), {kind: 'init', needsRoot: 'init creates pools and changes disks', flags})
+    const {config, source, stateDir} = await this.loadConfig(flags, {missingOk: true})
+    const {initResult, renderDone, initStepsOf} = await import('../init/result.js')
+    return runbook.run<AnyInitContext, InitResult>({
+      stateDir,
+      steps: (context) => initStepsOf(this.deps, context),
+      plan: () => {
+        const configPath = flags.config ?? source ?? DEFAULT_CONFIG_PATHS[0]
+        return flags.chironfs ? this.planChironfs(flags, config, configPath, stateDir) : this.planZfs(flags, configPath, stateDir)
+      },
+      finish: (action, context, plan, notes) => {
+        if (action === 'done' && !this.jsonEnabled()) this.log(renderDone(context))
+        return initResult(action === 'done' ? 'created' : action, context, plan, notes)
+      },
+    })
   }
 
-  private async prepareZfs(flags: InitFlags, configPath: string, stateDir: string): Promise<Prepared> {
+  private async planZfs(flags: InitFlags, configPath: string, stateDir: string): Promise<PlannedRun<AnyInitContext>> {
     const layout = LAYOUTS.find((candidate) => flags[candidate])
     if (!layout) this.error('say which pool to make: --mirror DEVICE DEVICE..., or --raidz1/--raidz2/--raidz3 DEVICE..., or on a small board --chironfs --replica DIR --replica :NFS-DIR', {exit: 2})
+    const {prepareInit} = await import('../init/prepare.js')
     const {context, steps, plan, notes} = await prepareInit(this.deps, {
       layout,
       devices: flags[layout]!,
@@ -133,20 +89,12 @@ Exit codes: 0 done (or planned, with --dry-run), 1 a step failed (run --resume o
       configPath,
       stateDir,
     })
-    return {
-      context,
-      steps: steps as Step<InitContext | ChironfsInitContext>[],
-      plan,
-      notes,
-      question: `This erases everything on ${context.devices.join(', ')}.`,
-      done: () => renderDone(context),
-      result: (action) => this.finish(action, context, plan, notes),
-    }
+    return {context, steps: steps as Step<AnyInitContext>[], plan, notes, question: `This erases everything on ${context.devices.join(', ')}.`}
   }
 
-  private async prepareChironfs(flags: InitFlags, configPath: string, stateDir: string): Promise<Prepared> {
+  private async planChironfs(flags: InitFlags, config: Config, configPath: string, stateDir: string): Promise<PlannedRun<AnyInitContext>> {
     const {prepareChironfsInit} = await import('../chironfs/init.js')
-    const {config} = await this.loadConfig(flags, {missingOk: true})
+    const {systemdRuns} = await import('../schedule/plan.js')
     const {context, steps, plan, notes} = await prepareChironfsInit(this.deps, {
       replicas: flags.replica ?? [],
       dataDir: flags['data-dir'],
@@ -161,45 +109,7 @@ Exit codes: 0 done (or planned, with --dry-run), 1 a step failed (run --resume o
       nodeUnit: `${config.node.unit}.service`,
       systemdRunning: await systemdRuns(),
     })
-    const {mountpoint, replicas} = context.mount
-    return {
-      context,
-      steps: steps as Step<InitContext | ChironfsInitContext>[],
-      plan,
-      notes,
-      question: `This mounts ChironFS over ${mountpoint}${context.migrate ? ' after copying its data into every replica' : ''}.`,
-      done: () => `Done: ChironFS is mounted at ${mountpoint} over ${replicas.map(formatReplica).join(' ')}${context.migrate ? `; the original data is kept at ${context.originalKeptAt}` : ''}.\nNext: lnstore status`,
-      result: (action) => chironfsResult(action, context, plan, notes),
-    }
+    const copying = context.migrate ? ' after copying its data into every replica' : ''
+    return {context, steps: steps as Step<AnyInitContext>[], plan, notes, question: `This mounts ChironFS over ${context.mount.mountpoint}${copying}.`}
   }
-
-  private requireRoot(): void {
-    if (process.getuid?.() !== 0) {
-      this.error('init creates pools and changes disks: run it as root (sudo). --dry-run shows the plan without root.', {exit: 2})
-    }
-  }
-
-  private finish(action: InitResult['action'], context: InitContext, plan: PlanEntry[], notes: string[]): InitResult {
-    return {
-      action,
-      plan,
-      notes,
-      mode: 'zfs',
-      pool: context.pool,
-      dataset: context.dataset,
-      dataDir: context.dataDir,
-      ...(context.migrate ? {originalKeptAt: context.originalKeptAt} : {}),
-    }
-  }
-}
-
-function chironfsResult(action: InitResult['action'], context: ChironfsInitContext, plan: PlanEntry[], notes: string[]): InitResult {
-  return {action, plan, notes, mode: 'chironfs', replicas: context.mount.replicas.map(formatReplica), dataDir: context.mount.mountpoint, ...(context.migrate ? {originalKeptAt: context.originalKeptAt} : {})}
-}
-
-function renderDone(context: InitContext): string {
-  const lines = [`Done: pool ${context.pool} (${context.layout}) holds ${context.dataset}, mounted at ${context.dataDir}.`]
-  if (context.migrate) lines.push(`The original data is kept at ${context.originalKeptAt}: remove it once the node runs well on the pool.`)
-  lines.push('Next: lnstore status')
-  return lines.join('\n')
 }

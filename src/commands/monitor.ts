@@ -3,7 +3,7 @@ import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../base-command.js'
 import {runMonitor, type MonitorSummary} from '../monitor/run-monitor.js'
 import {unevenInterval} from '../schedule/calendar.js'
-import {parseDuration} from '../zfs/units.js'
+import {parseDuration} from '../storage/units.js'
 
 export default class Monitor extends BaseCommand {
   static summary = 'Run as a service: a health check every few minutes and the weekly scrub, with mail alerts.'

@@ -2,33 +2,11 @@ import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 
 import {BaseCommand} from '../base-command.js'
-import type {AlertsConfig} from '../config/schema.js'
 import {nodeFlags, nodeSettingsFromFlags} from '../node/flags.js'
+import type {ReplaceContext} from '../replace/plan.js'
+import {renderDone, replaceResult, type ReplaceResult} from '../replace/result.js'
+import {runbookEnvelope, runbookFlags} from '../runbook/command.js'
 import {confirm} from '../runbook/confirm.js'
-import {openJournal, planOf, Runbook, unfinishedRunError, type PlanEntry} from '../runbook/engine.js'
-import {continueOpenRun, progressStyle, renderPlan, runWithProgress} from '../runbook/progress.js'
-import {downtimeSeconds, replaceSteps, type ReplaceContext} from '../replace/plan.js'
-
-export interface ReplaceResult {
-  action: 'planned' | 'replaced' | 'resumed' | 'aborted'
-  plan: PlanEntry[]
-  notes: string[]
-  pool: string
-  failing: string
-  newDevice: string
-  restart: ReplaceContext['restart']
-  /** The new disk's SMART short self-test, when it ran. */
-  selfTest: ReplaceContext['selfTestOutcome'] | null
-  /** data_version and quick_check before the stop, at the stop, and before the restart. */
-  freshness: ReplaceContext['freshness']
-  downtimeSeconds: number | null
-  /** What became of the removed device, which still holds an old copy of the channel database. */
-  oldDevice?: {path: string; labelsCleared: boolean; warning?: string}
-  /** After --abort: the pool's state as zpool reports it. */
-  poolState?: string
-}
-
-const KIND = 'replace-disk'
 
 export default class ReplaceDisk extends BaseCommand {
   static summary = 'Replace a failing disk of the node pool: stop the node gracefully, replace, resilver, verify the data is not older, start the node.'
@@ -62,96 +40,56 @@ Exit codes: 0 done (or planned, with --dry-run), 1 a step failed (run --resume o
     'skip-self-test': Flags.boolean({description: 'Do not run a SMART short self-test of the new disk first (it runs when smartctl is installed and takes about 2 minutes).'}),
     force: Flags.boolean({description: 'Use a new device that holds a filesystem, RAID or partition-table signature.'}),
     'i-understand': Flags.boolean({description: 'Go ahead although the vdev has no redundant copy while the disk is replaced.'}),
-    'dry-run': Flags.boolean({description: 'Print the plan with the exact commands and stop.'}),
-    yes: Flags.boolean({char: 'y', description: 'Do not ask for confirmation (for scripts); also clears the old disk\'s labels.', env: 'LNSTORE_YES'}),
-    resume: Flags.boolean({description: 'Continue the run that stopped, from the first step not done.', exclusive: ['abort']}),
-    abort: Flags.boolean({description: 'Stop the run: bring back what is safe to bring back, and say the pool state.', exclusive: ['resume']}),
+    ...runbookFlags({abort: 'Stop the run: bring back what is safe to bring back, and say the pool state.'}),
+    yes: Flags.boolean({char: 'y', description: "Do not ask for confirmation (for scripts); also clears the old disk's labels.", env: 'LNSTORE_YES'}),
   }
 
   async run(): Promise<ReplaceResult> {
     const {args, flags} = await this.parse(ReplaceDisk)
-    if (!flags['dry-run'] && process.getuid?.() !== 0) this.error('replace-disk changes pools and stops the node: run it as root (sudo). --dry-run shows the plan without root.', {exit: 2})
+    const runbook = runbookEnvelope(this.runbookOutput(), {kind: 'replace-disk', needsRoot: 'replace-disk changes pools and stops the node', flags})
     const {config, stateDir} = await this.loadConfig(flags, {missingOk: true})
-    const style = progressStyle({json: this.jsonEnabled(), tty: Boolean(process.stderr.isTTY)})
-    const log = (line: string) => this.logToStderr(line)
-    const journal = await openJournal<ReplaceContext>(stateDir, KIND)
-    if (journal && !flags.resume && !flags.abort) throw unfinishedRunError(journal)
-
-    if (flags.resume || flags.abort) {
-      const {context, steps} = await continueOpenRun<ReplaceContext>({kind: KIND, stateDir, abort: flags.abort, style, log, now: this.deps.now, steps: (ctx) => replaceSteps(this.deps, ctx)})
-      if (!flags.abort) return this.finishRun('resumed', context, planOf(steps), [], {yes: flags.yes, alerts: config.alerts})
-      const {poolState} = await import('../replace/finish.js')
-      const state = await poolState(this.deps, context.pool)
-      if (!this.jsonEnabled()) this.log(`Aborted. ${state}`)
-      return {...this.result('aborted', context, planOf(steps), []), poolState: state}
-    }
-
-    if (!args.failing || !args.new) this.error('say which device to replace and with what: lnstore replace-disk FAILING NEW (or --resume / --abort)', {exit: 2})
-    const node = nodeSettingsFromFlags(config, flags)
-    if (!node) this.error("lnstore does not know the node's data directory: give --data-dir, or run lnstore init (it writes dataDir to the config)", {exit: 2})
-    const {prepareReplace} = await import('../replace/prepare.js')
-    const {context, steps, plan, notes} = await prepareReplace(this.deps, {
-      failing: args.failing,
-      newDevice: args.new,
-      restart: flags.restart as ReplaceContext['restart'],
-      sameSlot: flags['same-slot'],
-      node,
-      stopTimeoutSeconds: flags['stop-timeout'] ?? config.node.stopTimeoutSeconds,
-      startTimeoutSeconds: config.node.startTimeoutSeconds,
-      allowFiles: flags['allow-files'],
-      force: flags.force,
-      selfTest: !flags['skip-self-test'],
-      iUnderstand: flags['i-understand'],
+    const {replaceSteps} = await import('../replace/plan.js')
+    return runbook.run<ReplaceContext, ReplaceResult>({
       stateDir,
+      steps: (context) => replaceSteps(this.deps, context),
+      plan: async () => {
+        if (!args.failing || !args.new) this.error('say which device to replace and with what: lnstore replace-disk FAILING NEW (or --resume / --abort)', {exit: 2})
+        const node = nodeSettingsFromFlags(config, flags)
+        if (!node) this.error("lnstore does not know the node's data directory: give --data-dir, or run lnstore init (it writes dataDir to the config)", {exit: 2})
+        const {prepareReplace} = await import('../replace/prepare.js')
+        const planned = await prepareReplace(this.deps, {
+          failing: args.failing,
+          newDevice: args.new,
+          restart: flags.restart as ReplaceContext['restart'],
+          sameSlot: flags['same-slot'],
+          node,
+          stopTimeoutSeconds: flags['stop-timeout'] ?? config.node.stopTimeoutSeconds,
+          startTimeoutSeconds: config.node.startTimeoutSeconds,
+          allowFiles: flags['allow-files'],
+          force: flags.force,
+          selfTest: !flags['skip-self-test'],
+          iUnderstand: flags['i-understand'],
+          stateDir,
+        })
+        return {...planned, question: `This stops the node and replaces ${planned.context.failing} with ${planned.context.newDevice} (erasing it).`}
+      },
+      finish: async (action, context, plan, notes) => {
+        const result = replaceResult(action === 'done' ? 'replaced' : action, context, plan, notes)
+        if (action === 'planned') return result
+        const finish = await import('../replace/finish.js')
+        if (action === 'aborted') {
+          const poolState = await finish.poolState(this.deps, context.pool)
+          if (!this.jsonEnabled()) this.log(`Aborted. ${poolState}`)
+          return {...result, poolState}
+        }
+
+        // Deal with the removed disk's old copy of the data, say how long the node was down, mail the report.
+        const oldDevice = await finish.retireOldDevice(this.deps, context.failing, context.failingPath, (question) => confirm(question, {yes: flags.yes}))
+        if (!this.jsonEnabled()) this.log(renderDone({...result, oldDevice}))
+        const report = {...result, oldDevice, dataVersion: context.freshness.atStop?.dataVersion ?? null, oldDeviceWarning: oldDevice.warning}
+        await finish.mailReport(this.deps, config.alerts, context.stateDir, report, (line) => this.logToStderr(line))
+        return {...result, oldDevice}
+      },
     })
-    if (!this.jsonEnabled()) this.log(renderPlan(KIND, plan, notes, flags['dry-run']))
-    if (flags['dry-run']) return this.result('planned', context, plan, notes)
-
-    const question = `This stops the node and replaces ${context.failing} with ${context.newDevice} (erasing it).`
-    if (!(await confirm(question, {yes: flags.yes}))) {
-      this.error(process.stdin.isTTY ? 'not confirmed: nothing was changed' : 'no terminal to confirm on: add --yes to go ahead (nothing was changed)', {exit: 2})
-    }
-
-    await runWithProgress(style, steps, log, (onEvent) => new Runbook({kind: KIND, stateDir, steps, onEvent, now: this.deps.now}).start(context))
-    return this.finishRun('replaced', context, plan, notes, {yes: flags.yes, alerts: config.alerts})
   }
-
-  /** After the last step: deal with the removed disk's old copy of the data, and say how long the node was down. */
-  private async finishRun(action: 'replaced' | 'resumed', context: ReplaceContext, plan: PlanEntry[], notes: string[], options: {yes: boolean; alerts: AlertsConfig}): Promise<ReplaceResult> {
-    const {mailReport, retireOldDevice} = await import('../replace/finish.js')
-    // The steps recorded their readings and times in `context` as they ran.
-    const oldDevice = await retireOldDevice(this.deps, context.failing, context.failingPath, (question) => confirm(question, {yes: options.yes}))
-    const result = {...this.result(action, context, plan, notes), oldDevice}
-    if (!this.jsonEnabled()) this.log(renderDone(result))
-    const dataVersion = context.freshness.atStop?.dataVersion ?? null
-    await mailReport(this.deps, options.alerts, context.stateDir, {...result, dataVersion, oldDeviceWarning: oldDevice.warning}, (line) => this.logToStderr(line))
-    return result
-  }
-
-  private result(action: ReplaceResult['action'], context: ReplaceContext, plan: PlanEntry[], notes: string[]): ReplaceResult {
-    return {
-      action,
-      plan,
-      notes,
-      pool: context.pool,
-      failing: context.failing,
-      newDevice: context.newDevice,
-      restart: context.restart,
-      selfTest: context.selfTestOutcome ?? null,
-      freshness: context.freshness,
-      downtimeSeconds: downtimeSeconds(context),
-    }
-  }
-}
-
-function renderDone(result: ReplaceResult): string {
-  const lines = [`Done: ${result.failing} replaced by ${result.newDevice} in ${result.pool}.`]
-  if (result.selfTest) lines.push(`SMART short self-test of ${result.selfTest.device}: ${result.selfTest.result} (${result.selfTest.detail}).`)
-  const version = result.freshness.beforeStart?.dataVersion ?? result.freshness.atStop?.dataVersion
-  if (version !== undefined) lines.push(`The node's database: data_version ${version}, quick_check ok.`)
-  lines.push(result.downtimeSeconds === null ? 'The node was not stopped by lnstore.' : `The node was down for ${result.downtimeSeconds.toFixed(1)} s.`)
-  if (result.oldDevice?.warning) lines.push(`WARNING: ${result.oldDevice.warning}`)
-  else if (result.oldDevice?.labelsCleared) lines.push(`The ZFS labels of ${result.oldDevice.path} are cleared: it cannot be imported with the old data.`)
-  lines.push('Next: lnstore status')
-  return lines.join('\n')
 }

@@ -3,7 +3,7 @@ import {basename, join} from 'node:path'
 
 import type {Deps} from '../system/deps.js'
 import {CommandError} from '../system/runner.js'
-import {parseMountInfo} from '../zfs/mounts.js'
+import {parseMountInfo} from '../storage/mounts.js'
 import {isLeaf, walkVdevs, type StatusReport} from '../zfs/status-model.js'
 import type {DeviceFacts} from './checks.js'
 

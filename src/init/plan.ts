@@ -7,6 +7,7 @@ import {appendEvent} from '../state/events.js'
 import {writeFileAtomically} from '../state/json-file.js'
 import type {Deps} from '../system/deps.js'
 import {runChecked} from '../system/runner.js'
+import {checkDataDirMount, parseMountInfo} from '../storage/mounts.js'
 import type {ChosenProperties} from '../zfs/properties.js'
 import {compareTrees, copyTree, describeTree} from './copy-tree.js'
 import {processesUsing} from './processes.js'
@@ -47,6 +48,29 @@ export function createDatasetCommand(context: InitContext): string[] {
   return ['zfs', 'create', ...option('-o', context.properties.dataset), '-o', `mountpoint=${mountpoint}`, context.dataset]
 }
 
+const MOUNT_WAIT_MS = 15_000
+const MOUNT_POLL_MS = 100
+
+/**
+ * Makes sure the dataset is mounted at `directory` before anything is written there or the step
+ * counts as done. `zfs create` and `zfs set mountpoint` mount as a side effect, but zfs-fuse can
+ * answer before its FUSE mount is in place, or leave the dataset unmounted under load: a copy
+ * made then would land on the root filesystem, and the node would start on an empty directory.
+ */
+async function ensureMounted(deps: Deps, dataset: string, directory: string): Promise<void> {
+  const finding = async () => checkDataDirMount(parseMountInfo(await deps.readFile('/proc/self/mountinfo')), directory, dataset)
+  if (!(await finding())) return
+  const mount = await deps.runner.run(['zfs', 'mount', dataset])
+  const deadline = deps.now() + MOUNT_WAIT_MS
+  let last = await finding()
+  while (last && deps.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, MOUNT_POLL_MS))
+    last = await finding()
+  }
+
+  if (last) throw new Error(`${last.message} (\`zfs mount ${dataset}\`: ${mount.exitCode === 0 ? 'exit 0' : mount.stderr.trim()})`)
+}
+
 /** The steps of `lnstore init`, each safe to run twice, each with the exact commands it runs. */
 export function initSteps(deps: Deps, context: InitContext): Step<InitContext>[] {
   const run = (argv: string[]) => runChecked(deps.runner, argv, {retryWhileBusy: true})
@@ -75,8 +99,8 @@ export function initSteps(deps: Deps, context: InitContext): Step<InitContext>[]
       title: `Create the dataset ${context.dataset}`,
       commands: [createDatasetCommand(context)],
       async run(ctx) {
-        if (await exists(['zfs', 'list', '-H', '-o', 'name', ctx.dataset])) return
-        await run(createDatasetCommand(ctx))
+        if (!(await exists(['zfs', 'list', '-H', '-o', 'name', ctx.dataset]))) await run(createDatasetCommand(ctx))
+        await ensureMounted(deps, ctx.dataset, ctx.migrate ? ctx.stagingDir : ctx.dataDir)
       },
     },
   ]
@@ -119,6 +143,7 @@ export function initSteps(deps: Deps, context: InitContext): Step<InitContext>[]
           // On a resume after the rename, the original is already set aside.
           if (await isEmptyOrMissing(ctx.originalKeptAt)) await rename(ctx.dataDir, ctx.originalKeptAt)
           await run(setMountpoint(ctx.dataDir))
+          await ensureMounted(deps, ctx.dataset, ctx.dataDir)
           // ZFS leaves the old, now empty, mountpoint directory behind.
           if (await isEmptyOrMissing(ctx.stagingDir)) await rmdir(ctx.stagingDir).catch(() => {})
         },

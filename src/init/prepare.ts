@@ -5,7 +5,7 @@ import {checkDevices, Refused, type DeviceFacts, type Layout, type Refusal} from
 import {gatherDeviceFacts} from '../devices/facts.js'
 import {planOf, type PlanEntry, type Step} from '../runbook/engine.js'
 import type {Deps} from '../system/deps.js'
-import {parseMountInfo} from '../zfs/mounts.js'
+import {parseMountInfo} from '../storage/mounts.js'
 import {chooseProperties, parsePropertyUsage} from '../zfs/properties.js'
 import {Zpool} from '../zfs/zpool.js'
 import {initSteps, isEmptyOrMissing, type InitContext} from './plan.js'

@@ -8,7 +8,7 @@ import {formatTime} from '../alerts/compose.js'
 import {scrubStorage} from '../scrub/run-scrub.js'
 import {lock, LockHeldError} from '../state/json-file.js'
 import type {Deps} from '../system/deps.js'
-import {formatDuration} from '../zfs/units.js'
+import {formatDuration} from '../storage/units.js'
 
 /**
  * `lnstore monitor`: one long-running process instead of timers. A health check (which alerts)

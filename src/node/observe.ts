@@ -1,6 +1,6 @@
 import {readFreshness, recordDataVersion} from '../state/freshness.js'
 import {CorruptStateError} from '../state/json-file.js'
-import type {Finding} from '../zfs/health.js'
+import type {Finding} from '../storage/verdict.js'
 import {findNodeDatabases, readDatabase} from './data-version.js'
 
 /**

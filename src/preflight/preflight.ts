@@ -4,8 +4,9 @@ import {acknowledgeHistory, readFreshness, recordDataVersion, reseedDataVersion,
 import {CorruptStateError} from '../state/json-file.js'
 import type {Deps} from '../system/deps.js'
 import {runChecked} from '../system/runner.js'
-import {vdevsWithoutRedundancy, worst, type Finding, type Verdict} from '../zfs/health.js'
-import {checkDataDirMount, parseMountInfo} from '../zfs/mounts.js'
+import {vdevsWithoutRedundancy} from '../zfs/health.js'
+import {worst, type Finding, type Verdict} from '../storage/verdict.js'
+import {checkDataDirMount, parseMountInfo} from '../storage/mounts.js'
 import {discardingEvents, parsePoolHistory, type DiscardEvent} from '../zfs/pool-history.js'
 import {Zpool} from '../zfs/zpool.js'
 

@@ -4,8 +4,8 @@ import {basename} from 'node:path'
 import {checkReplacement} from '../devices/checks.js'
 import {gatherDeviceFacts} from '../devices/facts.js'
 import {runShortSelfTest, type SelfTestOutcome} from '../devices/smart.js'
-import {nodeAdapter, type NodeSettings} from '../node/adapter.js'
 import {readDatabase, type DatabaseReading} from '../node/data-version.js'
+import {downtimeSeconds, nodeSteps, type NodeRunContext} from '../node/steps.js'
 import type {Step} from '../runbook/engine.js'
 import {describeProgress} from '../scrub/progress.js'
 import {appendEvent} from '../state/events.js'
@@ -19,7 +19,7 @@ import {freshnessProblem} from './freshness.js'
 export type RestartMode = 'after-resilver' | 'after-replace'
 
 /** Everything replace-disk decided up front, and what its steps recorded since; kept in the journal. */
-export interface ReplaceContext {
+export interface ReplaceContext extends NodeRunContext {
   pool: string
   /** The failing device as zpool names it. */
   failing: string
@@ -36,18 +36,11 @@ export interface ReplaceContext {
   force: boolean
   /** Run a SMART short self-test of the new disk before it takes the pool's data (when smartctl is installed). */
   selfTest: boolean
-  node: NodeSettings
-  stopTimeoutSeconds: number
-  startTimeoutSeconds: number
   /** The node's database, or null when the data directory has none. */
   database: string | null
-  /** Whether the node ran when the run was planned: a node that was down stays down. */
-  nodeWasRunning: boolean
   stateDir: string
   /** Recorded by the steps as they run. */
   freshness: {beforeStop?: DatabaseReading; atStop?: DatabaseReading; beforeStart?: DatabaseReading}
-  stoppedAt?: number
-  startedAt?: number
   resilverSeconds?: number
   selfTestOutcome?: SelfTestOutcome
 }
@@ -69,7 +62,6 @@ export function findMember(pool: Pool, name: string): {leaf: Vdev; top: Vdev} | 
 /** The steps of `lnstore replace-disk`, each safe to run twice, in the order the restart mode asks for. */
 export function replaceSteps(deps: Deps, context: ReplaceContext): Step<ReplaceContext>[] {
   const zpool = new Zpool(deps.runner)
-  const node = nodeAdapter(deps, context.node)
   const run = (argv: string[]) => runChecked(deps.runner, argv, {retryWhileBusy: true})
   const poolNow = async (ctx: ReplaceContext) => {
     const pool = (await zpool.status([ctx.pool])).report.pools[0]
@@ -87,17 +79,19 @@ export function replaceSteps(deps: Deps, context: ReplaceContext): Step<ReplaceC
     ctx.freshness.beforeStart = now
   }
 
-  const startNode = async (ctx: ReplaceContext, report: (message: string) => void) => {
-    if (!ctx.nodeWasRunning) {
-      report('the node was not running before: left stopped')
-      return
-    }
-
-    await node.start()
-    const info = await node.waitUntilAnswering(ctx.startTimeoutSeconds * 1000)
-    ctx.startedAt ??= deps.now()
-    report(`node ${info.alias ?? info.id} answers at block ${info.blockheight}`)
-  }
+  const node = nodeSteps(deps, context, {
+    stopFailed: 'no disk was touched (the pool is as it was). Find out why the node does not stop',
+    // The node writes until it stops: what it holds now is what the restarted node must find.
+    async afterStop(ctx, report) {
+      const reading = await readDb(ctx)
+      if (!reading) return
+      ctx.freshness.atStop = reading
+      if (reading.dataVersion !== null) await recordDataVersion(ctx.stateDir, reading.path, reading.dataVersion, deps.now(), 'replace-disk')
+      report(`node stopped; data_version ${reading.dataVersion ?? 'none'}`)
+    },
+    undoTitle: 'Start the node again (when its data is verified)',
+    beforeUndoStart: checkData,
+  })
 
   const steps: Record<string, Step<ReplaceContext>> = {
     selfTest: {
@@ -135,42 +129,7 @@ export function replaceSteps(deps: Deps, context: ReplaceContext): Step<ReplaceC
         report(`data_version ${reading.dataVersion ?? 'none'}, quick_check ok`)
       },
     },
-    stop: {
-      id: 'stop',
-      title: 'Stop the node and wait until its process has exited',
-      commands: node.stopCommands,
-      async run(ctx, report, {firstStartedAt}) {
-        if (await node.isRunning()) {
-          try {
-            await node.stop(ctx.stopTimeoutSeconds * 1000)
-          } catch (error) {
-            throw new Error(`${(error as Error).message}; no disk was touched (the pool is as it was). Find out why the node does not stop`)
-          }
-
-          ctx.stoppedAt ??= deps.now()
-        } else if (ctx.nodeWasRunning) {
-          // An earlier run of this step asked the node to stop and was killed before it recorded the
-          // time: the node has been down since then at the most.
-          ctx.stoppedAt ??= firstStartedAt
-        }
-
-        // The node writes until it stops: what it holds now is what the restarted node must find.
-        const reading = await readDb(ctx)
-        if (reading) {
-          ctx.freshness.atStop = reading
-          if (reading.dataVersion !== null) await recordDataVersion(ctx.stateDir, reading.path, reading.dataVersion, deps.now(), 'replace-disk')
-          report(`node stopped; data_version ${reading.dataVersion ?? 'none'}`)
-        }
-      },
-      undo: {
-        title: 'Start the node again (when its data is verified)',
-        commands: node.startCommands,
-        async run(ctx, report) {
-          await checkData(ctx)
-          await startNode(ctx, report)
-        },
-      },
-    },
+    stop: node.stop,
     offline: {
       id: 'offline',
       title: `Take ${context.failing} offline`,
@@ -271,12 +230,7 @@ export function replaceSteps(deps: Deps, context: ReplaceContext): Step<ReplaceC
         await run(['zpool', 'clear', ctx.pool])
       },
     },
-    start: {
-      id: 'start',
-      title: 'Start the node and wait until it answers getinfo',
-      commands: node.startCommands,
-      run: startNode,
-    },
+    start: node.start,
     report: {
       id: 'report',
       title: "Record the replacement in lnstore's history",
@@ -300,9 +254,4 @@ export function replaceSteps(deps: Deps, context: ReplaceContext): Step<ReplaceC
       ? [...first, 'record', 'stop', ...replace, 'verifyData', 'start', 'resilver', 'verifyPool', 'clear', 'report']
       : [...first, 'record', 'stop', ...replace, 'resilver', 'verifyPool', 'verifyData', 'clear', 'start', 'report']
   return order.map((key) => steps[key])
-}
-
-/** Seconds the node was down, once it is back; null while it is down or when lnstore did not stop it. */
-export function downtimeSeconds(context: ReplaceContext): number | null {
-  return context.stoppedAt !== undefined && context.startedAt !== undefined ? (context.startedAt - context.stoppedAt) / 1000 : null
 }

@@ -1,4 +1,4 @@
-import {openJournal, Runbook, RunbookError, type PlanEntry, type RunbookEvent, type Step} from './engine.js'
+import {Runbook, type Journal, type PlanEntry, type RunbookEvent, type Step} from './engine.js'
 
 /** How a runbook's progress is shown: a live task list on a terminal, plain lines under cron, nothing under --json. */
 export type ProgressStyle = 'tasks' | 'lines' | 'silent'
@@ -112,21 +112,19 @@ export function renderPlan(kind: string, plan: PlanEntry[], notes: string[], dry
   return lines.join('\n')
 }
 
-/** `--resume` or `--abort` of the open run of `kind`, with the context in its journal, shown in the chosen style. */
+/** `--resume` or `--abort` of the open run in `journal`, with the context it records, shown in the chosen style. */
 export async function continueOpenRun<C>(options: {
-  kind: string
+  journal: Journal<C>
   stateDir: string
   abort: boolean
   style: ProgressStyle
   log: (line: string) => void
   now: () => number
-  steps: (context: C) => Step<C>[]
+  steps: (context: C) => Step<C>[] | Promise<Step<C>[]>
 }): Promise<{context: C; steps: Step<C>[]}> {
-  const {kind, stateDir, abort} = options
-  const journal = await openJournal<C>(stateDir, kind)
-  if (!journal) throw new RunbookError(`there is no stopped \`lnstore ${kind}\` run to continue or take back`, [`lnstore ${kind} --help`])
-  const {context} = journal
-  const steps = options.steps(context)
+  const {journal, stateDir, abort} = options
+  const {kind, context} = journal
+  const steps = await options.steps(context)
   const items = abort ? steps.filter((step) => step.undo).map((step) => ({id: step.id, title: step.undo!.title})).reverse() : steps
   await runWithProgress(options.style, items, options.log, (onEvent) => {
     const runbook = new Runbook({kind, stateDir, steps, onEvent, now: options.now})

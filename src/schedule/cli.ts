@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 
-import {confirm} from '../runbook/confirm.js'
+import {confirmOrRefuse} from '../runbook/confirm.js'
 import type {Deps} from '../system/deps.js'
 import {applyPlan, cronInstalled, systemdRuns, type ScheduleEnvironment, type SchedulePlan} from './plan.js'
 import {describeStep, renderPlan} from './render.js'
@@ -38,9 +38,7 @@ export async function carryOut(
   const result = {dryRun: options.dryRun, applied: false, steps: plan.steps.map(describeStep), notes: plan.notes}
   options.log(renderPlan(plan, {contents: options.dryRun}))
   if (options.dryRun || plan.steps.length === 0) return result
-  if (!(await confirm(options.question, {yes: options.yes}))) {
-    throw new Error(`nothing was changed: ${process.stdin.isTTY ? 'not confirmed' : 'lnstore asks before changing the system and there is no terminal to ask on'}; run again with --yes (or --dry-run to see exactly what it would do)`)
-  }
+  await confirmOrRefuse(options.question, {yes: options.yes})
 
   await applyPlan(deps, plan, options.stateDir, (step) => options.log(`✔ ${describeStep(step)}`))
   return {...result, applied: true}

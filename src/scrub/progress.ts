@@ -1,4 +1,4 @@
-import {formatBytes, formatDuration} from '../zfs/units.js'
+import {formatBytes, formatDuration} from '../storage/units.js'
 import type {ScrubProgress} from './run-scrub.js'
 
 /** `tank: scrub 45.2% done, 120.0M/s, 3m to go` */

@@ -8,13 +8,13 @@ import {composeScrubMail, loadMailTemplates, type ComposedMail} from '../alerts/
 import {alertsConfigured} from '../alerts/smtp.js'
 import type {Config} from '../config/schema.js'
 import {describeScan} from '../status/render.js'
-import type {StatusResult} from '../status/check-status.js'
+import type {StatusResult} from '../storage/view.js'
 import {deviceKey, HistoryStore, type DeviceCounterChange, type ScrubRun} from '../state/history.js'
 import {lock, LockHeldError} from '../state/json-file.js'
 import type {Deps} from '../system/deps.js'
-import type {Verdict} from '../zfs/health.js'
+import type {Verdict} from '../storage/verdict.js'
 import {isLeaf, walkVdevs, type Pool} from '../zfs/status-model.js'
-import {formatBytes, formatDuration} from '../zfs/units.js'
+import {formatBytes, formatDuration} from '../storage/units.js'
 import {Zpool, ZpoolError} from '../zfs/zpool.js'
 
 /**

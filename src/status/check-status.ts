@@ -1,60 +1,14 @@
 import type {Config} from '../config/schema.js'
-import {EMPTY_HISTORY, HistoryStore, type History, type ScrubRecord} from '../state/history.js'
+import {EMPTY_HISTORY, HistoryStore, type History} from '../state/history.js'
 import type {Deps} from '../system/deps.js'
-import type {ErrorRates} from '../zfs/error-rates.js'
-import {evaluateHealth, type DeviceHealth, type Finding, type PoolHealth, type Verdict} from '../zfs/health.js'
+import {evaluateHealth, type DeviceHealth, type PoolHealth} from '../zfs/health.js'
+import type {Finding} from '../storage/verdict.js'
+import type {PoolView, StatusResult, VdevView} from '../storage/view.js'
 import {observeNodeData} from '../node/observe.js'
-import {checkDataDirMount, parseMountInfo} from '../zfs/mounts.js'
+import {checkDataDirMount, parseMountInfo} from '../storage/mounts.js'
 import {parseStatus} from '../zfs/status-json.js'
-import type {DataErrors, Pool, ScanInfo, StatusReport, Vdev, VdevRole} from '../zfs/status-model.js'
-import {Zpool, type PoolCapacity, type StatusDialect} from '../zfs/zpool.js'
-
-export interface VdevView {
-  name: string
-  state: string | null
-  read: number | null
-  write: number | null
-  cksum: number | null
-  role: VdevRole
-  notes: string[]
-  guid?: string
-  path?: string
-  /** Leaves only: the device's verdict, reasons and error rates. */
-  verdict?: Verdict
-  findings?: Finding[]
-  rates?: ErrorRates | null
-  children: VdevView[]
-}
-
-export interface PoolView {
-  name: string
-  state: string
-  verdict: Verdict
-  read: number | null
-  write: number | null
-  cksum: number | null
-  scan: ScanInfo
-  errors: DataErrors | null
-  status?: string
-  action?: string
-  see?: string
-  capacityPercent: number | null
-  lastScrub: ScrubRecord | null
-  findings: Finding[]
-  exactCounts: boolean
-  warnings: string[]
-  vdevs: VdevView[]
-}
-
-export interface StatusResult {
-  verdict: Verdict
-  /** Findings not tied to one pool (no pools imported, the data directory's mount, the history file). */
-  findings: Finding[]
-  pools: PoolView[]
-  source: {from: 'zpool' | 'input' | 'chironfs'; dialect: StatusDialect | 'json' | 'text'; input?: string}
-  /** When the output was read, epoch milliseconds. */
-  checkedAt: number
-}
+import type {Pool, StatusReport, Vdev} from '../zfs/status-model.js'
+import {Zpool, type PoolCapacity} from '../zfs/zpool.js'
 
 export interface StatusOptions {
   config: Config

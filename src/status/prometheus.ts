@@ -1,5 +1,5 @@
-import type {Verdict} from '../zfs/health.js'
-import type {StatusResult, VdevView} from './check-status.js'
+import type {Verdict} from '../storage/verdict.js'
+import type {StatusResult, VdevView} from '../storage/view.js'
 
 const VERDICT_VALUE: Record<Verdict, number> = {OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3}
 

@@ -1,7 +1,7 @@
-import type {Finding, Verdict} from '../zfs/health.js'
+import type {Finding, Verdict} from '../storage/verdict.js'
 import type {ScanInfo, VdevRole} from '../zfs/status-model.js'
-import {formatBytes, formatDuration} from '../zfs/units.js'
-import type {PoolView, StatusResult, VdevView} from './check-status.js'
+import {formatBytes, formatDuration} from '../storage/units.js'
+import type {PoolView, StatusResult, VdevView} from '../storage/view.js'
 
 const COLORS: Record<Verdict, number> = {OK: 32, WARNING: 33, CRITICAL: 31, UNKNOWN: 35}
 

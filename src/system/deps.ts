@@ -1,7 +1,7 @@
 import {readFile} from 'node:fs/promises'
 
 import {nodemailerFactory, type MailTransportFactory} from '../alerts/smtp.js'
-import {zxRunner, type Runner} from './runner.js'
+import {processRunner, type Runner} from './runner.js'
 
 /** The side effects lnstore's modules use, one small interface each, so tests can point them elsewhere. */
 export interface Deps {
@@ -14,7 +14,7 @@ export interface Deps {
 }
 
 export const systemDeps: Deps = {
-  runner: zxRunner,
+  runner: processRunner,
   readFile: (path) => readFile(path, 'utf8'),
   now: () => Date.now(),
   mail: nodemailerFactory,

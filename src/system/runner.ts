@@ -1,33 +1,67 @@
+import {spawn} from 'node:child_process'
+import {basename} from 'node:path'
+
 /**
- * The one seam through which lnstore runs other programs (zpool, zfs, blkid ...). Production uses zx
- * (its quoting keeps every argument one argument); tests point it at real tools in a sandbox.
+ * The one seam through which lnstore runs other programs (zpool, zfs, systemctl ...). It spawns
+ * the program itself, without a shell (every argument stays one argument, and no `bash -c` per
+ * call), and bounds every call: at the deadline the process is sent SIGKILL and the call answers
+ * at once, even when the process cannot die yet (a zpool stuck in the kernel on a suspended pool,
+ * a `stat` on a dead NFS server). Tests point it at real tools in a sandbox or at a stub.
  */
 export interface RunResult {
   argv: string[]
-  /** Exit code; null when the process was killed (timeout or signal). */
+  /** Exit code; null when the process was killed (at the deadline, or by a signal from elsewhere). */
   exitCode: number | null
   stdout: string
   stderr: string
+  /** It did not end by its deadline: it was sent SIGKILL and left behind. */
+  timedOut?: boolean
+  /** The signal that ended it, when one did. */
+  signal?: NodeJS.Signals
 }
 
 export interface RunOptions {
-  /** Kill the process after this many milliseconds (a hung zpool must not hang lnstore). */
+  /** The call answers after this many milliseconds at the latest. Default: see `defaultTimeoutMs`. */
   timeoutMs?: number
+  /** Written to the program's standard input (which is otherwise empty). */
+  input?: string
 }
 
 export interface Runner {
   run(argv: string[], options?: RunOptions): Promise<RunResult>
 }
 
+/**
+ * zpool and zfs answer in well under a second when the pool is well; a suspended pool or a hung
+ * device blocks them in the kernel for ever. A minute is longer than any healthy call (a scrub
+ * start, a replace, a dataset destroy on a small board) and short enough that a health check run
+ * every few minutes, the monitor and the start gate (systemd's start timeout is 90 s) still answer.
+ */
+export const ZFS_TIMEOUT_MS = 60_000
+/** Everything else: nothing lnstore runs may hold it up for ever; callers that know better pass their own. */
+export const DEFAULT_TIMEOUT_MS = 10 * 60_000
+
+export function defaultTimeoutMs(argv: string[]): number {
+  const program = basename(argv[0] ?? '')
+  return program === 'zpool' || program === 'zfs' ? ZFS_TIMEOUT_MS : DEFAULT_TIMEOUT_MS
+}
+
 /** A command that failed; keeps argv, exit code and stderr and prints a pasteable command line. */
 export class CommandError extends Error {
   constructor(
     readonly result: RunResult,
-    message = `${commandLine(result.argv)} failed (${result.exitCode === null ? 'killed' : `exit code ${result.exitCode}`}): ${result.stderr.trim() || result.stdout.trim()}`,
+    message = `${commandLine(result.argv)} failed (${describeEnd(result)}): ${result.stderr.trim() || result.stdout.trim()}`,
   ) {
     super(message)
     this.name = 'CommandError'
   }
+}
+
+/** How a run ended, in words: "exit code 2", "killed by SIGTERM", "no answer within 60 s; killed". */
+export function describeEnd(result: Pick<RunResult, 'exitCode' | 'signal' | 'timedOut'>, timeoutMs?: number): string {
+  if (result.timedOut) return `no answer${timeoutMs === undefined ? ' in time' : ` within ${timeoutMs / 1000} s`}; killed`
+  if (result.exitCode === null) return result.signal ? `killed by ${result.signal}` : 'killed'
+  return `exit code ${result.exitCode}`
 }
 
 /** Shell-quotes argv so an operator can paste it. */
@@ -35,17 +69,56 @@ export function commandLine(argv: string[]): string {
   return argv.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`)).join(' ')
 }
 
-export const zxRunner: Runner = {
-  async run(argv, options = {}) {
-    // Imported here so that commands which never run a program do not pay for loading zx.
-    const {$} = await import('zx/core')
-    const output = await $({nothrow: true, quiet: true, timeout: options.timeoutMs})`${argv}`
-    if (output.exitCode === null && output.signal === null) {
-      // Neither an exit nor a kill: the process never started (no shell or binary to run).
-      return {argv, exitCode: 127, stdout: '', stderr: `could not start ${argv[0]}: ${output.message.split('\n')[0]}`}
-    }
+export const processRunner: Runner = {
+  run(argv, options = {}) {
+    const timeoutMs = options.timeoutMs ?? defaultTimeoutMs(argv)
+    return new Promise((resolve) => {
+      let stdout = ''
+      let stderr = ''
+      let settled = false
+      const settle = (result: Omit<RunResult, 'argv' | 'stdout' | 'stderr'> & {stderr?: string}) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        resolve({argv, stdout, stderr, ...result})
+      }
 
-    return {argv, exitCode: output.exitCode, stdout: output.stdout, stderr: output.stderr}
+      // Its own process group, so that the deadline kills whatever it started too (a wrapper
+      // script's children would otherwise keep the output pipes open).
+      const child = spawn(argv[0], argv.slice(1), {stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], detached: true})
+      // Piped above, so never null.
+      const [out, err] = [child.stdout!, child.stderr!]
+      out.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+      err.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+      if (child.stdin) {
+        // A program that exits without reading its input closes the pipe: not lnstore's failure.
+        child.stdin.on('error', () => {})
+        child.stdin.end(options.input)
+      }
+
+      const timer = setTimeout(() => {
+        try {
+          process.kill(-child.pid!, 'SIGKILL')
+        } catch {
+          child.kill('SIGKILL')
+        }
+
+        // A process blocked in the kernel ignores even SIGKILL until the kernel lets go: answer
+        // now, and leave it behind without anything of lnstore's waiting on it.
+        out.destroy()
+        err.destroy()
+        child.stdin?.destroy()
+        child.unref()
+        settle({exitCode: null, signal: 'SIGKILL', timedOut: true})
+      }, timeoutMs)
+
+      child.on('error', (error: NodeJS.ErrnoException) => {
+        const code = error.code === 'ENOENT' ? 127 : 126
+        const why = error.code === 'ENOENT' ? 'not found (is it installed and on PATH?)' : error.message
+        settle({exitCode: code, stderr: `${stderr}could not start ${argv[0]}: ${why}`})
+      })
+      child.on('close', (exitCode, signal) => settle(signal ? {exitCode: null, signal} : {exitCode}))
+    })
   },
 }
 
@@ -63,10 +136,11 @@ const BUSY_PAUSE_MS = 1000
 
 /** Runs argv and returns its result; a non-zero exit becomes a CommandError with the command line and stderr. */
 export async function runChecked(runner: Runner, argv: string[], options: RunCheckedOptions = {}): Promise<RunResult> {
+  const {retryWhileBusy, ...runOptions} = options
   for (let attempt = 1; ; attempt++) {
-    const result = await runner.run(argv, options)
+    const result = await runner.run(argv, runOptions)
     if (result.exitCode === 0) return result
-    if (!options.retryWhileBusy || !/\bbusy\b/i.test(result.stderr) || attempt >= BUSY_RETRIES) throw new CommandError(result)
+    if (!retryWhileBusy || !/\bbusy\b/i.test(result.stderr) || attempt >= BUSY_RETRIES) throw new CommandError(result)
     await new Promise((resolve) => setTimeout(resolve, BUSY_PAUSE_MS))
   }
 }

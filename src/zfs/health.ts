@@ -3,16 +3,8 @@ import {deviceKey, type History, type ScrubRecord} from '../state/history.js'
 import {errorIncrements, errorRates, worstBurst, type ErrorRates} from './error-rates.js'
 import {isLeaf, walkVdevs, type Pool, type StatusReport, type Vdev} from './status-model.js'
 import type {PoolCapacity} from './zpool.js'
-import {formatBytes, formatDuration} from './units.js'
-
-export type Verdict = 'OK' | 'WARNING' | 'CRITICAL' | 'UNKNOWN'
-
-/** One reason for a verdict, in words an operator acts on, with the command to run next. */
-export interface Finding {
-  verdict: Verdict
-  message: string
-  next?: string
-}
+import {formatBytes, formatDuration} from '../storage/units.js'
+import {worst, type Finding, type Verdict} from '../storage/verdict.js'
 
 export interface DeviceHealth {
   key: string
@@ -46,13 +38,6 @@ export interface HealthInput {
   now: number
   /** Extra pool-level findings from outside the status output (the data directory's mount). */
   extraFindings?: Finding[]
-}
-
-const RANK: Record<Verdict, number> = {OK: 0, WARNING: 1, UNKNOWN: 2, CRITICAL: 3}
-
-/** The worse of verdicts, as monitoring systems aggregate them: CRITICAL > UNKNOWN > WARNING > OK. */
-export function worst(verdicts: Verdict[]): Verdict {
-  return verdicts.reduce<Verdict>((a, b) => (RANK[b] > RANK[a] ? b : a), 'OK')
 }
 
 export function evaluateHealth(input: HealthInput): HealthReport {

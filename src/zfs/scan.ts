@@ -1,5 +1,5 @@
 import {EMPTY_SCAN, type ScanInfo, type ScanKind} from './status-model.js'
-import {parseDuration, parseNiceNumber, parseRate, parseZpoolDate} from './units.js'
+import {parseDuration, parseNiceNumber, parseRate, parseZpoolDate} from '../storage/units.js'
 
 /**
  * Reads the text after `scan:` (OpenZFS) or `scrub:` (zfs-fuse, Solaris), continuation lines

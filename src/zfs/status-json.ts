@@ -1,6 +1,6 @@
 import {EMPTY_SCAN, type Pool, type ScanInfo, type ScanKind, type StatusReport, type Vdev, type VdevRole} from './status-model.js'
 import {StatusParseError, parseStatusText} from './status-text.js'
-import {isAbbreviated, parseNiceNumber, parseZpoolDate} from './units.js'
+import {isAbbreviated, parseNiceNumber, parseZpoolDate} from '../storage/units.js'
 
 /**
  * OpenZFS 2.3's `zpool status -j` output. Values are strings (`"5.83M"`, `"0"`) unless `--json-int`

@@ -1,6 +1,6 @@
 import {parseScanText} from './scan.js'
 import {EMPTY_SCAN, walkVdevs, type DataErrors, type Pool, type StatusReport, type Vdev, type VdevRole} from './status-model.js'
-import {isAbbreviated, parseNiceNumber, parseZpoolDate} from './units.js'
+import {isAbbreviated, parseNiceNumber, parseZpoolDate} from '../storage/units.js'
 
 /** Input that is not `zpool status` output at all; names the line it could not read. */
 export class StatusParseError extends Error {

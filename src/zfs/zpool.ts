@@ -1,7 +1,7 @@
-import {CommandError, commandLine, type RunResult, type Runner} from '../system/runner.js'
+import {CommandError, commandLine, ZFS_TIMEOUT_MS, type RunResult, type Runner} from '../system/runner.js'
 import {parseStatus} from './status-json.js'
 import {walkVdevs, type StatusReport} from './status-model.js'
-import {parseNiceNumber} from './units.js'
+import {parseNiceNumber} from '../storage/units.js'
 
 /** How the installed zpool can print status: OpenZFS 2.3+ JSON, exact numbers (`-p`), or plain text. */
 export type StatusDialect = 'json' | 'parsable' | 'text'
@@ -38,7 +38,6 @@ export interface StatusReading {
 
 const STATUS_ARGS: Record<StatusDialect, string[]> = {json: ['-j', '--json-int'], parsable: ['-p'], text: []}
 const NEXT_DIALECT: Record<StatusDialect, StatusDialect | null> = {json: 'parsable', parsable: 'text', text: null}
-const ZPOOL_TIMEOUT_MS = 60_000
 
 /** Reads pools through the real `zpool`. Detects the status dialect on the first call and keeps it for the run. */
 export class Zpool {
@@ -103,7 +102,8 @@ export class Zpool {
   }
 
   private run(args: string[]): Promise<RunResult> {
-    return this.runner.run([this.binary, ...args], {timeoutMs: ZPOOL_TIMEOUT_MS})
+    // Bounded by the runner's default for zpool (ZFS_TIMEOUT_MS): a suspended pool cannot hang a check.
+    return this.runner.run([this.binary, ...args])
   }
 
   private check(result: RunResult): RunResult {
@@ -135,7 +135,7 @@ const NEXT_STEPS: Record<ZpoolFailure, string> = {
 /** Sorts a zpool failure into the cases an operator can act on. */
 export function classifyFailure(result: RunResult): ZpoolFailure {
   const text = `${result.stderr}\n${result.stdout}`
-  if (result.exitCode === null) return 'timeout'
+  if (result.timedOut || (result.exitCode === null && !result.signal)) return 'timeout'
   if (result.exitCode === 127 || /command not found|No such file or directory.*zpool|ENOENT/.test(text)) return 'missing'
   if (/modules are not loaded|zfs-fuse daemon is running|failed to initialize ZFS library|\/dev\/zfs.*(No such|not found)/i.test(text)) {
     return 'not-running'
@@ -155,7 +155,7 @@ function describeFailure(result: RunResult, failure: ZpoolFailure): string {
     case 'not-running':
       return `ZFS is not running: ${detail}`
     case 'timeout':
-      return `no answer within ${ZPOOL_TIMEOUT_MS / 1000} s; the process was stopped`
+      return `no answer within ${ZFS_TIMEOUT_MS / 1000} s; the process was killed`
     default:
       return detail || `exit code ${result.exitCode}`
   }

@@ -5,11 +5,13 @@ import {join} from 'node:path'
 
 import {lnstoreAsync, type CliRun} from '../support/cli.js'
 import {alertConfig, SMTP_PASSWORD, TestSmtpServer} from '../support/smtp.js'
+import {waitFor} from '../support/wait.js'
 import {backend, ensureZfs, sh, ZfsSandbox, type PoolHandle} from '../support/zfs-sandbox.js'
 
 /** Waits until zpool shows no scan running on the pool (a resilver after `zpool online`). */
 async function settle(pool: PoolHandle): Promise<void> {
-  while (/in progress/.test(sh('zpool', ['status', pool.name]))) await new Promise((resolve) => setTimeout(resolve, 100))
+  let status = ''
+  await waitFor(`no scan in progress on ${pool.name}`, () => !/in progress/.test((status = sh('zpool', ['status', pool.name]))), {seen: () => status})
 }
 
 describe(`mail alerts from lnstore status on real ZFS (${backend}), through a real SMTP server`, function () {

@@ -3,6 +3,7 @@ import {spawn} from 'node:child_process'
 import {existsSync} from 'node:fs'
 
 import {BIN, lnstore} from '../support/cli.js'
+import {waitFor} from '../support/wait.js'
 import {ensureZfs, sh} from '../support/zfs-sandbox.js'
 
 const poolsNamed = (prefix: string) => sh('zpool', ['list', '-H', '-o', 'name']).split('\n').filter((name) => name.startsWith(prefix))
@@ -33,7 +34,8 @@ describe('lnstore demo (real zfs-fuse, stand-in node, mail server inside)', func
     child.stdout.on('data', (chunk: Buffer) => (output += chunk))
     child.stderr.on('data', (chunk: Buffer) => (output += chunk))
     // Interrupt once the node writes to the pool: a pool, a node and a mail server to clean up.
-    while (!output.includes('== A disk goes bad')) await new Promise((resolve) => setTimeout(resolve, 100))
+    await waitFor('the demo to reach "== A disk goes bad"', () => output.includes('== A disk goes bad') || child.exitCode !== null, {seen: () => output.slice(-2000)})
+    expect(child.exitCode, output).to.equal(null)
     child.kill('SIGINT')
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
     expect(code, output).to.equal(130)

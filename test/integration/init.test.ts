@@ -4,8 +4,9 @@ import {chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, 
 import {join} from 'node:path'
 
 import {compareTrees, describeTree} from '../../src/init/copy-tree.js'
-import {parseMountInfo} from '../../src/zfs/mounts.js'
+import {parseMountInfo} from '../../src/storage/mounts.js'
 import {BIN, lnstore} from '../support/cli.js'
+import {waitFor} from '../support/wait.js'
 import {backend, ensureZfs, LoopDevices, onlyOn, sh, ZfsSandbox} from '../support/zfs-sandbox.js'
 
 /**
@@ -209,7 +210,7 @@ describe(`lnstore init on real ZFS (${backend})`, function () {
       expect(asNobody.errors).to.contain('run it as root (sudo). --dry-run shows the plan without root')
       const unconfirmed = lnstore(args, {env})
       expect(unconfirmed.status).to.equal(2)
-      expect(unconfirmed.errors).to.contain('no terminal to confirm on: add --yes to go ahead (nothing was changed)')
+      expect(unconfirmed.errors).to.contain('nothing was changed: lnstore asks before changing the system and there is no terminal to ask on; run again with --yes')
       expect(sh('zpool', ['list', '-H', '-o', 'name'])).not.to.contain(pool)
     })
   })
@@ -218,12 +219,12 @@ describe(`lnstore init on real ZFS (${backend})`, function () {
   async function killDuring(env: NodeJS.ProcessEnv, args: string[], step: string): Promise<void> {
     const child = spawn(process.execPath, [BIN, 'init', ...args], {env: {...process.env, ...env}, stdio: 'ignore'})
     const journal = join(env.LNSTORE_STATE_DIR!, 'runbooks', 'init.json')
-    for (;;) {
-      const text = existsSync(journal) ? readFileSync(journal, 'utf8') : ''
-      if (text && JSON.parse(text).steps.some((entry: {id: string; status: string}) => entry.id === step && entry.status === 'running')) break
+    let text = ''
+    await waitFor(`init's journal to show step ${step} running`, () => {
+      text = existsSync(journal) ? readFileSync(journal, 'utf8') : ''
       if (child.exitCode !== null) throw new Error(`init ended (exit ${child.exitCode}) before step ${step} ran`)
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    }
+      return text !== '' && JSON.parse(text).steps.some((entry: {id: string; status: string}) => entry.id === step && entry.status === 'running')
+    }, {pollMs: 20, seen: () => text || 'no journal'})
 
     child.kill('SIGKILL')
     await new Promise((resolve) => child.once('exit', resolve))
@@ -246,7 +247,7 @@ describe(`lnstore init on real ZFS (${backend})`, function () {
     expect(compareTrees(before, await describeTree(dataDir))).to.deep.equal([])
 
     const blocked = init('--mirror', ...sandbox.devices(2), '--allow-files', '--data-dir', dataDir, '--user', 'root', '--yes')
-    expect(blocked.status).to.equal(1)
+    expect(blocked.status).to.equal(2)
     expect(blocked.errors).to.contain('an earlier `lnstore init` run is not finished: it stopped at "Copy')
     expect(blocked.errors).to.contain('lnstore init --resume')
 

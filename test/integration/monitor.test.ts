@@ -6,6 +6,7 @@ import {join} from 'node:path'
 
 import {BIN, lnstoreAsync} from '../support/cli.js'
 import {alertConfig, TestSmtpServer} from '../support/smtp.js'
+import {waitFor} from '../support/wait.js'
 import {backend, ensureZfs, sh, ZfsSandbox, type PoolHandle} from '../support/zfs-sandbox.js'
 
 /** A running `lnstore monitor`: its stdout lines as they come. */
@@ -13,7 +14,6 @@ class Monitor {
   readonly lines: string[] = []
   readonly exited: Promise<number | null>
   private readonly child: ChildProcess
-  private waiters: (() => void)[] = []
 
   constructor(args: string[], env: NodeJS.ProcessEnv) {
     this.child = spawn(process.execPath, [BIN, 'monitor', ...args], {env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'inherit']})
@@ -23,7 +23,6 @@ class Monitor {
       const lines = text.split('\n')
       partial = lines.pop() ?? ''
       this.lines.push(...lines)
-      for (const wake of this.waiters.splice(0)) wake()
     })
     this.exited = new Promise((resolve) => this.child.on('close', resolve))
   }
@@ -32,13 +31,17 @@ class Monitor {
     return this.child.pid!
   }
 
-  /** The first line (from `from` on) that matches. */
+  /** The first line (from index `from` on) that matches. */
   async line(pattern: RegExp, from = 0): Promise<string> {
-    for (;;) {
-      const found = this.lines.slice(from).find((line) => pattern.test(line))
-      if (found) return found
-      await new Promise<void>((resolve) => this.waiters.push(resolve))
-    }
+    return (await this.lineAt(pattern, from)).line
+  }
+
+  /** The first line (from index `from` on) that matches, with its index; fails after the wait deadline with the lines seen. */
+  async lineAt(pattern: RegExp, from = 0): Promise<{line: string; index: number}> {
+    return waitFor(`a line matching ${pattern} from line ${from} on`, () => {
+      const index = this.lines.findIndex((line, at) => at >= from && pattern.test(line))
+      return index !== -1 && {line: this.lines[index], index}
+    }, {pollMs: 20, seen: () => this.lines.join(' | ')})
   }
 
   stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
@@ -71,10 +74,9 @@ describe(`lnstore monitor on real ZFS (${backend})`, function () {
 
   it('checks at once and then every interval, one line per event on standard output', async () => {
     expect(await monitor.line(/^monitor started/)).to.match(new RegExp(`^monitor started \\(pid ${monitor.pid}\\): health check every 2s, weekly scrub Sun 03:00 \\+ up to 60 min \\(next \\d{4}-\\d\\d-\\d\\d 0[34]:\\d\\d `))
-    const first = monitor.lines.length
-    expect(await monitor.line(/^check: /)).to.equal(`check: OK (${mirror.name} OK)`)
-    await monitor.line(/^check: /, first + 1)
-    expect(monitor.lines.filter((line) => line.startsWith('check: ')).length).to.be.greaterThanOrEqual(2)
+    const first = await monitor.lineAt(/^check: /)
+    expect(first.line).to.equal(`check: OK (${mirror.name} OK)`)
+    expect((await monitor.lineAt(/^check: /, first.index + 1)).line).to.equal(`check: OK (${mirror.name} OK)`)
   })
 
   it('one monitor at a time: a second one says which process runs, and exits 1', async () => {

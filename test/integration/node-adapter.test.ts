@@ -7,7 +7,7 @@ import {fileURLToPath} from 'node:url'
 
 import {nodeAdapter, type NodeSettings} from '../../src/node/adapter.js'
 import {systemDeps} from '../../src/system/deps.js'
-import {zxRunner, type Runner} from '../../src/system/runner.js'
+import {processRunner, type Runner} from '../../src/system/runner.js'
 
 const STANDIN = fileURLToPath(new URL('../../src/demo/standin-node.ts', import.meta.url))
 const TSX = import.meta.resolve('tsx')
@@ -51,7 +51,7 @@ describe('node adapter kinds around a stand-in lightningd', function () {
       async run(argv, runOptions) {
         calls.push(argv)
         const [program, verb] = argv
-        if (program !== 'systemctl' && program !== 'docker') return zxRunner.run(argv, runOptions)
+        if (program !== 'systemctl' && program !== 'docker') return processRunner.run(argv, runOptions)
         if (verb === 'stop') process.kill(pidOf(dataDir), 'SIGTERM')
         else launch(dataDir, options)
         return {argv, exitCode: 0, stdout: '', stderr: ''}

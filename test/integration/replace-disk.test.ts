@@ -236,7 +236,7 @@ describe(`lnstore replace-disk on real ZFS (${backend})`, function () {
       await killDuring(s, [failing, s.spare, ...s.args], step)
 
       const blocked = s.replace(failing, s.spare, ...s.args)
-      expect(blocked.status).to.equal(1)
+      expect(blocked.status).to.equal(2)
       expect(blocked.errors).to.contain('an earlier `lnstore replace-disk` run is not finished')
 
       const resumed = s.replace('--resume', '--yes', '--json')

@@ -44,7 +44,7 @@ describe(`lnstore schedule install|show|remove (${backend})`, function () {
 
   it('asks before changing the system: without a terminal and without --yes it changes nothing', () => {
     const run = schedule('install', '--systemd')
-    expect(run.status).to.equal(1)
+    expect(run.status).to.equal(2)
     expect(run.errors).to.contain('nothing was changed: lnstore asks before changing the system and there is no terminal to ask on; run again with --yes')
     expect(listing()).to.deep.equal({systemd: [], cron: [], zed: []})
   })

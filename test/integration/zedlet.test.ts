@@ -8,6 +8,7 @@ import {weekly} from '../../src/schedule/calendar.js'
 import {renderFiles} from '../../src/schedule/files.js'
 import {lnstoreAsync} from '../support/cli.js'
 import {alertConfig, TestSmtpServer} from '../support/smtp.js'
+import {waitFor} from '../support/wait.js'
 import {backend, ensureZfs, onlyOn, printedName, sh, ZfsSandbox} from '../support/zfs-sandbox.js'
 
 /** Runs a zedlet as ZED does: executable, a minimal PATH, the event in ZEVENT_* variables. */
@@ -140,7 +141,8 @@ describe(`ZED itself runs the installed zedlet (${backend}): a checksum error be
     // ZED with only lnstore's zedlet, from a clean event queue (earlier tests in this VM made events of their own).
     sh('zpool', ['events', '-c'])
     zed = spawn('zed', ['-F', '-d', env.LNSTORE_ZED_DIR, '-p', join(root, 'zed.pid'), '-s', join(root, 'zed.state')], {stdio: ['ignore', 'inherit', 'inherit']})
-    while (!existsSync(join(root, 'zed.pid'))) await new Promise((resolve) => setTimeout(resolve, 100))
+    await waitFor('ZED to write its pid file', () => existsSync(join(root, 'zed.pid')) || zed!.exitCode !== null)
+    expect(zed!.exitCode, 'ZED exited at start').to.equal(null)
 
     const [victim] = mirror.devices
     sandbox.corrupt(mirror, victim)

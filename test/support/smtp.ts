@@ -10,6 +10,7 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {Inbox, type ReceivedMail} from '../../src/demo/inbox.js'
+import {waitFor} from './wait.js'
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/smtp/', import.meta.url))
 export const CA_FILE = join(FIXTURES, 'cert.pem')
@@ -34,6 +35,13 @@ export class TestSmtpServer extends Inbox {
         if (address.address.startsWith('bad')) callback(Object.assign(new Error('No such user here'), {responseCode: 550}))
         else callback()
       },
+    })
+  }
+
+  /** Resolves once `count` messages have arrived in all; fails after the wait deadline listing what did arrive. */
+  override async waitFor(count: number): Promise<ReceivedMail[]> {
+    return waitFor(`${count} mail(s) at the test SMTP server`, () => this.messages.length >= count && this.messages, {
+      seen: () => `${this.messages.length} mail(s): ${this.messages.map((mail) => JSON.stringify(mail.subject)).join(', ') || 'none'}`,
     })
   }
 }

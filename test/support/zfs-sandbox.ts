@@ -11,6 +11,7 @@ import {basename, join} from 'node:path'
 
 import {ensureZfs as ensureZfsForDemo} from '../../src/demo/zfs-backend.js'
 import {systemDeps} from '../../src/system/deps.js'
+import {waitFor, waitForSync} from './wait.js'
 
 export type Backend = 'zfs-fuse' | 'kernel'
 
@@ -135,11 +136,11 @@ export class ZfsSandbox {
 
   /** Polls until the running scrub ends (OpenZFS refuses a second `zpool scrub` meanwhile: "currently scrubbing"). */
   async scrubEnded(pool: PoolHandle): Promise<void> {
-    for (;;) {
-      const status = sh('zpool', ['status', pool.name])
-      if (!/(scrub|scan:\s+scrub) in progress/.test(status)) return
-      await new Promise((resolve) => setTimeout(resolve, 200))
-    }
+    let status = ''
+    await waitFor(`the scrub of ${pool.name} to end`, () => {
+      status = sh('zpool', ['status', pool.name])
+      return !/(scrub|scan:\s+scrub) in progress/.test(status)
+    }, {pollMs: 200, seen: () => status})
   }
 
   cleanup(): void {
@@ -173,24 +174,23 @@ function wipeDisk(disk: string): void {
 function blankDisk(disk: string): void {
   const name = basename(realpathSync(disk))
   let partitions: string[] = []
-  for (let attempt = 0; attempt < 40; attempt++) {
+  waitForSync(`${disk} (${name}) to show no partitions (is it still in a pool? zpool status)`, () => {
     partitions = readdirSync(`/sys/block/${name}`).filter((entry) => entry.startsWith(name))
-    if (partitions.length === 0) return
+    if (partitions.length === 0) return true
     wipeDisk(disk)
     sh('udevadm', ['settle'], {allowFailure: true})
-    execFileSync('sleep', ['0.25'])
-  }
-
-  throw new Error(`${disk} (${name}) still shows partitions ${partitions.join(', ')} after 10 s of wiping: is it still in a pool? (zpool status)`)
+    return false
+  }, {pollMs: 250, seen: () => `partitions ${partitions.join(', ')}`})
 }
 
 /** zfs-fuse at times answers "pool is busy" for a moment after a test's last command: try again rather than leave the pool behind. */
 function destroyPool(name: string): void {
-  for (let attempt = 0; attempt < 40; attempt++) {
+  let stderr = ''
+  waitForSync(`zpool destroy -f ${name} to succeed`, () => {
     const result = spawnSync('zpool', ['destroy', '-f', name], {encoding: 'utf8'})
-    if (result.status === 0 || /no such pool/.test(result.stderr)) return
-    execFileSync('sleep', ['0.25'])
-  }
+    stderr = result.stderr
+    return result.status === 0 || /no such pool/.test(result.stderr)
+  }, {pollMs: 250, seen: () => stderr.trim()})
 }
 
 /** Loop devices over sparse files: real block devices for the device-safety tests. */

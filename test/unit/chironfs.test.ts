@@ -12,7 +12,7 @@ import {mountCommand, unmountCommand} from '../../src/chironfs/mount.js'
 import {assessNfsMount, exportOptionsFor, softTimeoutSeconds} from '../../src/chironfs/nfs.js'
 import {overlapsOnDisk} from '../../src/chironfs/replica-paths.js'
 import {formatReplica, parseReplica} from '../../src/chironfs/replicas.js'
-import {mountOf, parseProcMounts} from '../../src/zfs/mounts.js'
+import {mountOf, parseProcMounts} from '../../src/storage/mounts.js'
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/chironfs/', import.meta.url))
 const fixture = (name: string) => readFileSync(`${FIXTURES}${name}`, 'utf8')

@@ -1,9 +1,7 @@
 import {expect} from 'chai'
-import {spawn} from 'node:child_process'
-import {mkdtempSync, readFileSync, readdirSync, utimesSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, utimesSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {fileURLToPath} from 'node:url'
 
 import {EMPTY_HISTORY, HistoryStore, recordReport} from '../../src/state/history.js'
 import {parseStatus} from '../../src/zfs/status-json.js'
@@ -35,22 +33,6 @@ describe('error history', () => {
     history = recordReport(history, report('openzfs-2.3.2/013-scrub-repaired-cksum.txt'), 10 * DAY, 35)
     history = recordReport(history, report('openzfs-2.3.2/002-mirror-healthy.txt'), 50 * DAY, 35)
     expect(history.devices['name:tank/vdb'].samples.map((sample) => sample.t)).to.deep.equal([10 * DAY, 50 * DAY])
-  })
-
-  it('survives concurrent writers: every run lands, the file stays valid', async () => {
-    const stateDir = mkdtempSync(join(tmpdir(), 'lnstore-history-'))
-    const writer = fileURLToPath(new URL('../support/history-writer.ts', import.meta.url))
-    const runs = 12
-    await Promise.all(
-      Array.from({length: runs}, (_, index) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', writer, stateDir, String(index)], {stdio: 'inherit'})
-        return new Promise((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve(code) : reject(new Error(`writer exited ${code}`)))))
-      }),
-    )
-    const history = JSON.parse(readFileSync(join(stateDir, 'history.json'), 'utf8'))
-    // Each writer saw its own counter value, so each left one sample.
-    expect(history.devices['name:tank/vdb'].samples).to.have.length(runs)
-    expect(readdirSync(stateDir).sort()).to.deep.equal(['history.json'])
   })
 
   it('recovers from a crash: a stale lock of a dead process and a half-written temp file', async () => {

@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 
-import {checkDataDirMount, parseMountInfo} from '../../src/zfs/mounts.js'
+import {checkDataDirMount, parseMountInfo} from '../../src/storage/mounts.js'
 
 // Real lines: the host's root, a zfs-fuse dataset, an OpenZFS dataset, and a path with a space.
 const MOUNTINFO = `22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw

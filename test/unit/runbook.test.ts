@@ -3,6 +3,8 @@ import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
+import {runbookEnvelope, type RunbookCommand, type RunbookOutput} from '../../src/runbook/command.js'
+import type {Refusal} from '../../src/runbook/confirm.js'
 import {journalPath, openJournal, planOf, Runbook, RunbookError, type RunbookEvent, type Step} from '../../src/runbook/engine.js'
 
 interface Context {
@@ -120,3 +122,54 @@ describe('runbook engine', () => {
   })
 })
 
+
+describe('runbook command envelope', () => {
+  const flags = {'dry-run': false, yes: true, resume: false, abort: false}
+  const quiet = {json: true, log() {}, logToStderr() {}, now: () => Date.now()}
+
+  /** Runs a command over makeSteps through the envelope; `done` collects the steps run. */
+  function run(output: RunbookOutput, stateDir: string, done: string[], options: {flags?: Partial<typeof flags>; failing?: string[]} = {}): Promise<string> {
+    const steps = makeSteps(done, new Set(options.failing))
+    const command: RunbookCommand<Context, string> = {
+      stateDir,
+      steps: () => steps,
+      plan: async () => ({context: {log: []}, steps, plan: planOf(steps), notes: [], question: 'Go?'}),
+      finish: (action) => action,
+    }
+    return runbookEnvelope(output, {kind: 'demo', needsRoot: 'demo changes things', flags: {...flags, ...options.flags}}).run(command)
+  }
+
+  it('--dry-run plans and runs nothing; a run runs every step', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'lnstore-envelope-'))
+    const done: string[] = []
+    const shown: string[] = []
+    expect(await run({...quiet, json: false, log: (text) => shown.push(text)}, stateDir, done, {flags: {'dry-run': true}})).to.equal('planned')
+    expect(done).to.deep.equal([])
+    expect(shown.join('\n')).to.contain('lnstore demo would (dry run, nothing is changed):\n  1. Step one\n       $ echo one')
+    expect(await run(quiet, stateDir, done)).to.equal('done')
+    expect(done).to.deep.equal(['one', 'two', 'three'])
+  })
+
+  it('refuses with exit code 2, changing nothing: an open run, --resume with none, and no terminal to confirm on', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'lnstore-envelope-'))
+    const done: string[] = []
+    const refusal = (promise: Promise<unknown>) => promise.then(() => expect.fail('not refused'), (error: Refusal) => error)
+    const none = await refusal(run(quiet, stateDir, done, {flags: {resume: true}}))
+    expect([none.exitCode, none.message]).to.deep.equal([2, 'there is no stopped `lnstore demo` run to continue or take back'])
+
+    if (!process.stdin.isTTY) {
+      const unconfirmed = await refusal(run(quiet, stateDir, done, {flags: {yes: false}}))
+      expect([unconfirmed.exitCode, unconfirmed.message]).to.deep.equal([2, 'nothing was changed: lnstore asks before changing the system and there is no terminal to ask on; run again with --yes (or --dry-run to see exactly what it would do)'])
+    }
+
+    const failed = await run(quiet, stateDir, done, {failing: ['two']}).catch((error: RunbookError) => error)
+    expect(failed).to.be.instanceOf(RunbookError).and.not.to.have.property('exitCode')
+    const open = await refusal(run(quiet, stateDir, done))
+    expect(open.exitCode).to.equal(2)
+    expect(open.message).to.equal('an earlier `lnstore demo` run is not finished: it stopped at "Step two"')
+    expect(done).to.deep.equal(['one'])
+
+    expect(await run(quiet, stateDir, done, {flags: {resume: true}})).to.equal('resumed')
+    expect(done).to.deep.equal(['one', 'two', 'three'])
+  })
+})

@@ -1,7 +1,51 @@
 import {expect} from 'chai'
 
-import {CommandError, runChecked} from '../../src/system/runner.js'
+import {CommandError, commandLine, processRunner, runChecked} from '../../src/system/runner.js'
 import {StubRunner} from '../support/stub-runner.js'
+
+describe('the process runner (real processes)', () => {
+  it('answers by the deadline when the child ignores SIGTERM, and reports it killed, never exit 0', async () => {
+    const started = Date.now()
+    // The child ignores SIGTERM and its own child holds the output pipes: only SIGKILL to the group ends it.
+    const result = await processRunner.run(['sh', '-c', 'trap "" TERM; sleep 30; echo done'], {timeoutMs: 500})
+    const elapsed = Date.now() - started
+    expect(result).to.deep.include({exitCode: null, timedOut: true, signal: 'SIGKILL'})
+    expect(result.stdout).to.equal('')
+    // An answer by the deadline: well before the child's 30 s, with room for a busy machine.
+    expect(elapsed, `answered after ${elapsed} ms`).to.be.below(10_000)
+    const error = new CommandError(result)
+    expect(error.message).to.contain("sh -c 'trap \"\" TERM; sleep 30; echo done' failed (no answer in time; killed)")
+  })
+
+  it('gives 127 with a clear message for a program that does not exist', async () => {
+    const result = await processRunner.run(['lnstore-no-such-program', '--version'])
+    expect(result.exitCode).to.equal(127)
+    expect(result.stderr).to.equal('could not start lnstore-no-such-program: not found (is it installed and on PATH?)')
+    const error = await runChecked(processRunner, ['lnstore-no-such-program']).catch((caught: unknown) => caught)
+    expect(error).to.be.instanceOf(CommandError).and.have.property('message', 'lnstore-no-such-program failed (exit code 127): could not start lnstore-no-such-program: not found (is it installed and on PATH?)')
+  })
+
+  it('keeps an argument with spaces and quotes one argument (no shell in between)', async () => {
+    const tricky = `it's a "pool" $HOME; echo no`
+    const result = await processRunner.run(['printf', '%s|', tricky, 'two'])
+    expect(result).to.deep.include({exitCode: 0, stdout: `${tricky}|two|`})
+    expect(commandLine(['printf', tricky])).to.equal(`printf 'it'\\''s a "pool" $HOME; echo no'`)
+  })
+
+  it('passes input on standard input, and keeps exit code and stderr of a failing program', async () => {
+    expect(await processRunner.run(['cat'], {input: 'tank\nbackup\n'})).to.deep.include({exitCode: 0, stdout: 'tank\nbackup\n'})
+    const failed = await processRunner.run(['sh', '-c', 'echo "cannot open tank" >&2; exit 1'])
+    expect(failed).to.deep.include({exitCode: 1, stdout: '', stderr: 'cannot open tank\n'})
+    expect(new CommandError(failed).message).to.equal(`sh -c 'echo "cannot open tank" >&2; exit 1' failed (exit code 1): cannot open tank`)
+  })
+
+  it('reports a child killed by a signal from elsewhere as killed, not as a timeout', async () => {
+    const result = await processRunner.run(['sh', '-c', 'kill -TERM $$'])
+    expect(result).to.deep.include({exitCode: null, signal: 'SIGTERM'})
+    expect(result.timedOut).to.equal(undefined)
+    expect(new CommandError(result).message).to.contain('(killed by SIGTERM)')
+  })
+})
 
 describe('runChecked', () => {
   const busy = {exitCode: 1, stderr: "cannot unmount '/srv/ln': Device or resource busy"}
@@ -9,7 +53,6 @@ describe('runChecked', () => {
   it('tries a command that says "busy" again when asked to, and returns once it succeeds', async () => {
     const runner = new StubRunner().expect(['zfs', 'unmount', 'tank/ln'], busy).expect(['zfs', 'unmount', 'tank/ln'], {})
     expect((await runChecked(runner, ['zfs', 'unmount', 'tank/ln'], {retryWhileBusy: true})).exitCode).to.equal(0)
-    runner.verify()
   })
 
   it('fails at once without the option, and on any other error', async () => {
@@ -18,7 +61,26 @@ describe('runChecked', () => {
     const other = new StubRunner().expect(['zfs', 'destroy', 'tank/ln'], {exitCode: 1, stderr: "cannot open 'tank/ln': dataset does not exist"})
     const error = await runChecked(other, ['zfs', 'destroy', 'tank/ln'], {retryWhileBusy: true}).catch((caught: unknown) => caught)
     expect(error).to.be.instanceOf(CommandError).and.have.property('message').that.contains('dataset does not exist')
-    once.verify()
-    other.verify()
+  })
+
+  it('passes timeout and input through to the runner', async () => {
+    const runner = new StubRunner().expect(['zpool', 'import', 'tank'], {}, {timeoutMs: 5000, input: 'y\n'})
+    await runChecked(runner, ['zpool', 'import', 'tank'], {timeoutMs: 5000, input: 'y\n'})
+  })
+})
+
+describe('the stub runner', () => {
+  it('compares argv as arrays and checks the options', async () => {
+    const spaced = new StubRunner().expect(['zfs', 'set', 'lnstore:note=a b', 'tank'], {})
+    expect(await spaced.run(['zfs', 'set', 'lnstore:note=a', 'b', 'tank']).catch((error: Error) => error.message)).to.contain('unexpected call')
+    const timed = new StubRunner().expect(['zpool', 'list'], {}, {timeoutMs: 1000})
+    expect(await timed.run(['zpool', 'list']).catch((error: Error) => error.message)).to.contain('unexpected call')
+    expect(() => spaced.verify()).to.throw(/unexpected call.*\n.*expected call never came/)
+    expect(() => timed.verify()).to.throw(/with \{"timeoutMs":1000\}/)
+  })
+
+  it('says which expected calls never came', () => {
+    const stub = new StubRunner().expect(['zpool', 'scrub', 'tank'], {})
+    expect(() => stub.verify()).to.throw('expected call never came: ["zpool","scrub","tank"] = zpool scrub tank')
   })
 })

@@ -37,14 +37,15 @@ describe('SMART self-test: reading smartctl -j', () => {
 
 describe('SMART self-test: following a test', () => {
   const json = (value: SmartctlJson) => ({stdout: JSON.stringify(value), exitCode: 0})
+  const bounded = {timeoutMs: 60_000}
   const status = (value: number, extra: object) => json({device: {protocol: 'ATA'}, smart_status: {passed: true}, ata_smart_data: {self_test: {status: {value, ...extra}}}})
 
   it('starts a short test, reports progress, and returns the verdict', async () => {
     const runner = new StubRunner()
-      .expect(['smartctl', '-j', '-H', '-c', '/dev/sdd'], status(0, {string: 'completed without error', passed: true}))
-      .expect(['smartctl', '-j', '-t', 'short', '/dev/sdd'], json({}))
-      .expect(['smartctl', '-j', '-H', '-c', '/dev/sdd'], status(249, {string: 'in progress, 90% remaining', remaining_percent: 90}))
-      .expect(['smartctl', '-j', '-H', '-c', '/dev/sdd'], status(114, {string: 'completed with error (read test element)', passed: false}))
+      .expect(['smartctl', '-j', '-H', '-c', '/dev/sdd'], status(0, {string: 'completed without error', passed: true}), bounded)
+      .expect(['smartctl', '-j', '-t', 'short', '/dev/sdd'], json({}), bounded)
+      .expect(['smartctl', '-j', '-H', '-c', '/dev/sdd'], status(249, {string: 'in progress, 90% remaining', remaining_percent: 90}), bounded)
+      .expect(['smartctl', '-j', '-H', '-c', '/dev/sdd'], status(114, {string: 'completed with error (read test element)', passed: false}), bounded)
     const messages: string[] = []
     const outcome = await runShortSelfTest({...systemDeps, runner}, '/dev/sdd', (message) => messages.push(message), {pollMs: 1})
     runner.verify()
@@ -53,9 +54,9 @@ describe('SMART self-test: following a test', () => {
   })
 
   it('skips, saying why, when smartctl is missing or the device has no SMART', async () => {
-    const missing = new StubRunner().expect(['smartctl', '-j', '-H', '-c', '/dev/sdd'], {exitCode: 127, stderr: 'smartctl: command not found'})
+    const missing = new StubRunner().expect(['smartctl', '-j', '-H', '-c', '/dev/sdd'], {exitCode: 127, stderr: 'smartctl: command not found'}, bounded)
     expect(await runShortSelfTest({...systemDeps, runner: missing}, '/dev/sdd', () => {})).to.deep.equal({device: '/dev/sdd', result: 'skipped', detail: 'smartctl is not installed (apt install smartmontools)'})
-    const loop = new StubRunner().expect(['smartctl', '-j', '-H', '-c', '/dev/loop0'], {exitCode: 1, stdout: readFileSync(`${FOLDER}loop-device-smartctl-7.3.json`, 'utf8')})
+    const loop = new StubRunner().expect(['smartctl', '-j', '-H', '-c', '/dev/loop0'], {exitCode: 1, stdout: readFileSync(`${FOLDER}loop-device-smartctl-7.3.json`, 'utf8')}, bounded)
     expect(await runShortSelfTest({...systemDeps, runner: loop}, '/dev/loop0', () => {})).to.deep.equal({device: '/dev/loop0', result: 'skipped', detail: '/dev/loop0: Unable to detect device type'})
   })
 })

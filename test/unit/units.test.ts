@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 
-import {formatBytes, formatDuration, parseDuration, parseNiceNumber, parseRate, parseZpoolDate} from '../../src/zfs/units.js'
+import {formatBytes, formatDuration, parseDuration, parseNiceNumber, parseRate, parseZpoolDate} from '../../src/storage/units.js'
 
 describe('units', () => {
   it('reads zpool numbers: plain, exact and abbreviated with base 1024', () => {

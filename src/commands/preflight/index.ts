@@ -2,7 +2,7 @@ import {BaseCommand} from '../../base-command.js'
 import {alertRefusal} from '../../preflight/alert.js'
 import {preflight, type PreflightResult} from '../../preflight/preflight.js'
 import {operator} from '../../preflight/who.js'
-import type {Finding} from '../../zfs/health.js'
+import type {Finding} from '../../storage/verdict.js'
 
 export default class Preflight extends BaseCommand {
   static summary = "Decide whether the Lightning node may start on its data: exit 0 only when it is safe."

@@ -1,4 +1,4 @@
-import type {Finding} from './health.js'
+import type {Finding} from '../storage/verdict.js'
 
 export interface MountEntry {
   /** major:minor of the mounted filesystem's device ('' where the table does not say: /proc/mounts). */

@@ -1,0 +1,102 @@
+import * as Flags from '@oclif/core/flags'
+
+import {confirmOrRefuse, Refusal} from './confirm.js'
+import {openJournal, planOf, Runbook, unfinishedRunError, type PlanEntry, type Step} from './engine.js'
+import {continueOpenRun, progressStyle, renderPlan, runWithProgress} from './progress.js'
+
+/**
+ * The envelope of every runbook command (init, replace-disk, heal): root, the open journal,
+ * --resume/--abort, the plan, --dry-run, the confirmation, the run with its progress, and the exit
+ * codes (2 for every refusal before anything changed, 1 for a step that failed). A command gives
+ * its flags, how to plan a new run, and how to render its result.
+ */
+
+/** The flags every runbook command has; `abort` says what taking back means for this runbook. */
+export function runbookFlags(options: {abort: string; exclusive?: string[]}) {
+  const exclusive = options.exclusive ?? []
+  return {
+    'dry-run': Flags.boolean({description: 'Print the plan with the exact commands and stop.'}),
+    yes: Flags.boolean({char: 'y', description: 'Do not ask for confirmation (for scripts; needed without a terminal).', env: 'LNSTORE_YES'}),
+    resume: Flags.boolean({description: 'Continue the run that stopped, from the first step not done.', exclusive: ['abort', ...exclusive]}),
+    abort: Flags.boolean({description: options.abort, exclusive: ['resume', ...exclusive]}),
+  }
+}
+
+export interface RunbookFlagValues {
+  'dry-run': boolean
+  yes: boolean
+  resume: boolean
+  abort: boolean
+}
+
+/** How a runbook command shows things: the command's own output, so tests and --json see the same. */
+export interface RunbookOutput {
+  json: boolean
+  /** Standard output: the plan and the result (not under --json). */
+  log(text: string): void
+  /** Standard error: progress. */
+  logToStderr(line: string): void
+  now(): number
+}
+
+/** A new run, planned: what the envelope shows, asks about and runs. */
+export interface PlannedRun<C> {
+  context: C
+  steps: Step<C>[]
+  plan: PlanEntry[]
+  notes: string[]
+  /** What the confirmation asks about: what the run erases or stops. */
+  question: string
+}
+
+export type RunbookAction = 'planned' | 'done' | 'resumed' | 'aborted'
+
+/** What a runbook command plans and shows, once its config is loaded. */
+export interface RunbookCommand<C, R> {
+  stateDir: string
+  /** The steps of the run recorded in the journal, from its context (for --resume and --abort). */
+  steps(context: C): Step<C>[] | Promise<Step<C>[]>
+  /** Plans a new run, or returns the result at once when there is nothing to do. */
+  plan(): Promise<PlannedRun<C> | {nothingToDo: R}>
+  /** The result (rendered on standard output unless --json) once planned, done, resumed or aborted. */
+  finish(action: RunbookAction, context: C, plan: PlanEntry[], notes: string[]): Promise<R> | R
+}
+
+/**
+ * The envelope of runbook `kind`: refuses at once without root (unless --dry-run), before the
+ * config is read; `run` then does the rest.
+ */
+export function runbookEnvelope(output: RunbookOutput, options: {kind: string; needsRoot: string; flags: RunbookFlagValues}) {
+  const {kind, flags} = options
+  if (!flags['dry-run'] && process.getuid?.() !== 0) {
+    throw new Refusal(`${options.needsRoot}: run it as root (sudo). --dry-run shows the plan without root.`, [])
+  }
+
+  return {run: <C, R>(command: RunbookCommand<C, R>) => runRunbook(output, kind, flags, command)}
+}
+
+async function runRunbook<C, R>(output: RunbookOutput, kind: string, flags: RunbookFlagValues, command: RunbookCommand<C, R>): Promise<R> {
+  const {stateDir} = command
+  const style = progressStyle({json: output.json, tty: Boolean(process.stderr.isTTY)})
+  const log = (line: string) => output.logToStderr(line)
+  const journal = await openJournal<C>(stateDir, kind)
+  if (flags.resume || flags.abort) {
+    if (!journal) throw new Refusal(`there is no stopped \`lnstore ${kind}\` run to continue or take back`, [`lnstore ${kind} --help`])
+    const {context, steps} = await continueOpenRun<C>({journal, stateDir, abort: flags.abort, style, log, now: output.now, steps: (recorded) => command.steps(recorded)})
+    return command.finish(flags.abort ? 'aborted' : 'resumed', context, planOf(steps), [])
+  }
+
+  if (journal) {
+    const open = unfinishedRunError(journal)
+    throw new Refusal(open.message, open.nextSteps)
+  }
+
+  const planned = await command.plan()
+  if ('nothingToDo' in planned) return planned.nothingToDo
+  const {context, steps, plan, notes} = planned
+  if (!output.json) output.log(renderPlan(kind, plan, notes, flags['dry-run']))
+  if (flags['dry-run']) return command.finish('planned', context, plan, notes)
+  await confirmOrRefuse(planned.question, {yes: flags.yes})
+  await runWithProgress(style, steps, log, (onEvent) => new Runbook<C>({kind, stateDir, steps, onEvent, now: output.now}).start(context))
+  return command.finish('done', context, plan, notes)
+}
