@@ -3,6 +3,7 @@
 // the same machine, interleaved, so a busy or slow machine shifts both sides alike.
 //   (a) `lnstore status` end to end beside `zpool status` alone, sanoid --monitor-health (the
 //       peer to beat) and `node -e 0` (the start-up floor), on one real zfs-fuse pool;
+//       and `lnstore status` in mode chironfs (bench/chironfs-status.js) on the same machine;
 //   (b) the status reader on synthetic pools of 10, 100 and 1,000 devices.
 // Usage: npm run bench [-- --runs N]   (root: it creates a pool on sparse files)
 import {execFileSync, spawnSync} from 'node:child_process'
@@ -12,12 +13,14 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {parseStatus} from '../dist/zfs/status-json.js'
+import {chironfsStatusCommands} from './chironfs-status.js'
 
 const runsFlag = process.argv.indexOf('--runs')
 const RUNS = runsFlag > 0 ? Number(process.argv[runsFlag + 1]) : 21
 const BIN = fileURLToPath(new URL('../bin/run.js', import.meta.url))
 const work = mkdtempSync(join(tmpdir(), 'lnstore-bench-'))
 const POOL = `lnsbench${process.pid}`
+let chironfsCleanup
 
 const has = (command) => spawnSync('sh', ['-c', `command -v ${command}`]).status === 0
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
@@ -87,6 +90,9 @@ try {
     {label: `lnstore status --pool ${POOL}`, argv: [process.execPath, BIN, 'status', '--pool', POOL], env},
     {label: `lnstore status --pool ${POOL} --json`, argv: [process.execPath, BIN, 'status', '--pool', POOL, '--json'], env},
   ]
+  const chironfs = chironfsStatusCommands(work, BIN)
+  chironfsCleanup = chironfs?.cleanup
+  if (chironfs) commands.push(...chironfs.commands)
   if (has('sanoid')) {
     writeFileSync(join(work, 'sanoid.conf'), `[${POOL}]\n\tuse_template = bench\n\n[template_bench]\n\tautosnap = no\n`)
     execFileSync('cp', ['/usr/share/sanoid/sanoid.defaults.conf', work])
@@ -113,6 +119,7 @@ try {
     console.log(`${String(devices).padStart(8)}${us.toFixed(1).padStart(12)}${(us / devices).toFixed(2).padStart(11)}${(us / base).toFixed(1).padStart(18)}`)
   }
 } finally {
+  chironfsCleanup?.()
   spawnSync('zpool', ['destroy', '-f', POOL], {stdio: 'ignore'})
   rmSync(work, {recursive: true, force: true})
 }

@@ -1,4 +1,4 @@
-import {copyFile, mkdtemp, rm} from 'node:fs/promises'
+import {copyFile, mkdtemp, realpath, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join, relative} from 'node:path'
 
@@ -83,7 +83,8 @@ export async function lookAtReplicas(replicas: string[], options: LookOptions): 
       const read = async (quickCheck: boolean) => (dbFile ? readReplicaDatabase(dbFile, quickCheck).catch((error: Error) => ({path: dbFile, dataVersion: null, check: missing(error) ? 'missing' : `unreadable: ${error.message}`})) : null)
       try {
         const before = await read(options.integrity)
-        const entries = await describeTree(replica, {hash: options.full, skip: notData})
+        // The tree below the replica's real path: a replica given through a symlink is a directory, not a link.
+        const entries = await describeTree(await realpath(replica).catch(() => replica), {hash: options.full, skip: notData})
         const after = await read(false)
         return {replica, entries, database: before, databaseStable: before?.dataVersion === after?.dataVersion}
       } catch (error) {

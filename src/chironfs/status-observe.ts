@@ -81,10 +81,12 @@ export async function observeReplicas(deps: Deps, options: ObserveOptions): Prom
   const reachable = replicas.filter((_, index) => probes[index].reachable).map((replica) => replica.path)
   const resolved = await Promise.all(replicas.map((replica, index) => resolvedPath(replica.path, probes[index].reachable)))
   const [view, overlaps] = await Promise.all([observeChironfs(deps, settings, replicas, resolved), overlapsOnDisk(reachable)])
+  // A replica that is another one under a second name is not compared with it (that finding is enough).
+  const compared = reachable.filter((path) => !overlaps.some((overlap) => overlap.kind === 'same' && overlap.second === path))
   const frozen = replicas.filter((_, index) => view.control?.[index]?.enabled === false || view.log?.disabled.includes(resolved[index])).map((replica) => replica.path)
   const divergence =
-    reachable.length >= 2
-      ? await checkDivergence(reachable, {
+    compared.length >= 2
+      ? await checkDivergence(compared, {
           full: options.full ?? false,
           integrity: options.full ?? false,
           settleMs: settings.settleSeconds * 1000,
