@@ -231,7 +231,7 @@ export const CONFIG_SCHEMA: Record<string, FieldSpec> = {
       log: {type: 'string', default: '/var/log/lnstore/chironfs.log', doc: "ChironFS's log (--log): failed writes and disabled replicas."},
       binary: {type: 'string', default: 'chironfs', doc: 'The chironfs program: a name on PATH or a path.'},
       probeTimeoutSeconds: count(1, 600, 10, 'A replica that does not answer a stat, a write and a statfs within this time is unreachable (a dead NFS server must not hang lnstore).'),
-      settleSeconds: count(0, 600, 3, 'A difference between replicas is reported only when a second look this much later still sees it (the node writes between two reads).'),
+      settleSeconds: count(0, 600, 3, 'A difference between replicas is reported only when looks for this long (after 50 ms, then doubling) still see it (the node writes between two reads); nothing is waited for when the replicas agree.'),
     },
   },
 }
