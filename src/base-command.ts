@@ -7,7 +7,7 @@ import type * as Interfaces from '@oclif/core/interfaces'
 import {loadConfig, resolveStateDir, type LoadedConfig} from './config/load.js'
 import {ConfigError} from './config/schema.js'
 import type {RunbookOutput} from './runbook/command.js'
-import {RunbookError} from './runbook/engine.js'
+import type {RunbookError} from './runbook/engine.js'
 import {systemDeps, type Deps} from './system/deps.js'
 import {StatusParseError} from './zfs/status-text.js'
 import {ZpoolError} from './zfs/zpool.js'
@@ -60,6 +60,11 @@ function toCliError(error: Interfaces.CommandError, exit: number): Interfaces.Co
   if (error instanceof ZpoolError) suggestion = error.nextStep
   else if (error instanceof StatusParseError) suggestion = 'Give it the output of `zpool status` (text) or `zpool status -j` (JSON), unedited.'
   else if (error instanceof ConfigError) suggestion = 'Fix the config file, then check it with `lnstore config show`.'
-  else if (error instanceof RunbookError) return new Errors.CLIError(error.message, {exit, suggestions: error.nextSteps})
+  else if (isRunbookError(error)) return new Errors.CLIError(error.message, {exit, suggestions: error.nextSteps})
   return new Errors.CLIError(error.message, {exit, suggestions: suggestion ? [suggestion] : undefined})
+}
+
+/** A runbook's failure or refusal, known by its next steps: the engine itself is not loaded for a plain status. */
+function isRunbookError(error: Error): error is RunbookError {
+  return error.name === 'RunbookError' && Array.isArray((error as RunbookError).nextSteps)
 }

@@ -1,26 +1,14 @@
 import {hostname} from 'node:os'
 
 import type {Config} from '../config/schema.js'
-import {checkStatus} from '../status/check-status.js'
 import type {StatusResult, VdevView} from '../storage/view.js'
 import type {Deps} from '../system/deps.js'
 import {worst, type Finding} from '../storage/verdict.js'
 import {Zpool, ZpoolError} from '../zfs/zpool.js'
 import {composeAlertMail, loadMailTemplates, type ComposedMail} from './compose.js'
 import {decideAlerts, HOST_SCOPE, type Alert, type DeviceObservation, type ScopeObservation} from './decide.js'
-import {AlertStore, deliverOutbox, enqueue} from './outbox.js'
+import {AlertStore, deliverOutbox, enqueue, type AlertOutcome} from './outbox.js'
 import {alertsConfigured} from './smtp.js'
-
-export interface AlertOutcome {
-  /** False when the config names no recipients or no mail server: nothing is decided or sent. */
-  configured: boolean
-  /** Subjects of the mails this run queued. */
-  queued: string[]
-  sent: number
-  /** Mails left in the outbox for the next run. */
-  pending: number
-  failures: string[]
-}
 
 export interface AlertOptions {
   config: Config
@@ -45,13 +33,13 @@ export interface CheckOutcome {
  */
 export async function checkAndAlert(
   deps: Deps,
-  options: AlertOptions & {pools: string[]; extraMails?: (status: StatusResult | null) => Promise<ComposedMail[]>; check?: () => Promise<StatusResult>},
+  options: AlertOptions & {pools: string[]; extraMails?: (status: StatusResult | null) => Promise<ComposedMail[]>; check: () => Promise<StatusResult>},
 ): Promise<CheckOutcome> {
   let status: StatusResult | null = null
   let error: Error | null = null
   try {
-    // A caller that has just judged more deeply (a ChironFS scrub hashes every file) alerts on that judgement.
-    status = await (options.check ?? (() => checkStatus(deps, {config: options.config, stateDir: options.stateDir, pools: options.pools})))()
+    // The caller's judgement: the backend's status, or a deeper one (a ChironFS scrub hashes every file).
+    status = await options.check()
   } catch (caught) {
     if (caught instanceof TypeError || caught instanceof ReferenceError || caught instanceof RangeError || caught instanceof SyntaxError) throw caught
     error = caught as Error
@@ -103,7 +91,7 @@ async function sendAlerts(
 export function observe(status: StatusResult): ScopeObservation[] {
   const notOk = (findings: Finding[]) => findings.filter((finding) => finding.verdict !== 'OK')
   const host: ScopeObservation = {scope: HOST_SCOPE, verdict: worst(status.findings.map((finding) => finding.verdict)), findings: notOk(status.findings), devices: []}
-  const pools = status.pools.map((pool) => ({scope: pool.name, verdict: pool.verdict, findings: notOk(pool.findings), devices: leaves(pool.vdevs)}))
+  const pools = status.pools.map((pool) => ({scope: pool.name, label: pool.label, verdict: pool.verdict, findings: notOk(pool.findings), devices: leaves(pool.vdevs)}))
   return [host, ...pools]
 }
 

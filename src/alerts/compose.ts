@@ -61,7 +61,7 @@ export interface AlertMailContext {
 }
 
 export function composeAlertMail(alert: Alert, context: AlertMailContext, templates: MailTemplates): ComposedMail {
-  const where = `${scopeLabel(alert.scope)} on ${context.host}`
+  const where = `${scopeLabel(alert.scope, alert.observation.label)} on ${context.host}`
   const {observation} = alert
   const findings: Finding[] = [
     ...observation.findings,

@@ -25,6 +25,8 @@ export interface DeviceObservation {
 /** What one check saw of a pool (or of the host). */
 export interface ScopeObservation {
   scope: string
+  /** What the operator calls the scope ("pool tank"); by default from its name. */
+  label?: string
   verdict: Verdict
   /** The scope's own findings that are not OK. */
   findings: Finding[]
@@ -67,8 +69,8 @@ export interface DecideOptions {
   complete: boolean
 }
 
-export function scopeLabel(scope: string): string {
-  return scope === HOST_SCOPE ? 'lnstore' : `pool ${scope}`
+export function scopeLabel(scope: string, label?: string): string {
+  return label ?? (scope === HOST_SCOPE ? 'lnstore' : `pool ${scope}`)
 }
 
 export function decideAlerts(
@@ -128,9 +130,9 @@ export function decideAlerts(
 function changesOf(previous: ScopeState | undefined, observation: ScopeObservation): Change[] {
   const changes: Change[] = []
   if (!previous) {
-    if (observation.verdict !== 'OK') changes.push({subject: scopeLabel(observation.scope), from: null, to: observation.verdict})
+    if (observation.verdict !== 'OK') changes.push({subject: scopeLabel(observation.scope, observation.label), from: null, to: observation.verdict})
   } else if (previous.verdict !== observation.verdict) {
-    changes.push({subject: scopeLabel(observation.scope), from: previous.verdict, to: observation.verdict})
+    changes.push({subject: scopeLabel(observation.scope, observation.label), from: previous.verdict, to: observation.verdict})
   }
 
   for (const device of observation.devices) {

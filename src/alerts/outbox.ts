@@ -9,6 +9,19 @@ import type {ComposedMail} from './compose.js'
 import type {ScopeState} from './decide.js'
 import {alertsConfigured, describeSmtpError, isServerFailure, resolveSmtp, senderAddress} from './smtp.js'
 
+
+/** What a check's alerting did: mails queued and sent, what waits, what failed. */
+export interface AlertOutcome {
+  /** False when the config names no recipients or no mail server: nothing is decided or sent. */
+  configured: boolean
+  /** Subjects of the mails this run queued. */
+  queued: string[]
+  sent: number
+  /** Mails left in the outbox for the next run. */
+  pending: number
+  failures: string[]
+}
+
 /**
  * The alert state file (alerts.json in the state directory): the last verdicts per pool and device,
  * and the outbox of mails not yet accepted by the mail server. Both change together under the

@@ -3,7 +3,7 @@ import {join} from 'node:path'
 
 import {checkAndAlert} from '../alerts/check.js'
 import type {Config} from '../config/schema.js'
-import type {ScrubResult} from '../scrub/run-scrub.js'
+import type {ScrubResult} from '../storage/view.js'
 import {appendEvent} from '../state/events.js'
 import {HistoryStore, type ScrubRun} from '../state/history.js'
 import {lock, LockHeldError} from '../state/json-file.js'

@@ -13,6 +13,7 @@ export function chironfsPoolView(observation: StatusObservation, judgement: Judg
   const capacity = Math.max(-1, ...replicas.map((report) => report.probe.usedPercent ?? -1))
   return {
     name: SCOPE,
+    label: `the ChironFS replicas at ${observation.mountpoint}`,
     state: observation.mounted ? 'MOUNTED' : 'UNMOUNTED',
     verdict: worst([...findings.map((finding: Finding) => finding.verdict), ...replicas.map((report) => report.verdict)]),
     read: null,

@@ -2,7 +2,7 @@ import {BaseCommand} from '../base-command.js'
 import type {HealContext} from '../chironfs/heal.js'
 import {nodeFlags, nodeSettingsFromFlags} from '../node/flags.js'
 import {downtimeSeconds} from '../node/steps.js'
-import {runbookEnvelope, runbookFlags, type RunbookAction} from '../runbook/command.js'
+import {requireRunbook, runbookEnvelope, runbookFlags, type RunbookAction} from '../runbook/command.js'
 import type {PlanEntry} from '../runbook/engine.js'
 
 export interface HealResult {
@@ -42,7 +42,7 @@ Exit codes: 0 done, planned, or nothing to heal; 1 a step failed (run --resume o
     const {flags} = await this.parse(Heal)
     const runbook = runbookEnvelope(this.runbookOutput(), {kind: 'heal', needsRoot: 'heal unmounts ChironFS and stops the node', flags})
     const {config, stateDir} = await this.loadConfig(flags)
-    if (config.mode !== 'chironfs') this.error('heal is for mode chironfs (ChironFS replicas); this config is in mode zfs, where ZFS heals itself (lnstore scrub, lnstore replace-disk)', {exit: 2})
+    await requireRunbook(config, 'heal')
     const {healSteps} = await import('../chironfs/heal.js')
     return runbook.run<HealContext, HealResult>({
       stateDir,

@@ -5,7 +5,7 @@ import {BaseCommand} from '../base-command.js'
 import {nodeFlags, nodeSettingsFromFlags} from '../node/flags.js'
 import type {ReplaceContext} from '../replace/plan.js'
 import {renderDone, replaceResult, type ReplaceResult} from '../replace/result.js'
-import {runbookEnvelope, runbookFlags} from '../runbook/command.js'
+import {requireRunbook, runbookEnvelope, runbookFlags} from '../runbook/command.js'
 import {confirm} from '../runbook/confirm.js'
 
 export default class ReplaceDisk extends BaseCommand {
@@ -48,6 +48,7 @@ Exit codes: 0 done (or planned, with --dry-run), 1 a step failed (run --resume o
     const {args, flags} = await this.parse(ReplaceDisk)
     const runbook = runbookEnvelope(this.runbookOutput(), {kind: 'replace-disk', needsRoot: 'replace-disk changes pools and stops the node', flags})
     const {config, stateDir} = await this.loadConfig(flags, {missingOk: true})
+    await requireRunbook(config, 'replace-disk')
     const {replaceSteps} = await import('../replace/plan.js')
     return runbook.run<ReplaceContext, ReplaceResult>({
       stateDir,

@@ -2,7 +2,8 @@ import * as Flags from '@oclif/core/flags'
 
 import {BaseCommand} from '../base-command.js'
 import {progressPrinter} from '../scrub/progress.js'
-import {scrubStorage, type ScrubResult} from '../scrub/run-scrub.js'
+import {storageBackend} from '../storage/load.js'
+import type {ScrubResult} from '../storage/view.js'
 import {EXIT_CODES} from './status.js'
 
 /** A scrub that could not start or did not run to its end: the command did not do what was asked. */
@@ -35,7 +36,8 @@ Exit codes as for status after --wait: 0 OK, 1 WARNING, 2 CRITICAL; 3 when a scr
     const {config, stateDir} = await this.loadConfig(flags)
     const quiet = this.jsonEnabled()
     const progress = progressPrinter({tty: Boolean(process.stderr.isTTY), write: (text) => quiet || process.stderr.write(text)})
-    const result = await scrubStorage(this.deps, {
+    const backend = await storageBackend(config)
+    const result = await backend.scrub(this.deps, {
       config,
       stateDir,
       pools: flags.pool ?? [],

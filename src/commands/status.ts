@@ -2,12 +2,11 @@ import * as Flags from '@oclif/core/flags'
 import {readFile} from 'node:fs/promises'
 import {text} from 'node:stream/consumers'
 
-import type {AlertOutcome} from '../alerts/check.js'
+import type {AlertOutcome} from '../alerts/outbox.js'
 import {alertsConfigured} from '../alerts/smtp.js'
 import {BaseCommand} from '../base-command.js'
-import {checkStatus} from '../status/check-status.js'
+import {storageBackend, zfsBackend} from '../storage/load.js'
 import type {StatusResult} from '../storage/view.js'
-import {renderPrometheus} from '../status/prometheus.js'
 import {renderStatus} from '../status/render.js'
 import {writeFileAtomically} from '../state/json-file.js'
 
@@ -43,29 +42,29 @@ Exit codes, as Nagios/Icinga plugins use them: 0 OK, 1 WARNING, 2 CRITICAL, 3 UN
     const {config, stateDir} = await this.loadConfig(flags)
     const input = flags.input
     const pools = flags.pool ?? []
+    // Saved output is `zpool status` output, whatever this machine's mode.
+    const backend = input === undefined ? await storageBackend(config) : zfsBackend()
+    const options = {config, stateDir, pools, input: input === undefined ? undefined : {name: input, read: () => (input === '-' ? text(process.stdin) : readFile(input, 'utf8'))}}
     let result: StatusResult
     let alerts: AlertOutcome | undefined
     if (input === undefined && flags.alert && alertsConfigured(config.alerts)) {
       // Loaded only when mail is configured: start-up time is budgeted.
       const {checkAndAlert} = await import('../alerts/check.js')
-      const check = await checkAndAlert(this.deps, {config, stateDir, pools, log: (line) => this.logToStderr(line)})
+      const check = await checkAndAlert(this.deps, {config, stateDir, pools, log: (line) => this.logToStderr(line), check: () => backend.status(this.deps, options)})
       if (check.error || !check.status) throw check.error
       result = check.status
       alerts = check.alerts
     } else {
-      result = await checkStatus(this.deps, {
-        config,
-        stateDir,
-        pools,
-        input: input === undefined ? undefined : {name: input, read: () => (input === '-' ? text(process.stdin) : readFile(input, 'utf8'))},
-      })
+      result = await backend.status(this.deps, options)
     }
 
-    if (flags.prometheus) await writeFileAtomically(flags.prometheus, renderPrometheus(result))
+    if (flags.prometheus) {
+      const {renderPrometheus} = await import('../status/prometheus.js')
+      await writeFileAtomically(flags.prometheus, renderPrometheus(result))
+    }
     process.exitCode = EXIT_CODES[result.verdict]
     if (!this.jsonEnabled()) {
-      const renderPool = result.source.from === 'chironfs' ? (await import('../chironfs/render.js')).renderChironfsPool : undefined
-      this.log(renderStatus(result, {color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR, now: result.checkedAt, renderPool}))
+      this.log(renderStatus(result, {color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR, now: result.checkedAt, renderPool: backend.renderPool}))
     }
 
     return alerts ? {...result, alerts} : result

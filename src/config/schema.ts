@@ -3,116 +3,42 @@
  * validator that names the bad key. Kept declarative so `config show` and the README can list it.
  */
 
-import {TIME_OF_DAY, unevenInterval, WEEKDAYS, type Weekday} from '../schedule/calendar.js'
 import {replicaOverlap} from '../chironfs/replica-paths.js'
+import {TIME_OF_DAY, unevenInterval, WEEKDAYS} from '../schedule/calendar.js'
 import {closestName} from './suggest.js'
-
-export interface BurstConfig {
-  errors: number
-  seconds: number
-}
-
-export interface HealthConfig {
-  scrubMaxAgeDays: number
-  scrubPausedMaxHours: number
-  capacityWarningPercent: number
-  capacityCriticalPercent: number
-  checksumBurst: BurstConfig
-  ioBurst: BurstConfig
-  slowBurn: {errors: number; days: number}
-  historyDays: number
-}
-
-export interface Config {
-  /** Pools to watch; empty means every imported pool. */
-  pools: string[]
-  /** The node's data directory, and the dataset that must be mounted there (set by `lnstore init`). */
-  dataDir?: string
-  dataset?: string
-  /** How the node's data is protected: a ZFS pool, or ChironFS replicas on small boards. */
-  mode?: 'zfs' | 'chironfs'
-  allowDegradedStart: boolean
-  stateDir?: string
-  health: HealthConfig
-  alerts: AlertsConfig
-  schedule: ScheduleConfig
-  monitor: {checkIntervalMinutes: number}
-  node: NodeConfig
-  chironfs: ChironfsConfig
-}
-
-/** The ChironFS mount of mode `chironfs` (small boards): its replicas and how lnstore watches them. */
-export interface ChironfsConfig {
-  /** Replica directories in ChironFS's order; a leading `:` marks the slow one (read only when the others fail), e.g. the NFS side. */
-  replicas: string[]
-  /** The control socket ChironFS 1.1.1 answers `chironctl` on (`--ctl`). */
-  controlSocket: string
-  /** The control filesystem of the original ChironFS 1.1 (one directory per replica with a `status` file), when that release is installed. */
-  controlDir?: string
-  /** ChironFS's log (`--log`): it records the writes that failed on a replica and the replicas it disabled. */
-  log: string
-  /** The chironfs program (a name on PATH, or a path). */
-  binary: string
-  probeTimeoutSeconds: number
-  /** How long a difference between replicas must last before it is reported (the node writes between two reads). */
-  settleSeconds: number
-}
-
-/** How lnstore stops and starts the Lightning node (replace-disk). */
-export interface NodeConfig {
-  /** The user that runs the node and owns dataDir (written by init). */
-  user?: string
-  kind: 'rpc' | 'systemd' | 'docker' | 'commands'
-  network: string
-  unit: string
-  container?: string
-  startCommand?: string
-  stopCommand?: string
-  /** The node's JSON-RPC socket when it is not <dataDir>/<network>/lightning-rpc (Core Lightning's `rpc-file`). */
-  rpcFile?: string
-  stopTimeoutSeconds: number
-  startTimeoutSeconds: number
-}
-
-export type TlsMode = 'implicit' | 'starttls' | 'none'
-
-export interface SmtpConfig {
-  host?: string
-  /** Default: 465 for implicit TLS, 587 for STARTTLS, 25 without TLS. */
-  port?: number
-  tls: TlsMode
-  user?: string
-  /** The password is read from this file (not readable by every user) or this environment variable, never from the config or the command line. */
-  passwordFile?: string
-  passwordEnv?: string
-  /** A CA certificate (PEM) to trust for the server's certificate, for a private CA or a self-signed server. */
-  caFile?: string
-  timeoutSeconds: number
-}
-
-export interface AlertsConfig {
-  /** Recipients; empty: no mail. */
-  to: string[]
-  from?: string
-  smtp: SmtpConfig
-  repeatHours: number
-  scrubSummary: 'off' | 'on-problems' | 'always'
-}
-
-export interface ScheduleConfig {
-  scrubDay: Weekday
-  scrubTime: string
-  randomDelayMinutes: number
-  checkIntervalMinutes: number
-}
 
 type FieldSpec =
   | {type: 'number'; min: number; max: number; integer?: boolean; default?: number; doc: string}
   | {type: 'string'; default?: string; format?: Format; doc: string}
-  | {type: 'choice'; values: string[]; default?: string; doc: string}
+  | {type: 'choice'; values: readonly string[]; default?: string; doc: string}
   | {type: 'boolean'; default: boolean; doc: string}
-  | {type: 'strings'; default: string[]; format?: Format; doc: string}
-  | {type: 'object'; fields: Record<string, FieldSpec>; doc: string}
+  | {type: 'strings'; default: readonly string[]; format?: Format; doc: string}
+  | {type: 'object'; fields: Fields; doc: string}
+
+type Fields = {readonly [key: string]: FieldSpec}
+
+/** The value a field holds once validated. */
+type ValueOf<S> = S extends {type: 'number'}
+  ? number
+  : S extends {type: 'string'}
+    ? string
+    : S extends {type: 'choice'; values: readonly (infer V)[]}
+      ? V
+      : S extends {type: 'boolean'}
+        ? boolean
+        : S extends {type: 'strings'}
+          ? string[]
+          : S extends {type: 'object'; fields: infer F}
+            ? ValuesOf<F>
+            : never
+
+/** A field is always there once validated when it has a default (objects are filled in); otherwise it is optional. */
+type Present<S> = S extends {type: 'object'} ? true : S extends {default: unknown} ? true : false
+
+/** The validated values of an object's fields: the config's type, read off the schema that validates it. */
+type ValuesOf<F> = {-readonly [K in keyof F as Present<F[K]> extends true ? K : never]: ValueOf<F[K]>} & {
+  -readonly [K in keyof F as Present<F[K]> extends true ? never : K]?: ValueOf<F[K]>
+}
 
 /** A pattern a string must match, and how to say what it must be. */
 interface Format {
@@ -122,9 +48,9 @@ interface Format {
 
 const EMAIL: Format = {pattern: /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+$/, expected: 'an email address (name@example.org)'}
 
-const count = (min: number, max: number, value: number, doc: string): FieldSpec => ({type: 'number', min, max, integer: true, default: value, doc})
+const count = (min: number, max: number, value: number, doc: string) => ({type: 'number', min, max, integer: true, default: value, doc}) as const
 
-export const CONFIG_SCHEMA: Record<string, FieldSpec> = {
+export const CONFIG_SCHEMA = {
   pools: {type: 'strings', default: [], doc: 'Pools to watch; empty: every imported pool.'},
   dataDir: {type: 'string', doc: "The Lightning node's data directory (for Core Lightning usually ~/.lightning)."},
   dataset: {type: 'string', doc: 'The ZFS dataset that must be mounted at dataDir.'},
@@ -234,7 +160,16 @@ export const CONFIG_SCHEMA: Record<string, FieldSpec> = {
       settleSeconds: count(0, 600, 3, 'A difference between replicas is reported only when looks for this long (after 50 ms, then doubling) still see it (the node writes between two reads); nothing is waited for when the replicas agree.'),
     },
   },
-}
+} as const satisfies Fields
+
+export type Config = ValuesOf<typeof CONFIG_SCHEMA>
+export type HealthConfig = Config['health']
+export type AlertsConfig = Config['alerts']
+export type SmtpConfig = AlertsConfig['smtp']
+export type TlsMode = SmtpConfig['tls']
+export type ScheduleConfig = Config['schedule']
+export type NodeConfig = Config['node']
+export type ChironfsConfig = Config['chironfs']
 
 /** A config file that does not match the schema; `key` is the dotted path of the first bad key. */
 export class ConfigError extends Error {
@@ -249,7 +184,7 @@ export class ConfigError extends Error {
 
 /** Validates `raw` against the schema and fills in defaults. Throws ConfigError naming the bad key. */
 export function validateConfig(raw: unknown, source: string): Config {
-  const config = readObject(CONFIG_SCHEMA, raw ?? {}, '', source) as unknown as Config
+  const config = readObject(CONFIG_SCHEMA, raw ?? {}, '', source)
   const {health} = config
   if (health.capacityWarningPercent >= health.capacityCriticalPercent) {
     throw new ConfigError(`${source}: "health.capacityWarningPercent" must be below "health.capacityCriticalPercent"`, 'health.capacityWarningPercent')
@@ -286,7 +221,7 @@ function checkAlertsAndSchedule(config: Config, source: string): void {
   }
 }
 
-function readObject(fields: Record<string, FieldSpec>, raw: unknown, prefix: string, source: string): Record<string, unknown> {
+function readObject<F extends Fields>(fields: F, raw: unknown, prefix: string, source: string): ValuesOf<F> {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ConfigError(`${source}: ${prefix || 'the file'} must be an object`, prefix || undefined)
   }
@@ -330,7 +265,8 @@ function readObject(fields: Record<string, FieldSpec>, raw: unknown, prefix: str
     }
   }
 
-  return result
+  // Each field was checked against its spec just above: the object holds exactly ValuesOf<F>.
+  return result as ValuesOf<F>
 }
 
 // Values of keys ending in password/secret/token; not passwordFile or passwordEnv, which only say where the secret is.

@@ -5,7 +5,7 @@ import {checkAndAlert, type CheckOutcome} from '../alerts/check.js'
 import type {Config} from '../config/schema.js'
 import {describeWeekly, everyCron, nextWeekly, weekly, weeklyCron} from '../schedule/calendar.js'
 import {formatTime} from '../alerts/compose.js'
-import {scrubStorage} from '../scrub/run-scrub.js'
+import {storageBackend} from '../storage/load.js'
 import {lock, LockHeldError} from '../state/json-file.js'
 import type {Deps} from '../system/deps.js'
 import {formatDuration} from '../storage/units.js'
@@ -61,9 +61,10 @@ export async function runMonitor(deps: Deps, options: MonitorOptions): Promise<M
     return running
   }
 
+  const backend = await storageBackend(config)
   const base = {config, stateDir: options.stateDir, pools: options.pools, log}
   const check = async () => {
-    const outcome = await checkAndAlert(deps, base)
+    const outcome = await checkAndAlert(deps, {...base, check: () => backend.status(deps, base)})
     summary.checks++
     summary.mailsSent += outcome.alerts.sent
     if (outcome.error) summary.failedChecks++
@@ -72,7 +73,7 @@ export async function runMonitor(deps: Deps, options: MonitorOptions): Promise<M
 
   const scrub = async () => {
     log('weekly scrub: starting')
-    const result = await scrubStorage(deps, {...base, wait: true, signal})
+    const result = await backend.scrub(deps, {...base, wait: true, signal})
     summary.scrubs++
     summary.mailsSent += result.alerts?.sent ?? 0
     for (const pool of result.pools) if (pool.state !== 'finished') log(`scrub ${pool.state}: ${pool.message}`)

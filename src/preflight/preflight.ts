@@ -4,11 +4,9 @@ import {acknowledgeHistory, readFreshness, recordDataVersion, reseedDataVersion,
 import {CorruptStateError} from '../state/json-file.js'
 import type {Deps} from '../system/deps.js'
 import {runChecked} from '../system/runner.js'
-import {vdevsWithoutRedundancy} from '../zfs/health.js'
+import {storageBackend} from '../storage/load.js'
 import {worst, type Finding, type Verdict} from '../storage/verdict.js'
-import {checkDataDirMount, parseMountInfo} from '../storage/mounts.js'
 import {discardingEvents, parsePoolHistory, type DiscardEvent} from '../zfs/pool-history.js'
-import {Zpool} from '../zfs/zpool.js'
 
 /**
  * `lnstore preflight`: may the node start on this data? Only OK (or an allowed WARNING) says yes.
@@ -45,34 +43,17 @@ export async function preflight(deps: Deps, options: PreflightOptions): Promise<
     return {verdict, safe: verdict === 'OK' || verdict === 'WARNING', findings, database, backup, discarded, recordDamaged}
   }
 
-  const chironfs = config.mode === 'chironfs'
-  if (!config.dataDir || (!chironfs && !config.dataset)) {
-    findings.push({verdict: 'UNKNOWN', message: `lnstore is not set up for this node: the config names no dataDir${chironfs ? '' : ' and dataset'}`, next: 'lnstore init --help'})
+  const backend = await storageBackend(config)
+  const missing = backend.missingSetup(config)
+  if (missing.length > 0 || !config.dataDir) {
+    findings.push({verdict: 'UNKNOWN', message: `lnstore is not set up for this node: the config names no ${missing.join(' and ')}`, next: 'lnstore init --help'})
     return result()
   }
 
-  const {dataDir, dataset} = config
-  // Mode chironfs has no pool: its history of rollbacks and rewinds does not exist.
-  const pool = dataset && !chironfs ? dataset.split('/')[0] : null
-  let olderDataNext: string | undefined
-  if (chironfs) {
-    const {chironfsStartFindings} = await import('../chironfs/preflight.js')
-    const storage = await chironfsStartFindings(deps, config, stateDir)
-    findings.push(...storage.findings)
-    olderDataNext = storage.olderDataNext
-    // Without the mount the directory holds no replica's data: reading it would prove nothing.
-    if (!storage.mounted) return result()
-  } else {
-    const mount = checkDataDirMount(parseMountInfo(await deps.readFile('/proc/self/mountinfo')), dataDir, dataset!)
-    if (mount) {
-      findings.push(mount)
-      // Whatever sits in that directory is not the pool's data: reading it would prove nothing.
-      return result()
-    }
-
-    findings.push(...(await poolFindings(deps, pool!, config.allowDegradedStart)))
-    findings.push(...(await datasetFindings(deps, dataset!)))
-  }
+  const {dataDir} = config
+  const gate = await backend.startGate(deps, config, stateDir)
+  findings.push(...gate.findings)
+  if (!gate.dataPresent) return result()
 
   let state: FreshnessState
   try {
@@ -89,7 +70,7 @@ export async function preflight(deps: Deps, options: PreflightOptions): Promise<
     return result(databases.main ? {...(await readDatabase(databases.main)), highWater: null} : null)
   }
 
-  const discarded = pool ? await unacknowledgedDiscards(deps, pool, dataset!, state, options, deps.now()) : []
+  const discarded = gate.poolHistory ? await unacknowledgedDiscards(deps, gate.poolHistory, state, options, deps.now()) : []
   for (const event of discarded) {
     findings.push({
       verdict: 'CRITICAL',
@@ -106,7 +87,7 @@ export async function preflight(deps: Deps, options: PreflightOptions): Promise<
 
   const main = await readDatabase(databases.main)
   const highWater = state.highWater[databases.main]?.dataVersion ?? null
-  findings.push(...databaseFindings(main, highWater, olderDataNext))
+  findings.push(...databaseFindings(main, highWater, gate.olderDataNext))
   let backup: DatabaseReading | null = null
   if (databases.backup) {
     backup = await readDatabase(databases.backup)
@@ -147,39 +128,11 @@ export function databaseFindings(reading: DatabaseReading, highWater: number | n
   return findings
 }
 
-async function poolFindings(deps: Deps, pool: string, allowDegradedStart: boolean): Promise<Finding[]> {
-  const [status] = (await new Zpool(deps.runner).status([pool])).report.pools
-  if (!status) return [{verdict: 'CRITICAL', message: `the pool ${pool} is not imported`, next: `zpool import ${pool}`}]
-  if (status.state === 'SUSPENDED' || status.state === 'FAULTED' || status.state === 'UNAVAIL') {
-    return [{verdict: 'CRITICAL', message: `the pool ${pool} is ${status.state}`, next: `zpool status -v ${pool}`}]
-  }
-
-  const exposed = vdevsWithoutRedundancy(status)
-  if (exposed.length === 0) return []
-  const message = `${exposed.join(', ')} in ${pool} has no redundant copy left: one more failure loses the node's data`
-  return allowDegradedStart
-    ? [{verdict: 'WARNING', message: `${message} (starting anyway: allowDegradedStart is set in the config)`, next: `lnstore status --pool ${pool}`}]
-    : [{verdict: 'CRITICAL', message, next: `restore redundancy first (lnstore status --pool ${pool}), or set allowDegradedStart: true in the config to start regardless`}]
-}
-
-async function datasetFindings(deps: Deps, dataset: string): Promise<Finding[]> {
-  // `all`, because zfs-fuse has no `sync` property and refuses to name it.
-  const output = (await runChecked(deps.runner, ['zfs', 'get', '-H', '-o', 'property,value', 'all', dataset])).stdout
-  const values = new Map(output.trim().split('\n').map((line) => line.split('\t') as [string, string]))
-  const findings: Finding[] = []
-  if (values.get('readonly') === 'on') findings.push({verdict: 'CRITICAL', message: `${dataset} is read-only: the node cannot write`, next: `zfs set readonly=off ${dataset}`})
-  if (values.get('sync') === 'disabled') {
-    findings.push({verdict: 'CRITICAL', message: `${dataset} has sync=disabled: a crash loses writes the node was told were safe`, next: `zfs set sync=standard ${dataset}`})
-  }
-
-  return findings
-}
-
 /**
  * Rollbacks and rewinds since the operator last acknowledged the pool's history. The first look
  * at a pool sets the baseline: lnstore cannot judge what happened before it watched.
  */
-async function unacknowledgedDiscards(deps: Deps, pool: string, dataset: string, state: FreshnessState, options: PreflightOptions, now: number): Promise<DiscardEvent[]> {
+async function unacknowledgedDiscards(deps: Deps, {pool, dataset}: {pool: string; dataset: string}, state: FreshnessState, options: PreflightOptions, now: number): Promise<DiscardEvent[]> {
   const acknowledged = state.historyAcknowledged[pool]
   if (!acknowledged) {
     await acknowledgeHistory(options.stateDir, pool, now, `baseline (${options.by})`, now, [])

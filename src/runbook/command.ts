@@ -1,5 +1,8 @@
 import * as Flags from '@oclif/core/flags'
 
+import type {Config} from '../config/schema.js'
+import type {RunbookKind} from '../storage/backend.js'
+import {storageBackend} from '../storage/load.js'
 import {confirmOrRefuse, Refusal} from './confirm.js'
 import {openJournal, planOf, Runbook, unfinishedRunError, type PlanEntry, type Step} from './engine.js'
 import {continueOpenRun, progressStyle, renderPlan, runWithProgress} from './progress.js'
@@ -99,4 +102,11 @@ async function runRunbook<C, R>(output: RunbookOutput, kind: string, flags: Runb
   await confirmOrRefuse(planned.question, {yes: flags.yes})
   await runWithProgress(style, steps, log, (onEvent) => new Runbook<C>({kind, stateDir, steps, onEvent, now: output.now}).start(context))
   return command.finish('done', context, plan, notes)
+}
+
+/** Refuses (exit 2, touching nothing) a runbook the config's storage has no use for, saying what to run instead. */
+export async function requireRunbook(config: Pick<Config, 'mode'>, kind: RunbookKind): Promise<void> {
+  const backend = await storageBackend(config)
+  const unsupported = backend.unsupported[kind]
+  if (unsupported) throw new Refusal(`${unsupported.reason} (the config's storage: ${backend.noun})`, [unsupported.next])
 }

@@ -1,5 +1,5 @@
 import {formatBytes, formatDuration} from '../storage/units.js'
-import type {ScrubProgress} from './run-scrub.js'
+import type {ScrubProgress} from '../storage/view.js'
 
 /** `tank: scrub 45.2% done, 120.0M/s, 3m to go` */
 export function describeProgress(progress: ScrubProgress, kind = 'scrub'): string {

@@ -3,16 +3,16 @@ import {hostname} from 'node:os'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 
-import {checkAndAlert, type AlertOutcome} from '../alerts/check.js'
+import {checkAndAlert} from '../alerts/check.js'
+import {checkStatus} from '../status/check-status.js'
 import {composeScrubMail, loadMailTemplates, type ComposedMail} from '../alerts/compose.js'
 import {alertsConfigured} from '../alerts/smtp.js'
 import type {Config} from '../config/schema.js'
 import {describeScan} from '../status/render.js'
-import type {StatusResult} from '../storage/view.js'
+import type {PoolScrub, ScrubOptions, ScrubResult, StatusResult} from '../storage/view.js'
 import {deviceKey, HistoryStore, type DeviceCounterChange, type ScrubRun} from '../state/history.js'
 import {lock, LockHeldError} from '../state/json-file.js'
 import type {Deps} from '../system/deps.js'
-import type {Verdict} from '../storage/verdict.js'
 import {isLeaf, walkVdevs, type Pool} from '../zfs/status-model.js'
 import {formatBytes, formatDuration} from '../storage/units.js'
 import {Zpool, ZpoolError} from '../zfs/zpool.js'
@@ -24,58 +24,11 @@ import {Zpool, ZpoolError} from '../zfs/zpool.js'
  * A lock per pool keeps two lnstore runs from starting two scrubs.
  */
 
-export type ScrubState = 'started' | 'finished' | 'refused' | 'canceled' | 'paused' | 'preempted' | 'pool-gone' | 'abandoned'
-
-export interface PoolScrub {
-  pool: string
-  state: ScrubState
-  /** What happened, in words; for refusals, why and what to do. */
-  message: string
-  /** The finished scrub, as recorded in the history. */
-  run?: ScrubRun
-}
-
-export interface ScrubProgress {
-  pool: string
-  percent: number | null
-  bytesPerSecond?: number
-  secondsToGo?: number
-}
-
-export interface ScrubOptions {
-  config: Config
-  stateDir: string
-  /** Pools named on the command line; otherwise the config's, otherwise every imported pool. */
-  pools: string[]
-  wait: boolean
-  onProgress?: (progress: ScrubProgress) => void
-  /** Stops following (the scrub itself goes on in ZFS). */
-  signal?: AbortSignal
-  log: (line: string) => void
-  /** Poll delays: the first, doubling up to the last (ms). */
-  poll?: {firstMs: number; maxMs: number}
-}
-
-export interface ScrubResult {
-  /** The health verdict after the scrubs (null without `wait`, or when none was followed). */
-  verdict: Verdict | null
-  pools: PoolScrub[]
-  status: StatusResult | null
-  /** The health check's failure, when it could not read the pools afterwards. */
-  error: string | null
-  alerts: AlertOutcome | null
-}
-
 const DEFAULT_POLL = {firstMs: 250, maxMs: 5000}
 /** `zpool scrub` returned but status still shows only the scan from before it: give up after this long. */
 const NEW_SCAN_DEADLINE_MS = 60_000
 
-/** The scrub of whatever holds the node data: the ZFS pools, or in mode chironfs the full comparison of the replicas. */
-export async function scrubStorage(deps: Deps, options: ScrubOptions): Promise<ScrubResult> {
-  if (options.config.mode === 'chironfs') return (await import('../chironfs/scrub.js')).scrubReplicas(deps, options)
-  return scrubAndCheck(deps, options)
-}
-
+/** `lnstore scrub` in mode zfs: scrub the pools, follow them with `wait`, then judge and alert as `status` does. */
 export async function scrubAndCheck(deps: Deps, options: ScrubOptions): Promise<ScrubResult> {
   const pools = await scrubPools(deps, options)
   const followed = pools.filter((pool) => pool.state !== 'refused' && pool.state !== 'started' && pool.state !== 'abandoned')
@@ -85,6 +38,7 @@ export async function scrubAndCheck(deps: Deps, options: ScrubOptions): Promise<
     stateDir: options.stateDir,
     pools: followed.map((pool) => pool.pool),
     log: options.log,
+    check: () => checkStatus(deps, {config: options.config, stateDir: options.stateDir, pools: followed.map((pool) => pool.pool)}),
     extraMails: (status) => scrubSummaryMails(deps, options.config, followed, status),
   })
   return {verdict: check.status?.verdict ?? 'UNKNOWN', pools, status: check.status, error: check.error?.message ?? null, alerts: check.alerts}

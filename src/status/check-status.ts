@@ -1,32 +1,16 @@
-import type {Config} from '../config/schema.js'
 import {EMPTY_HISTORY, HistoryStore, type History} from '../state/history.js'
 import type {Deps} from '../system/deps.js'
 import {evaluateHealth, type DeviceHealth, type PoolHealth} from '../zfs/health.js'
 import type {Finding} from '../storage/verdict.js'
-import type {PoolView, StatusResult, VdevView} from '../storage/view.js'
+import type {PoolView, StatusOptions, StatusResult, VdevView} from '../storage/view.js'
 import {observeNodeData} from '../node/observe.js'
 import {checkDataDirMount, parseMountInfo} from '../storage/mounts.js'
 import {parseStatus} from '../zfs/status-json.js'
 import type {Pool, StatusReport, Vdev} from '../zfs/status-model.js'
 import {Zpool, type PoolCapacity} from '../zfs/zpool.js'
 
-export interface StatusOptions {
-  config: Config
-  stateDir: string
-  /** Pools named on the command line; otherwise the config's, otherwise all. */
-  pools: string[]
-  /** Read saved `zpool status` output from this file (`-` is standard input) instead of running zpool. */
-  input?: {name: string; read(): Promise<string>}
-}
-
-/** `lnstore status`: read the pools, record the counters, judge them. */
+/** `lnstore status` in mode zfs (and of saved `zpool status` output): read the pools, record the counters, judge them. */
 export async function checkStatus(deps: Deps, options: StatusOptions): Promise<StatusResult> {
-  if (options.config.mode === 'chironfs' && !options.input) {
-    // Loaded only in this mode: start-up time is budgeted.
-    const {checkChironfsStatus} = await import('../chironfs/status.js')
-    return checkChironfsStatus(deps, options)
-  }
-
   const now = deps.now()
   const pools = options.pools.length > 0 ? options.pools : options.config.pools
   const findings: Finding[] = []
@@ -95,6 +79,7 @@ function poolView(pool: Pool, health: PoolHealth): PoolView {
   const {name, state, read, write, cksum, scan, errors, status, action, see, exactCounts, warnings} = pool
   return {
     name,
+    label: `pool ${name}`,
     state,
     verdict: health.verdict,
     read,

@@ -1,4 +1,6 @@
-import type {ScrubRecord} from '../state/history.js'
+import type {AlertOutcome} from '../alerts/outbox.js'
+import type {Config} from '../config/schema.js'
+import type {ScrubRecord, ScrubRun} from '../state/history.js'
 import type {ErrorRates} from '../zfs/error-rates.js'
 import type {DataErrors, ScanInfo, VdevRole} from '../zfs/status-model.js'
 import type {StatusDialect} from '../zfs/zpool.js'
@@ -29,6 +31,8 @@ export interface VdevView {
 
 export interface PoolView {
   name: string
+  /** What the operator calls it, in alerts: "pool tank", "the ChironFS replicas at /home/bitcoin/.lightning". */
+  label: string
   state: string
   verdict: Verdict
   read: number | null
@@ -55,4 +59,56 @@ export interface StatusResult {
   source: {from: 'zpool' | 'input' | 'chironfs'; dialect: StatusDialect | 'json' | 'text'; input?: string}
   /** When the output was read, epoch milliseconds. */
   checkedAt: number
+}
+
+export interface StatusOptions {
+  config: Config
+  stateDir: string
+  /** Pools named on the command line; otherwise the config's, otherwise all. */
+  pools: string[]
+  /** Read saved `zpool status` output from this file (`-` is standard input) instead of running zpool. */
+  input?: {name: string; read(): Promise<string>}
+}
+
+/** What `lnstore scrub` reports, whatever the storage: one entry per pool (in mode chironfs, the replicas). */
+export type ScrubState = 'started' | 'finished' | 'refused' | 'canceled' | 'paused' | 'preempted' | 'pool-gone' | 'abandoned'
+
+export interface PoolScrub {
+  pool: string
+  state: ScrubState
+  /** What happened, in words; for refusals, why and what to do. */
+  message: string
+  /** The finished scrub, as recorded in the history. */
+  run?: ScrubRun
+}
+
+export interface ScrubProgress {
+  pool: string
+  percent: number | null
+  bytesPerSecond?: number
+  secondsToGo?: number
+}
+
+export interface ScrubOptions {
+  config: Config
+  stateDir: string
+  /** Pools named on the command line; otherwise the config's, otherwise every imported pool. */
+  pools: string[]
+  wait: boolean
+  onProgress?: (progress: ScrubProgress) => void
+  /** Stops following (the scrub itself goes on in ZFS). */
+  signal?: AbortSignal
+  log: (line: string) => void
+  /** Poll delays: the first, doubling up to the last (ms). */
+  poll?: {firstMs: number; maxMs: number}
+}
+
+export interface ScrubResult {
+  /** The health verdict after the scrubs (null without `wait`, or when none was followed). */
+  verdict: Verdict | null
+  pools: PoolScrub[]
+  status: StatusResult | null
+  /** The health check's failure, when it could not read the pools afterwards. */
+  error: string | null
+  alerts: AlertOutcome | null
 }

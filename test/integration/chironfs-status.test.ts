@@ -221,7 +221,7 @@ describe('lnstore status in mode chironfs (replica directories, real SQLite)', f
     })
 
     it('a write fails on one replica: ChironFS disables it, status says CRITICAL (control socket, log and data_version) and mails it', async () => {
-      const {config, r2, node} = await mountedNode('fault')
+      const {config, r2, node, dataDir} = await mountedNode('fault')
       await lnstoreAsync(['status', '--config', config])
       const mailsBefore = smtp.messages.length
       // New files cannot be created there: the node's next transaction (its journal file) fails on r2 only.
@@ -237,7 +237,8 @@ describe('lnstore status in mode chironfs (replica directories, real SQLite)', f
       expect(reasons).to.match(/its node database is behind: data_version \d+, the newest replica has \d+/)
       expect(json.chironfs.view.log.disabled).to.deep.equal([r2])
       const mail = (await smtp.waitFor(mailsBefore + 1)).at(-1)!
-      expect(mail.subject).to.match(new RegExp(`^\\[lnstore\\] CRITICAL \\(was WARNING\\): pool chironfs on ${hostname()}`))
+      // Not "pool chironfs": ChironFS has replicas, no pool.
+      expect(mail.subject).to.match(new RegExp(`^\\[lnstore\\] CRITICAL \\(was WARNING\\): the ChironFS replicas at ${dataDir} on ${hostname()}`))
       expect(mail.text).to.contain('lnstore heal')
       node.kill('SIGTERM')
       sandbox.makeMutable(join(r2, 'bitcoin'))

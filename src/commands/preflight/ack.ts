@@ -4,6 +4,7 @@ import {BaseCommand} from '../../base-command.js'
 import {acceptCurrentData, describeAcceptance, preflight} from '../../preflight/preflight.js'
 import {operator} from '../../preflight/who.js'
 import {confirm} from '../../runbook/confirm.js'
+import {storageBackend} from '../../storage/load.js'
 
 export interface AckResult {
   pool: string
@@ -27,12 +28,13 @@ export default class PreflightAck extends BaseCommand {
   async run(): Promise<AckResult> {
     const {flags} = await this.parse(PreflightAck)
     const {config, stateDir} = await this.loadConfig(flags)
-    if (!config.dataDir || (config.mode !== 'chironfs' && !config.dataset)) this.error('lnstore is not set up for this node: the config names no dataDir and dataset (see lnstore init)', {exit: 2})
+    const backend = await storageBackend(config)
+    const missing = backend.missingSetup(config)
+    if (missing.length > 0) this.error(`lnstore is not set up for this node: the config names no ${missing.join(' and ')} (see lnstore init)`, {exit: 2})
     const by = operator()
     const checked = await preflight(this.deps, {config, stateDir, by})
     const accepted = describeAcceptance(checked)
-    // Mode chironfs: no pool; its acknowledgement is kept under the mount's scope name.
-    const pool = config.mode === 'chironfs' || !config.dataset ? 'chironfs' : config.dataset.split('/')[0]
+    const pool = backend.scope(config)
     if (accepted.length === 0) {
       this.log('nothing to accept: preflight found no rollback, rewind or older data')
     } else {

@@ -1,0 +1,40 @@
+import type {Config} from '../config/schema.js'
+import type {StorageBackend} from './backend.js'
+
+/**
+ * The one place that knows which storage a mode means. The ChironFS backend is imported only in its
+ * mode, and each backend's modules only when a command asks: start-up time is budgeted. The ZFS
+ * backend lives here, so a plain `status` loads no extra module for it.
+ */
+
+/** Mode zfs: the pools, scrubbed by ZFS, disks replaced by `lnstore replace-disk`; ZFS heals itself. */
+const zfs: StorageBackend = {
+  noun: 'ZFS pools',
+  missingSetup: (config) => [...(config.dataDir ? [] : ['dataDir']), ...(config.dataset ? [] : ['dataset'])],
+  scope: (config) => config.dataset?.split('/')[0] ?? 'zfs',
+  async status(deps, options) {
+    const {checkStatus} = await import('../status/check-status.js')
+    return checkStatus(deps, options)
+  },
+  async scrub(deps, options) {
+    const {scrubAndCheck} = await import('../scrub/run-scrub.js')
+    return scrubAndCheck(deps, options)
+  },
+  async startGate(deps, config) {
+    const {zfsStartGate} = await import('../zfs/start-gate.js')
+    return zfsStartGate(deps, config)
+  },
+  unsupported: {
+    heal: {reason: 'heal is for ChironFS replicas; ZFS heals a pool from its redundant copies by itself (a scrub finds and repairs bad copies; a failing disk: lnstore replace-disk)', next: 'lnstore scrub --wait'},
+  },
+}
+
+/** The backend of the config's mode. */
+export async function storageBackend(config: Pick<Config, 'mode'>): Promise<StorageBackend> {
+  return config.mode === 'chironfs' ? (await import('./chironfs.js')).chironfsBackend : zfs
+}
+
+/** The ZFS backend whatever the mode: for judging saved `zpool status` output (`status --input`). */
+export function zfsBackend(): StorageBackend {
+  return zfs
+}
