@@ -171,7 +171,17 @@ describe('lnstore heal in mode chironfs', function () {
       }
 
       expect(seen, seen.join('\n')).to.deep.equal([])
-      process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGTERM')
+      // The node wrote all along: it is still running (ChironFS's log says why if not).
+      const alive = (() => {
+        try {
+          process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGTERM')
+          return true
+        } catch {
+          return false
+        }
+      })()
+      const logs = ['race-node.log', 'race.log'].map((name) => `${name}:\n${readFileSync(join(sandbox.dir, name), 'utf8').split('\n').slice(-15).join('\n')}`).join('\n')
+      expect(alive, logs).to.equal(true)
     })
 
     it('heals from the slow (NFS-side) replica when the local one fell behind', async () => {
