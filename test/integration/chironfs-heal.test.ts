@@ -109,15 +109,32 @@ describe('lnstore heal in mode chironfs', function () {
       sh('sh', ['-c', start])
       const pidFile = join(dataDir, 'lightningd-bitcoin.pid')
       await waitFor(() => existsSync(pidFile) && existsSync(rpcFile), 'the stand-in node')
-      return {r1, r2, dataDir, config, ackLog, pidFile}
+      return {r1, r2, dataDir, config, ackLog, pidFile, start}
+    }
+
+    const running = (pidFile: string) => {
+      try {
+        process.kill(Number(readFileSync(pidFile, 'utf8')), 0)
+        return true
+      } catch {
+        return false
+      }
     }
 
     /** A write fault on one replica (chattr +i on its database directory) until ChironFS disables it; then the cause is fixed. */
-    async function failReplica(replica: string, config: string): Promise<void> {
+    async function failReplica(replica: string, node: {config: string; pidFile: string; start: string}): Promise<void> {
       sandbox.makeImmutable(join(replica, 'bitcoin'))
-      await waitFor(() => lnstore(['status', '--config', config, '--no-alert', '--json']).json().chironfs.replicas.some((entry: {enabled: boolean}) => entry.enabled === false), 'ChironFS to disable the replica')
+      await waitFor(() => lnstore(['status', '--config', node.config, '--no-alert', '--json']).json().chironfs.replicas.some((entry: {enabled: boolean}) => entry.enabled === false), 'ChironFS to disable the replica')
       sandbox.makeMutable(join(replica, 'bitcoin'))
       await sleep(300)
+      if (!running(node.pidFile)) {
+        // ChironFS may fail a read in flight with EIO as it disables a replica (SQLITE_IOERR_READ): the node exits, as
+        // lightningd would, and is started again, as its service would be.
+        console.log('      (the node exited with an I/O error as ChironFS disabled the replica: started again)')
+        rmSync(node.pidFile, {force: true})
+        sh('sh', ['-c', node.start])
+        await waitFor(() => running(node.pidFile), 'the node to start again')
+      }
     }
 
     function expectEveryWriteKept(dataDir: string, ackLog: string, pidFile: string): void {
@@ -134,8 +151,9 @@ describe('lnstore heal in mode chironfs', function () {
     }
 
     it('heals a replica ChironFS disabled: node stopped, copy verified, remounted, same data_version everywhere, node back, no acknowledged write lost', async () => {
-      const {r1, r2, dataDir, config, ackLog, pidFile} = await mountedNode('heal')
-      await failReplica(r2, config)
+      const node = await mountedNode('heal')
+      const {r1, r2, dataDir, config, ackLog, pidFile} = node
+      await failReplica(r2, node)
       const before = lnstore(['status', '--config', config, '--no-alert', '--json']).json()
       expect(before.verdict).to.equal('CRITICAL')
       const run = await lnstoreAsync(['heal', '--config', config, '--yes', '--json'])
@@ -156,8 +174,9 @@ describe('lnstore heal in mode chironfs', function () {
 
     it('a replica behind while the node commits ~50 times a second: never a false "rolled back", heal --dry-run never refuses (15 rounds of each)', async () => {
       // The stand-in: lightningd cannot be made to commit every 20 ms here, each commit touching several pages as channel updates do.
-      const {r1, r2, config, pidFile} = await mountedNode('race', 0, '--interval-ms 20 --payload-bytes 65536')
-      await failReplica(r2, config)
+      const node = await mountedNode('race', 0, '--interval-ms 20 --payload-bytes 65536')
+      const {r1, r2, config, pidFile} = node
+      await failReplica(r2, node)
       const seen: string[] = []
       for (let round = 1; round <= 15; round++) {
         const status = await lnstoreAsync(['status', '--config', config, '--no-alert', '--json'])
@@ -185,8 +204,9 @@ describe('lnstore heal in mode chironfs', function () {
     })
 
     it('heals from the slow (NFS-side) replica when the local one fell behind', async () => {
-      const {r1, r2, config, pidFile} = await mountedNode('ahead')
-      await failReplica(r1, config)
+      const node = await mountedNode('ahead')
+      const {r1, r2, config, pidFile} = node
+      await failReplica(r1, node)
       const run = await lnstoreAsync(['heal', '--config', config, '--yes', '--json'])
       expect(run.status, run.stdout + run.stderr).to.equal(0)
       expect(run.json()).to.deep.include({authoritative: r2})
@@ -196,8 +216,9 @@ describe('lnstore heal in mode chironfs', function () {
     })
 
     it('killed (SIGKILL) while it copies, then --resume: finishes, verifies and starts the node; a second heal refuses while the first is open', async () => {
-      const {r2, dataDir, config, ackLog, pidFile} = await mountedNode('resume', 40)
-      await failReplica(r2, config)
+      const node = await mountedNode('resume', 40)
+      const {r2, dataDir, config, ackLog, pidFile} = node
+      await failReplica(r2, node)
       const stateDir = JSON.parse(readFileSync(config, 'utf8')).stateDir
       const journal = join(stateDir, 'runbooks', 'heal.json')
       const child = spawn(process.execPath, [BIN, 'heal', '--config', config, '--yes'], {stdio: 'ignore'})
