@@ -58,7 +58,11 @@ interface LnstoreRun {
 /** lnstore commands the demo is running, to stop them when it is interrupted. */
 const running = new Set<ChildProcess>()
 
-/** Runs a command to its end, keeping its standard output and both streams in the order they came. */
+/**
+ * Runs a command to its end, keeping its standard output and both streams in the order they came.
+ * Its own spawn, not the runner's: the demo shows lnstore's output interleaved as it was written
+ * (the runner keeps the streams apart), and stops these runs when it is interrupted (`running`).
+ */
 function runInOrder(argv: string[]): Promise<LnstoreRun> {
   const child = spawn(argv[0], argv.slice(1), {stdio: ['ignore', 'pipe', 'pipe'], env: {...process.env, NO_COLOR: '1'}})
   running.add(child)
@@ -223,7 +227,7 @@ export async function runDemo(deps: Deps, options: DemoOptions): Promise<DemoRep
     async replace() {
       const args = ['replace-disk', bad, spare, '--allow-files', '--i-understand', '--yes']
       if (options.show && process.stderr.isTTY) {
-        // The live task list (listr2) needs the terminal itself.
+        // The live task list (listr2) needs the terminal itself: a spawn with inherited streams, not the runner.
         say(`  $ lnstore ${commandLine(args)}`)
         const child = spawn(options.lnstore[0], [...options.lnstore.slice(1), ...args, '--config', paths.config], {stdio: ['ignore', 'inherit', 'inherit']})
         running.add(child)

@@ -20,9 +20,9 @@ const zfs: StorageBackend = {
     const {scrubAndCheck} = await import('../scrub/run-scrub.js')
     return scrubAndCheck(deps, options)
   },
-  async startGate(deps, config) {
+  async startGate(deps, config, stateDir) {
     const {zfsStartGate} = await import('../zfs/start-gate.js')
-    return zfsStartGate(deps, config)
+    return zfsStartGate(deps, config, stateDir)
   },
   unsupported: {
     heal: {reason: 'heal is for ChironFS replicas; ZFS heals a pool from its redundant copies by itself (a scrub finds and repairs bad copies; a failing disk: lnstore replace-disk)', next: 'lnstore scrub --wait'},
