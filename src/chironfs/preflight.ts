@@ -22,5 +22,6 @@ export async function chironfsStartFindings(deps: Deps, config: Config, stateDir
   const replicaFindings = scope.vdevs.flatMap((replica) => (replica.findings ?? []).filter((finding) => finding.verdict !== 'OK').map((finding) => ({...finding, message: `replica ${replica.name}: ${finding.message}`})))
   const allowed = (finding: Finding): Finding =>
     finding.verdict === 'CRITICAL' && config.allowDegradedStart ? {...finding, verdict: 'WARNING', message: `${finding.message} (starting anyway: allowDegradedStart is set in the config)`} : finding
-  return {mounted: status.chironfs.mounted, findings: [...scope.findings, ...replicaFindings.map(allowed)], olderDataNext}
+  // A mount that does not answer holds no data the gate could read.
+  return {mounted: status.chironfs.mounted && !status.chironfs.mountProblem, findings: [...scope.findings, ...replicaFindings.map(allowed)], olderDataNext}
 }

@@ -51,11 +51,19 @@ export function judgeStatus(observation: StatusObservation, config: Config, opti
   const {mountpoint, mounted, dataMount, view, divergence, now} = observation
   const settings = config.chironfs
   const findings: Finding[] = []
+  // By hand, without the boot unit: ChironFS leaves its control socket behind, and a new mount that finds it exits.
+  const mountByHand = `rm -f ${settings.controlSocket} && ${commandLine(mountCommand({...settings, replicas: observation.replicas, mountpoint}))}`
   if (!mounted) {
     findings.push({
       verdict: 'CRITICAL',
       message: `ChironFS is not mounted at the node's data directory ${mountpoint}${dataMount ? ` (${dataMount.source}, ${dataMount.fsType} is)` : ''}: a node started now writes to no replica`,
-      next: `systemctl start ${mountUnitName(mountpoint)}   (or: ${commandLine(mountCommand({...settings, replicas: observation.replicas, mountpoint}))})`,
+      next: `systemctl start ${mountUnitName(mountpoint)}   (or: ${mountByHand})`,
+    })
+  } else if (observation.mountProblem) {
+    findings.push({
+      verdict: 'CRITICAL',
+      message: `ChironFS is mounted at ${mountpoint} but does not answer (${observation.mountProblem}): its process is gone or hung, and the node can neither read nor write its data`,
+      next: `fusermount -u -z ${mountpoint} && systemctl restart ${mountUnitName(mountpoint)}   (or: fusermount -u -z ${mountpoint} && ${mountByHand})`,
     })
   } else {
     if (view.controlError) findings.push({verdict: 'WARNING', message: `cannot read ChironFS's replica status: ${view.controlError}`, next: "lnstore status relies on its own checks meanwhile; check the mount's --ctl option"})

@@ -31,6 +31,8 @@ export interface StatusObservation {
   /** What is mounted at the data directory, if anything. */
   dataMount: MountEntry | null
   mounted: boolean
+  /** Why the mount does not answer (its process died: "Transport endpoint is not connected", or hangs); null when it does or is not mounted. */
+  mountProblem: string | null
   /** Real paths (as ChironFS logs them) of the replicas that answered; the others as configured. */
   resolved: string[]
   view: ChironfsView
@@ -74,8 +76,9 @@ export async function observeReplicas(deps: Deps, options: ObserveOptions): Prom
   const mounts = parseMountInfo(mountinfo)
   const dataMount = mounts.findLast((mount) => mount.mountPoint === mountpoint.replace(/\/+$/, '')) ?? null
   const mounted = dataMount?.fsType === 'fuse.chironfs' || (dataMount?.fsType === 'fuse' && dataMount.source === 'chironfs')
+  const mountProblem = mounted ? await mountAnswers(deps, mountpoint, settings.probeTimeoutSeconds * 1000) : null
   // Through the mount first: the high-water mark the replicas are judged by is then never newer than they are.
-  const nodeFindings = mounted && !options.skipNodeData ? await observeNodeData(mountpoint, stateDir, now, 'status') : []
+  const nodeFindings = mounted && !mountProblem && !options.skipNodeData ? await observeNodeData(mountpoint, stateDir, now, 'status') : []
   const freshness = await readFreshness(stateDir).catch(() => null)
 
   const reachable = replicas.filter((_, index) => probes[index].reachable).map((replica) => replica.path)
@@ -119,6 +122,7 @@ export async function observeReplicas(deps: Deps, options: ObserveOptions): Prom
     mounts,
     dataMount,
     mounted,
+    mountProblem,
     resolved,
     view,
     etab,
@@ -130,6 +134,17 @@ export async function observeReplicas(deps: Deps, options: ObserveOptions): Prom
     lastScrub: history?.scrubs[SCOPE] ?? null,
     verified: options.full ? await readVerified(stateDir) : verified,
   }
+}
+
+/**
+ * Whether the mount answers a stat, asked in a child process with a deadline: a ChironFS process
+ * that died leaves the mount listed but answering "Transport endpoint is not connected", and one
+ * that hangs would hang lnstore. Null when it answers; else why not.
+ */
+async function mountAnswers(deps: Deps, mountpoint: string, timeoutMs: number): Promise<string | null> {
+  const result = await deps.runner.run(['stat', '-c', '%F', '--', mountpoint], {timeoutMs})
+  if (result.timedOut) return `no answer within ${timeoutMs / 1000} s`
+  return result.exitCode === 0 ? null : result.stderr.trim().replace(/^stat: /, '') || `stat exited with ${result.exitCode}`
 }
 
 /** The highest data_version lnstore has seen the node write through the mount (status and preflight record it); null when none is on record. */

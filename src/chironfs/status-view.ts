@@ -14,7 +14,7 @@ export function chironfsPoolView(observation: StatusObservation, judgement: Judg
   return {
     name: SCOPE,
     label: `the ChironFS replicas at ${observation.mountpoint}`,
-    state: observation.mounted ? 'MOUNTED' : 'UNMOUNTED',
+    state: !observation.mounted ? 'UNMOUNTED' : observation.mountProblem ? 'NOT ANSWERING' : 'MOUNTED',
     verdict: worst([...findings.map((finding: Finding) => finding.verdict), ...replicas.map((report) => report.verdict)]),
     read: null,
     write: null,

@@ -19,6 +19,8 @@ export type {ReplicaReport} from './status-judge.js'
 export interface ChironfsReport {
   mountpoint: string
   mounted: boolean
+  /** Why the mount does not answer though it is listed (ChironFS's process died or hangs); null when it answers or is not mounted. */
+  mountProblem: string | null
   replicas: ReplicaReport[]
   differences: Difference[]
   /** Which replica heal would copy from, and why not when it would refuse; null when all agree. */
@@ -45,6 +47,7 @@ export async function checkChironfsStatus(deps: Deps, options: ChironfsCheckOpti
     chironfs: {
       mountpoint: observation.mountpoint,
       mounted: observation.mounted,
+      mountProblem: observation.mountProblem,
       replicas: judgement.replicas,
       differences: observation.divergence?.differences ?? [],
       authority: judgement.authority,

@@ -281,6 +281,32 @@ describe('lnstore status in mode chironfs (replica directories, real SQLite)', f
       expect(again.status, again.stdout).to.equal(0)
     })
 
+    it("ChironFS's process dies (the mount is listed but not connected): CRITICAL, the gate refuses, and the advice printed mounts it again", async () => {
+      const r1 = sandbox.replica('dead-r1', {ownFilesystem: true})
+      const r2 = sandbox.replica('dead-r2', {ownFilesystem: true})
+      for (const replica of [r1, r2]) sandbox.database(replica, 6)
+      const dataDir = join(sandbox.dir, 'dead-data')
+      const config = sandbox.config('dead', dataDir, [r1, `:${r2}`])
+      const {chironfs} = JSON.parse(readFileSync(config, 'utf8'))
+      sandbox.mount(dataDir, [r1, `:${r2}`], chironfs.controlSocket, chironfs.log)
+      await waitUntil(() => existsSync(join(dataDir, 'bitcoin')), 'the mount to answer')
+      process.kill(Number(sh('pgrep', ['-f', '-n', chironfs.controlSocket]).trim()), 'SIGKILL')
+      const run = await status(config, '--json')
+      expect(run.status, run.stdout).to.equal(2)
+      const dead = run.json().pools[0].findings.find((finding: {message: string}) => /but does not answer/.test(finding.message))
+      expect(dead?.message, run.stdout).to.contain(`ChironFS is mounted at ${dataDir} but does not answer (cannot statx '${dataDir}': Transport endpoint is not connected)`)
+      expect(run.json().chironfs.mountProblem).to.match(/Transport endpoint is not connected/)
+      const gate = await lnstoreAsync(['preflight', '--config', config])
+      expect(gate.status, gate.stdout).to.equal(2)
+      expect(gate.stdout).to.contain('DO NOT START')
+      // The advice, as printed, without systemd here: the part after "or:".
+      sh('sh', ['-c', /\(or: (.*)\)$/.exec(dead.next)![1]])
+      await waitUntil(() => existsSync(join(dataDir, 'bitcoin')), 'the mount to answer again')
+      const again = (await status(config, '--json')).json()
+      expect(again.chironfs).to.deep.include({mounted: true, mountProblem: null})
+      expect(again.pools[0].state).to.equal('MOUNTED')
+    })
+
     it('two replica entries that are one directory (a symlink): CRITICAL, and the gate refuses the start even with allowDegradedStart', async () => {
       const r1 = sandbox.replica('dup-r1', {ownFilesystem: true})
       sandbox.database(r1, 4)
