@@ -50,7 +50,7 @@ const BY_HAND = 'decide which copy is right (lnstore status --json lists every d
 export function judgeStatus(observation: StatusObservation, config: Config, options: {full?: boolean}): Judgement {
   const {mountpoint, mounted, dataMount, view, divergence, now} = observation
   const settings = config.chironfs
-  const findings: Finding[] = []
+  const findings: Finding[] = [...observation.trustFindings]
   // By hand, without the boot unit: ChironFS leaves its control socket behind, and a new mount that finds it exits.
   const mountByHand = `rm -f ${settings.controlSocket} && ${commandLine(mountCommand({...settings, replicas: observation.replicas, mountpoint}))}`
   if (!mounted) {

@@ -6,6 +6,7 @@ import {observeNodeData} from '../node/observe.js'
 import {readFreshness} from '../state/freshness.js'
 import {HistoryStore, type ScrubRecord} from '../state/history.js'
 import type {Deps} from '../system/deps.js'
+import {trustFindings} from '../system/trust.js'
 import type {Finding} from '../storage/verdict.js'
 import {parseMountInfo, type MountEntry} from '../storage/mounts.js'
 import {checkDivergence, type Divergence} from './divergence.js'
@@ -42,6 +43,8 @@ export interface StatusObservation {
   overlaps: ReplicaOverlap[]
   /** What reading the node's database through the mount found (a rollback). */
   nodeFindings: Finding[]
+  /** Run as root: what others could change of what root runs (the start gate judges that for itself). */
+  trustFindings: Finding[]
   /** The highest data_version lnstore had seen the node write, taken before the replicas were read. */
   highWater: number | null
   divergence: Divergence | null
@@ -58,6 +61,8 @@ export interface ObserveOptions {
   full?: boolean
   /** Skip reading and recording the node database through the mount (preflight judges it itself). */
   skipNodeData?: boolean
+  /** The config file in use (status, as root, warns when others can change it or lnstore). */
+  configFile?: string | null
 }
 
 export async function observeReplicas(deps: Deps, options: ObserveOptions): Promise<StatusObservation> {
@@ -128,6 +133,7 @@ export async function observeReplicas(deps: Deps, options: ObserveOptions): Prom
     etab,
     overlaps,
     nodeFindings,
+    trustFindings: !options.skipNodeData && process.getuid?.() === 0 ? trustFindings(options.configFile) : [],
     highWater,
     divergence,
     checkedCopies,

@@ -7,6 +7,7 @@
 install_machine
 start_writer
 wait_for 120 "the writer's first acknowledged writes" acked_at_least 5
+systemctl start lnstore-check.service # what the check timer runs: lnstore notes the error counters
 
 # The fault: silent corruption of disk 2: random bytes over its whole data area (past the 4 MiB
 # of labels and boot area at the start, short of the two labels at the end), written under ZFS's
