@@ -3,7 +3,9 @@
  * validator that names the bad key. Kept declarative so `config show` and the README can list it.
  */
 
+import {replicaOverlap} from '../chironfs/replica-paths.js'
 import {TIME_OF_DAY, unevenInterval, WEEKDAYS} from '../schedule/calendar.js'
+import {closestName} from './suggest.js'
 
 type FieldSpec =
   | {type: 'number'; min: number; max: number; integer?: boolean; default?: number; doc: string}
@@ -156,7 +158,7 @@ export const CONFIG_SCHEMA = {
       log: {type: 'string', default: '/var/log/lnstore/chironfs.log', doc: "ChironFS's log (--log): failed writes and disabled replicas."},
       binary: {type: 'string', default: 'chironfs', doc: 'The chironfs program: a name on PATH or a path.'},
       probeTimeoutSeconds: count(1, 600, 10, 'A replica that does not answer a stat, a write and a statfs within this time is unreachable (a dead NFS server must not hang lnstore).'),
-      settleSeconds: count(0, 600, 3, 'A difference between replicas is reported only when a second look this much later still sees it (the node writes between two reads).'),
+      settleSeconds: count(0, 600, 3, 'A difference between replicas is reported only when looks for this long (after 50 ms, then doubling) still see it (the node writes between two reads); nothing is waited for when the replicas agree.'),
     },
   },
 } as const satisfies Fields
@@ -197,6 +199,8 @@ export function validateConfig(raw: unknown, source: string): Config {
   if (config.mode === 'chironfs') {
     if (config.chironfs.replicas.length < 2) throw new ConfigError(`${source}: "chironfs.replicas" must name at least two replica directories in mode chironfs`, 'chironfs.replicas')
     if (!config.dataDir) throw new ConfigError(`${source}: "dataDir" (where ChironFS is mounted) is needed in mode chironfs`, 'dataDir')
+    const overlap = replicaOverlap(config.chironfs.replicas)
+    if (overlap) throw new ConfigError(`${source}: "chironfs.replicas" ${overlap}: ChironFS would keep one copy where lnstore counts two`, 'chironfs.replicas')
   }
 
   return config
@@ -234,7 +238,7 @@ function readObject<F extends Fields>(fields: F, raw: unknown, prefix: string, s
 
   for (const key of Object.keys(raw)) {
     if (!(key in fields)) {
-      const near = Object.keys(fields).find((known) => known.toLowerCase() === key.toLowerCase() || known.startsWith(key) || key.startsWith(known))
+      const near = closestName(key, Object.keys(fields))
       throw new ConfigError(`${source}: unknown key "${prefix}${key}"${near ? ` (did you mean "${prefix}${near}"?)` : ''}`, `${prefix}${key}`)
     }
   }
