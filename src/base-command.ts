@@ -45,7 +45,8 @@ export abstract class BaseCommand extends Command {
 
   protected async catch(error: Interfaces.CommandError): Promise<unknown> {
     const own = (error as {exitCode?: number}).exitCode ?? (error instanceof Errors.CLIError ? error.oclif.exit : undefined)
-    const exit = (this.constructor as typeof BaseCommand).failureExitCode ?? own ?? 1
+    // `-h` ends the command with an ExitError of 0: help shown is not a failure.
+    const exit = error instanceof Errors.ExitError ? (own ?? 0) : ((this.constructor as typeof BaseCommand).failureExitCode ?? own ?? 1)
     // @oclif/core's catch takes process.exitCode as it finds it and ignores err.oclif.exit under --json.
     process.exitCode = exit
     return super.catch(toCliError(error, exit))

@@ -3,7 +3,9 @@
  * validator that names the bad key. Kept declarative so `config show` and the README can list it.
  */
 
+import {replicaOverlap} from '../chironfs/replica-paths.js'
 import {TIME_OF_DAY, unevenInterval, WEEKDAYS} from '../schedule/calendar.js'
+import {closestName} from './suggest.js'
 
 type FieldSpec =
   | {type: 'number'; min: number; max: number; integer?: boolean; default?: number; doc: string}
@@ -141,6 +143,7 @@ export const CONFIG_SCHEMA = {
       startCommand: {type: 'string', doc: 'Shell command that starts the node and returns (kinds rpc and commands).'},
       stopCommand: {type: 'string', doc: 'Shell command that stops the node (kind commands).'},
       rpcFile: {type: 'string', doc: "The node's JSON-RPC socket, when lightningd's rpc-file option moves it out of <dataDir>/<network>/lightning-rpc. On ChironFS it must be outside the mount: ChironFS cannot hold a socket."},
+      hsmtool: {type: 'string', doc: "Core Lightning's lightning-hsmtool, when it is not on PATH (e.g. /opt/cln/bin/lightning-hsmtool): preflight asks it which node hsm_secret belongs to, and refuses when it cannot tell. The environment variable LNSTORE_HSMTOOL overrides it."},
       stopTimeoutSeconds: count(1, 3600, 120, 'Give up (touching no disk) when the node has not exited this long after being asked to stop.'),
       startTimeoutSeconds: count(1, 3600, 300, 'Give up when the started node does not answer getinfo within this time.'),
     },
@@ -155,7 +158,7 @@ export const CONFIG_SCHEMA = {
       log: {type: 'string', default: '/var/log/lnstore/chironfs.log', doc: "ChironFS's log (--log): failed writes and disabled replicas."},
       binary: {type: 'string', default: 'chironfs', doc: 'The chironfs program: a name on PATH or a path.'},
       probeTimeoutSeconds: count(1, 600, 10, 'A replica that does not answer a stat, a write and a statfs within this time is unreachable (a dead NFS server must not hang lnstore).'),
-      settleSeconds: count(0, 600, 3, 'A difference between replicas is reported only when a second look this much later still sees it (the node writes between two reads).'),
+      settleSeconds: count(0, 600, 3, 'A difference between replicas is reported only when looks for this long (after 50 ms, then doubling) still see it (the node writes between two reads); nothing is waited for when the replicas agree.'),
     },
   },
 } as const satisfies Fields
@@ -196,9 +199,17 @@ export function validateConfig(raw: unknown, source: string): Config {
   if (config.mode === 'chironfs') {
     if (config.chironfs.replicas.length < 2) throw new ConfigError(`${source}: "chironfs.replicas" must name at least two replica directories in mode chironfs`, 'chironfs.replicas')
     if (!config.dataDir) throw new ConfigError(`${source}: "dataDir" (where ChironFS is mounted) is needed in mode chironfs`, 'dataDir')
+    const overlap = replicaOverlap(config.chironfs.replicas)
+    if (overlap) throw new ConfigError(`${source}: "chironfs.replicas" ${overlap}: ChironFS would keep one copy where lnstore counts two`, 'chironfs.replicas')
   }
 
   return config
+}
+
+/** A mail server on this machine (loopback), where a login without TLS never leaves the host. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase()
+  return bare === 'localhost' || bare.endsWith('.localhost') || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare) || bare === '::1' || /^::ffff:127\./.test(bare)
 }
 
 function checkAlertsAndSchedule(config: Config, source: string): void {
@@ -211,6 +222,9 @@ function checkAlertsAndSchedule(config: Config, source: string): void {
   if (smtp.passwordFile && smtp.passwordEnv) fail('alerts.smtp.passwordEnv', 'and "alerts.smtp.passwordFile" both name a password: keep one')
   if ((smtp.passwordFile || smtp.passwordEnv) && !smtp.user) fail('alerts.smtp.user', 'is needed with a password')
   if (smtp.user && !smtp.passwordFile && !smtp.passwordEnv) fail('alerts.smtp.passwordFile', 'or "alerts.smtp.passwordEnv" is needed with a user (the password never goes in the config)')
+  if (smtp.tls === 'none' && smtp.user && smtp.host && !isLoopbackHost(smtp.host)) {
+    fail('alerts.smtp.tls', `is "none" with a login to ${smtp.host}, which is not on this machine: the password would cross the network in clear text; use "starttls" (port 587) or "implicit" (465)`)
+  }
   for (const key of ['schedule', 'monitor'] as const) {
     const uneven = unevenInterval(config[key].checkIntervalMinutes * 60)
     if (uneven) fail(`${key}.checkIntervalMinutes`, `must repeat evenly on the clock: ${uneven}`)
@@ -224,7 +238,7 @@ function readObject<F extends Fields>(fields: F, raw: unknown, prefix: string, s
 
   for (const key of Object.keys(raw)) {
     if (!(key in fields)) {
-      const near = Object.keys(fields).find((known) => known.toLowerCase() === key.toLowerCase() || known.startsWith(key) || key.startsWith(known))
+      const near = closestName(key, Object.keys(fields))
       throw new ConfigError(`${source}: unknown key "${prefix}${key}"${near ? ` (did you mean "${prefix}${near}"?)` : ''}`, `${prefix}${key}`)
     }
   }

@@ -182,7 +182,7 @@ export async function runDemo(deps: Deps, options: DemoOptions): Promise<DemoRep
       await live.backup(paths.olderCopy)
       live.close()
       olderVersion = (await readDatabase(paths.olderCopy)).dataVersion ?? 0
-      // A new pool has never been scrubbed (status warns so): the first scrub sets the baseline.
+      // A new pool has not been scrubbed yet: the first scrub sets the baseline.
       expectExit(await lnstore(['scrub', '--wait', '--pool', pool]), [0], 'lnstore scrub --wait on the healthy pool')
       const status = await lnstore(['status'])
       expectExit(status, [0], 'lnstore status')

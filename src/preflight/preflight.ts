@@ -3,7 +3,7 @@ import {join} from 'node:path'
 
 import type {Config} from '../config/schema.js'
 import {findNodeDatabases, readDatabase, type DatabaseReading} from '../node/data-version.js'
-import {hsmNodeId} from '../node/identity.js'
+import {hsmNodeId, hsmtoolProgram} from '../node/identity.js'
 import {openRunStartFindings, readOpenRuns} from '../runbook/open-runs.js'
 import {acknowledgeHistory, forgetDataVersion, readFreshness, recordDataVersion, reseedDataVersion, setAsideDamaged, type FreshnessState} from '../state/freshness.js'
 import {CorruptStateError} from '../state/json-file.js'
@@ -100,9 +100,9 @@ export async function preflight(deps: Deps, options: PreflightOptions): Promise<
 
   const main = await readDatabase(databases.main)
   const highWater = state.highWater[databases.main]?.dataVersion ?? null
-  findings.push(...databaseFindings(main, highWater))
+  findings.push(...databaseFindings(main, highWater, gate.olderDataNext))
   // hsm_secret lives in the network folder even when wallet= puts the database elsewhere.
-  findings.push(...(await identityFindings(deps, main, join(dataDir, network, 'hsm_secret'))))
+  findings.push(...(await identityFindings(deps, main, join(dataDir, network, 'hsm_secret'), hsmtoolProgram(config.node.hsmtool))))
   let backup: DatabaseReading | null = null
   if (databases.backup) {
     backup = await readDatabase(databases.backup)
@@ -151,11 +151,11 @@ async function missingDatabaseFinding(dataDir: string, network: string, state: F
 }
 
 /** The database belongs to the node whose hsm_secret is beside it; refuses when that cannot be told. */
-async function identityFindings(deps: Deps, reading: DatabaseReading, secret: string): Promise<Finding[]> {
+async function identityFindings(deps: Deps, reading: DatabaseReading, secret: string, hsmtool: string): Promise<Finding[]> {
   if (!reading.nodeId) return []
-  const fromSecret = await hsmNodeId(deps, secret)
+  const fromSecret = await hsmNodeId(deps, secret, hsmtool)
   if ('unknown' in fromSecret) {
-    return [{verdict: 'CRITICAL', message: `cannot tell whether ${reading.path} belongs to this node's hsm_secret: ${fromSecret.unknown}`, next: 'install lightning-hsmtool (Core Lightning) or set LNSTORE_HSMTOOL, then: lnstore preflight'}]
+    return [{verdict: 'CRITICAL', message: `cannot tell whether ${reading.path} belongs to this node's hsm_secret: ${fromSecret.unknown}`, next: 'put lightning-hsmtool (Core Lightning) on PATH or set node.hsmtool in the config to it, then: lnstore preflight'}]
   }
 
   if (fromSecret.id === reading.nodeId) return []
@@ -168,7 +168,8 @@ async function identityFindings(deps: Deps, reading: DatabaseReading, secret: st
   ]
 }
 
-export function databaseFindings(reading: DatabaseReading, highWater: number | null): Finding[] {
+/** `olderDataNext`: what to do about data older than the node wrote, where the storage knows better (ChironFS: heal from the newest replica). */
+export function databaseFindings(reading: DatabaseReading, highWater: number | null, olderDataNext?: string): Finding[] {
   const findings: Finding[] = []
   if (reading.check !== 'ok') {
     findings.push({verdict: 'CRITICAL', message: `${reading.path} fails SQLite's quick_check: ${reading.check}`, next: 'do not start the node on it: restore the pool\'s data (zpool status -v) or ask for help'})
@@ -178,7 +179,7 @@ export function databaseFindings(reading: DatabaseReading, highWater: number | n
     findings.push({
       verdict: 'CRITICAL',
       message: `${reading.path} has data_version ${reading.dataVersion}, but lnstore has seen ${highWater}: this data is OLDER than what the node last wrote (rolled back or replaced by an old copy); starting on it can lose the channels`,
-      next: 'put the newest copy of the database back (the renamed original, a backup); only if this one is truly the newest: lnstore preflight ack',
+      next: olderDataNext ?? 'put the newest copy of the database back (the renamed original, a backup); only if this one is truly the newest: lnstore preflight ack',
     })
   } else if (findings.length === 0) {
     findings.push({verdict: 'OK', message: `${reading.path}: data_version ${reading.dataVersion} (highest seen ${highWater ?? 'none yet'}), quick_check ok`})

@@ -33,4 +33,6 @@ export interface StartGate {
   dataPresent: boolean
   /** The pool whose history may record rollbacks and rewinds of the dataset; null where there is none. */
   poolHistory: {pool: string; dataset: string} | null
+  /** What to run about node data older than it last wrote, where this storage knows better than restoring a copy (ChironFS: heal from the newest replica). */
+  olderDataNext?: string
 }

@@ -18,9 +18,9 @@ export const chironfsBackend: StorageBackend = {
   },
   async startGate(deps, config, stateDir) {
     const {chironfsStartFindings} = await import('../chironfs/preflight.js')
-    const {mounted, findings} = await chironfsStartFindings(deps, config, stateDir)
+    const {mounted, findings, olderDataNext} = await chironfsStartFindings(deps, config, stateDir)
     // Without the mount the directory holds no replica's data.
-    return {findings, dataPresent: mounted, poolHistory: null}
+    return {findings, dataPresent: mounted, poolHistory: null, olderDataNext}
   },
   renderPool: renderChironfsPool,
   unsupported: {

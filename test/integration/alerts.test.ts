@@ -1,10 +1,10 @@
 import {expect} from 'chai'
 import {chmodSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
-import {hostname, tmpdir} from 'node:os'
+import {hostname, networkInterfaces, tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {lnstoreAsync, type CliRun} from '../support/cli.js'
-import {alertConfig, SMTP_PASSWORD, TestSmtpServer} from '../support/smtp.js'
+import {alertConfig, SMTP_PASSWORD, SMTP_USER, TestSmtpServer} from '../support/smtp.js'
 import {waitFor} from '../support/wait.js'
 import {backend, ensureZfs, sh, ZfsSandbox, type PoolHandle} from '../support/zfs-sandbox.js'
 
@@ -109,6 +109,26 @@ describe(`mail alerts from lnstore status on real ZFS (${backend}), through a re
     }
   })
 
+  it('a state directory that cannot be written: the CRITICAL mail still goes out, and the failure is loud', async () => {
+    const notADirectory = join(dir, 'state-is-a-file')
+    writeFileSync(notADirectory, '')
+    sh('zpool', ['offline', mirror.name, mirror.devices[1]])
+    try {
+      const before = server.messages.length
+      const run = await lnstoreAsync(['status', '--pool', mirror.name], {env: {...env, LNSTORE_STATE_DIR: notADirectory}})
+      outputs.push(run.stdout, run.stderr)
+      expect(run.status, run.stderr).to.equal(2)
+      expect(run.errors).to.contain(`alerts: CANNOT WRITE the alert state in ${notADirectory}`)
+      expect(run.errors).to.contain('mails sent directly instead of through the outbox')
+      // Two mails: the pool's CRITICAL, and the host's WARNING that the error history cannot be recorded either.
+      const subjects = (await server.waitFor(before + 2)).slice(before).map((mail) => mail.subject)
+      expect(subjects.some((subject) => subject.startsWith(`[lnstore] CRITICAL: pool ${mirror.name} `)), subjects.join('\n')).to.equal(true)
+    } finally {
+      sh('zpool', ['online', mirror.name, mirror.devices[1]])
+      await settle(mirror)
+    }
+  })
+
   it('never shows the SMTP password: not in any output, not in `config show`', async () => {
     const shown = await lnstoreAsync(['config', 'show', '--json'], {env})
     expect(shown.json().config.alerts.smtp).to.deep.include({user: 'lnstore', passwordFile: join(dir, 'smtp-password')})
@@ -183,6 +203,35 @@ describe('lnstore alert test, against real SMTP servers', function () {
     const run = await lnstoreAsync(['alert', 'test'], {env: {LNSTORE_STATE_DIR: join(dir, 'state'), LNSTORE_CONFIG: config}})
     expect(run.status).to.equal(1)
     expect(run.errors).to.contain(`is readable by every user on this machine (mode 0644), so any local program could read the mail password`)
+  })
+
+  it('never sends the password in clear text to another machine: tls none with a login is refused before connecting, allowed on loopback', async () => {
+    // A careless server that takes logins without TLS, on this machine's network address (not loopback).
+    const address = Object.values(networkInterfaces())
+      .flat()
+      .find((entry) => entry && entry.family === 'IPv4' && !entry.internal)?.address
+    const careless = new TestSmtpServer({allowInsecureAuth: true})
+    const host = address ?? '192.0.2.1' // without a network address nothing listens: the refusal must still come first
+    const port = address ? await careless.start(0, address) : 25
+    try {
+      const run = await alertTest({smtp: {host, tls: 'none'}}, port)
+      expect(run.status, run.stdout).to.equal(1)
+      expect(run.errors).to.contain(`"alerts.smtp.tls" is "none" with a login to ${host}, which is not on this machine: the password would cross the network in clear text`)
+      expect(careless.logins).to.deep.equal([])
+      expect(`${run.stdout}${run.stderr}`).not.to.contain(SMTP_PASSWORD)
+    } finally {
+      await careless.stop()
+    }
+
+    const local = new TestSmtpServer({allowInsecureAuth: true})
+    const localPort = await local.start()
+    try {
+      const run = await alertTest({smtp: {tls: 'none'}}, localPort)
+      expect(run.status, run.stderr).to.equal(0)
+      expect(local.logins).to.deep.equal([{user: SMTP_USER, overTls: false}])
+    } finally {
+      await local.stop()
+    }
   })
 
   it('a server that is not there: connection refused', async () => {
