@@ -3,7 +3,6 @@ import type {StorageBackend} from './backend.js'
 
 /** Mode chironfs: the replicas ChironFS writes to, compared in full by `scrub`, brought back in step by `heal`. */
 export const chironfsBackend: StorageBackend = {
-  noun: 'ChironFS replicas',
   missingSetup: (config) => (config.dataDir ? [] : ['dataDir']),
   // No pool: the acknowledgements are kept under the mount's scope name.
   scope: () => 'chironfs',

@@ -9,7 +9,6 @@ import type {StorageBackend} from './backend.js'
 
 /** Mode zfs: the pools, scrubbed by ZFS, disks replaced by `lnstore replace-disk`; ZFS heals itself. */
 const zfs: StorageBackend = {
-  noun: 'ZFS pools',
   missingSetup: (config) => [...(config.dataDir ? [] : ['dataDir']), ...(config.dataset ? [] : ['dataset'])],
   scope: (config) => config.dataset?.split('/')[0] ?? 'zfs',
   status: async (deps, options) => (await import('../status/check-status.js')).checkStatus(deps, options),
