@@ -5,7 +5,7 @@ import {BaseCommand} from '../base-command.js'
 import {DEFAULT_CONFIG_PATHS} from '../config/load.js'
 import type {Config} from '../config/schema.js'
 import type {Layout} from '../devices/checks.js'
-import type {AnyInitContext, InitResult} from '../init/result.js'
+import type {AnyInitContext, InitResult} from '../init/runbook.js'
 import {runbookEnvelope, runbookFlags, type PlannedRun} from '../runbook/command.js'
 import type {Step} from '../runbook/engine.js'
 
@@ -57,7 +57,7 @@ Exit codes: 0 done (or planned, with --dry-run), 1 a step failed (run --resume o
     const {flags} = await this.parse(Init)
     const runbook = runbookEnvelope(this.runbookOutput(), {kind: 'init', needsRoot: 'init creates pools and changes disks', flags})
     const {config, source, stateDir} = await this.loadConfig(flags, {missingOk: true})
-    const {initResult, renderDone, initStepsOf} = await import('../init/result.js')
+    const {initResult, renderDone, initStepsOf} = await import('../init/runbook.js')
     return runbook.run<AnyInitContext, InitResult>({
       stateDir,
       steps: (context) => initStepsOf(this.deps, context),
