@@ -1,15 +1,19 @@
 #!/usr/bin/env node
 // lnstore's benchmark. Every figure is a ratio against a baseline measured in the same run, on
 // the same machine, interleaved, so a busy or slow machine shifts both sides alike.
-//   (a) `lnstore status` end to end beside `zpool status` alone, sanoid --monitor-health (the
-//       peer to beat) and `node -e 0` (the start-up floor), on one real zfs-fuse pool;
+//   (a) `lnstore status` and `lnstore preflight` end to end beside `zpool status` alone, sanoid
+//       --monitor-health (the peer to beat) and `node -e 0` (the start-up floor), on one real
+//       zfs-fuse pool holding a node database; the goals of issue 20 are printed with the ratios;
 //   (b) the status reader on synthetic pools of 10, 100 and 1,000 devices.
-// Usage: npm run bench [-- --runs N]   (root: it creates a pool on sparse files)
-import {execFileSync, spawnSync} from 'node:child_process'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+// Usage: npm run bench [-- --runs N]   (root: it creates a pool on sparse files; it installs nothing)
+import {spawnSync} from 'node:child_process'
+import {copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
+
+import Database from 'better-sqlite3'
+import {$, sleep, which} from 'zx'
 
 import {parseStatus} from '../dist/zfs/status-json.js'
 
@@ -19,36 +23,63 @@ const BIN = fileURLToPath(new URL('../bin/run.js', import.meta.url))
 const work = mkdtempSync(join(tmpdir(), 'lnstore-bench-'))
 const POOL = `lnsbench${process.pid}`
 
-const has = (command) => spawnSync('sh', ['-c', `command -v ${command}`]).status === 0
+// The set-up is a script of zpool and zfs calls: zx's home. The measured runs are plain spawns.
+$.quiet = true
+const has = async (command) => (await which(command, {nothrow: true})) !== null
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
 
-function ensurePool() {
-  if (spawnSync('zpool', ['list'], {stdio: 'ignore'}).status !== 0) {
-    if (!has('zfs-fuse')) throw new Error('no zpool answers and zfs-fuse is not installed (apt-get install zfs-fuse)')
-    spawnSync('zfs-fuse', [], {stdio: 'ignore'})
-    for (let i = 0; i < 100 && spawnSync('zpool', ['list'], {stdio: 'ignore'}).status !== 0; i++) execFileSync('sleep', ['0.1'])
+async function ensurePool() {
+  const answers = async () => (await $`zpool list`.nothrow()).exitCode === 0
+  if (!(await answers())) {
+    if (!(await has('zfs-fuse'))) throw new Error('no zpool answers and zfs-fuse is not installed (apt-get install zfs-fuse)')
+    await $`zfs-fuse`.nothrow()
+    for (let i = 0; i < 100 && !(await answers()); i++) await sleep(100)
   }
 
   const disks = ['a', 'b'].map((name) => join(work, name))
-  for (const disk of disks) execFileSync('truncate', ['-s', '128M', disk])
-  execFileSync('zpool', ['create', '-f', '-m', join(work, 'mnt'), POOL, 'mirror', ...disks], {stdio: 'ignore'})
-  execFileSync('zpool', ['scrub', POOL])
+  await $`truncate -s 128M ${disks}`
+  await $`zpool create -f -m ${join(work, 'mnt')} ${POOL} mirror ${disks}`
+  await $`zfs create -o mountpoint=${join(work, 'lightning')} ${POOL}/ln`
+  await $`zpool scrub ${POOL}`
 }
 
-/** Wall time of each command, interleaved run by run; returns the median in milliseconds. */
+/** A node database with a data_version, as Core Lightning keeps it: preflight reads and checks it. */
+function writeNodeDatabase(dataDir) {
+  mkdirSync(join(dataDir, 'bitcoin'), {recursive: true})
+  const database = new Database(join(dataDir, 'bitcoin', 'lightningd.sqlite3'))
+  database.exec("CREATE TABLE vars (name TEXT PRIMARY KEY, val TEXT, intval INTEGER, blobval BLOB); INSERT INTO vars (name, intval) VALUES ('data_version', 4242)")
+  database.close()
+}
+
+/** CPU time (user + system, milliseconds) of the children this process has waited for, from Linux's /proc. */
+function childrenCpuMs() {
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')
+  // cutime and cstime, fields 16 and 17 of stat(5), in clock ticks (USER_HZ, 100 on Linux).
+  return (Number(fields[13]) + Number(fields[14])) * 10
+}
+
+/**
+ * Wall time of each command, interleaved run by run: the median in milliseconds; and its CPU time
+ * (its own and its children's, such as zpool), the mean: on a machine shared with other work the
+ * CPU time shows the cost of a command when the wall time is mostly waiting for a core.
+ */
 function timeCommands(commands) {
   const samples = new Map(commands.map(({label}) => [label, []]))
+  const cpu = new Map(commands.map(({label}) => [label, 0]))
   for (let run = 0; run < RUNS + 1; run++) {
     for (const {label, argv, env} of commands) {
+      const cpuBefore = childrenCpuMs()
       const start = process.hrtime.bigint()
       const result = spawnSync(argv[0], argv.slice(1), {stdio: 'ignore', env: {...process.env, ...env}})
       const elapsed = Number(process.hrtime.bigint() - start) / 1e6
       if (result.error) throw result.error
-      if (run > 0) samples.get(label).push(elapsed) // the first run warms caches
+      if (run === 0) continue // the first run warms caches
+      samples.get(label).push(elapsed)
+      cpu.set(label, cpu.get(label) + childrenCpuMs() - cpuBefore)
     }
   }
 
-  return new Map([...samples].map(([label, values]) => [label, median(values)]))
+  return new Map([...samples].map(([label, values]) => [label, {wall: median(values), cpu: cpu.get(label) / RUNS}]))
 }
 
 function syntheticStatus(devices) {
@@ -75,36 +106,67 @@ function timeReader(devices) {
 }
 
 try {
-  ensurePool()
+  await ensurePool()
+  const dataDir = join(work, 'lightning')
+  writeNodeDatabase(dataDir)
   const stateDir = join(work, 'state')
-  const configFile = join(work, 'config.json')
-  writeFileSync(configFile, '{}')
+  // YAML, as `lnstore init` writes it.
+  const configFile = join(work, 'config.yaml')
+  const gateConfig = join(work, 'gate.yaml')
+  const savedStatus = join(work, 'zpool-status.txt')
+  writeFileSync(configFile, 'alerts: {}\n')
+  writeFileSync(gateConfig, `dataDir: ${dataDir}\ndataset: ${POOL}/ln\npools:\n  - ${POOL}\n`)
+  writeFileSync(savedStatus, (await $`zpool status ${POOL}`).stdout)
   const env = {LNSTORE_STATE_DIR: stateDir, LNSTORE_CONFIG: configFile, NO_COLOR: '1'}
+  const lnstore = (label, args, extra = {}) => ({label, argv: [process.execPath, BIN, ...args], env: {...env, ...extra}})
+  const labels = {floor: 'node -e 0 (start-up floor)', zpool: `zpool status ${POOL}`, sanoid: 'sanoid --monitor-health (the peer)'}
   const commands = [
-    {label: 'node -e 0 (start-up floor)', argv: [process.execPath, '-e', '0']},
-    {label: `zpool status ${POOL}`, argv: ['zpool', 'status', POOL]},
-    {label: 'lnstore --version (CLI start-up)', argv: [process.execPath, BIN, '--version'], env},
-    {label: `lnstore status --pool ${POOL}`, argv: [process.execPath, BIN, 'status', '--pool', POOL], env},
-    {label: `lnstore status --pool ${POOL} --json`, argv: [process.execPath, BIN, 'status', '--pool', POOL, '--json'], env},
+    {label: labels.floor, argv: [process.execPath, '-e', '0']},
+    {label: labels.zpool, argv: ['zpool', 'status', POOL]},
+    lnstore('lnstore --version (CLI start-up)', ['--version']),
+    lnstore(`lnstore status --pool ${POOL}`, ['status', '--pool', POOL]),
+    lnstore(`lnstore status --pool ${POOL} --json`, ['status', '--pool', POOL, '--json']),
+    lnstore('lnstore status --input FILE', ['status', '--input', savedStatus]),
+    lnstore('lnstore preflight (live pool, node db)', ['preflight'], {LNSTORE_CONFIG: gateConfig}),
   ]
-  if (has('sanoid')) {
+  for (const command of commands.slice(2)) {
+    const result = spawnSync(command.argv[0], command.argv.slice(1), {encoding: 'utf8', env: {...process.env, ...command.env}})
+    // A benchmark of a failing command measures nothing: each must give its healthy answer.
+    if (result.status !== 0) throw new Error(`${command.label} exited with ${result.status}: ${result.stdout}${result.stderr}`)
+  }
+
+  if (await has('sanoid')) {
     writeFileSync(join(work, 'sanoid.conf'), `[${POOL}]\n\tuse_template = bench\n\n[template_bench]\n\tautosnap = no\n`)
-    execFileSync('cp', ['/usr/share/sanoid/sanoid.defaults.conf', work])
-    commands.push({label: 'sanoid --monitor-health (the peer)', argv: ['sanoid', '--configdir', work, '--monitor-health']})
+    copyFileSync('/usr/share/sanoid/sanoid.defaults.conf', join(work, 'sanoid.defaults.conf'))
+    commands.push({label: labels.sanoid, argv: ['sanoid', '--configdir', work, '--monitor-health']})
   }
 
   const times = timeCommands(commands)
-  const floor = times.get(commands[0].label)
-  const zpool = times.get(commands[1].label)
-  const sanoid = times.get('sanoid --monitor-health (the peer)')
-  console.log(`(a) end to end, median of ${RUNS} runs, zfs-fuse pool ${POOL}\n`)
-  console.log(`${'command'.padEnd(44)}${'ms'.padStart(8)}${'× node -e 0'.padStart(13)}${'× zpool'.padStart(9)}${sanoid ? '× sanoid'.padStart(10) : ''}`)
-  for (const [label, ms] of times) {
-    const ratios = [ms / floor, ms / zpool, ...(sanoid ? [ms / sanoid] : [])].map((ratio, index) => ratio.toFixed(2).padStart([13, 9, 10][index]))
-    console.log(`${label.padEnd(44)}${ms.toFixed(1).padStart(8)}${ratios.join('')}`)
+  const floor = times.get(labels.floor)
+  const zpool = times.get(labels.zpool)
+  const sanoid = times.get(labels.sanoid)
+  console.log(`(a) end to end, zfs-fuse pool ${POOL}: wall time (median of ${RUNS} runs) and CPU time with children (mean)\n`)
+  console.log(`${'command'.padEnd(44)}${'ms'.padStart(8)}${'× node -e 0'.padStart(13)}${'× zpool'.padStart(9)}${sanoid ? '× sanoid'.padStart(10) : ''}${'CPU ms'.padStart(9)}${sanoid ? '× sanoid'.padStart(10) : ''}`)
+  for (const [label, {wall, cpu}] of times) {
+    const ratios = [wall / floor.wall, wall / zpool.wall, ...(sanoid ? [wall / sanoid.wall] : [])].map((ratio, index) => ratio.toFixed(2).padStart([13, 9, 10][index]))
+    console.log(`${label.padEnd(44)}${wall.toFixed(1).padStart(8)}${ratios.join('')}${cpu.toFixed(1).padStart(9)}${sanoid ? (cpu / sanoid.cpu).toFixed(2).padStart(10) : ''}`)
   }
 
-  if (!sanoid) console.log('(sanoid is not installed: apt-get install sanoid to compare with it)')
+  console.log('\ngoals (issue 20), wall time; CPU time beside it')
+  const goal = (what, label, base, baseName, limit) => {
+    const {wall, cpu} = times.get(label)
+    const ratio = wall / base.wall
+    console.log(`  ${what.padEnd(32)}${ratio.toFixed(2).padStart(6)}× ${baseName.padEnd(24)} goal ≤ ${limit}×: ${ratio <= limit ? 'met' : 'NOT met'}   (CPU ${(cpu / base.cpu).toFixed(2)}×)`)
+  }
+
+  if (sanoid) {
+    goal('lnstore status', `lnstore status --pool ${POOL}`, sanoid, 'sanoid --monitor-health', 1.0)
+    goal('lnstore preflight', 'lnstore preflight (live pool, node db)', sanoid, 'sanoid --monitor-health', 1.0)
+  } else {
+    console.log('  sanoid is not installed, so the status and preflight goals cannot be measured: apt-get install sanoid (Debian/Ubuntu), then run it again')
+  }
+
+  goal('lnstore status --input FILE', 'lnstore status --input FILE', floor, 'node -e 0', 1.6)
   console.log('\n(b) the status reader, in process, median per parse\n')
   console.log(`${'devices'.padStart(8)}${'µs/parse'.padStart(12)}${'µs/device'.padStart(11)}${'× 10-device cost'.padStart(18)}`)
   const base = timeReader(10)
@@ -113,6 +175,15 @@ try {
     console.log(`${String(devices).padStart(8)}${us.toFixed(1).padStart(12)}${(us / devices).toFixed(2).padStart(11)}${(us / base).toFixed(1).padStart(18)}`)
   }
 } finally {
-  spawnSync('zpool', ['destroy', '-f', POOL], {stdio: 'ignore'})
-  rmSync(work, {recursive: true, force: true})
+  // zfs-fuse says "busy" for a while after the last command: try again, and never delete the
+  // files of a pool still imported (the shared daemon fails on a pool whose disks are gone).
+  let destroyed = false
+  for (let attempt = 0; attempt < 40 && !destroyed; attempt++) {
+    const result = await $`zpool destroy -f ${POOL}`.nothrow()
+    destroyed = result.exitCode === 0 || /no such pool/.test(result.stderr)
+    if (!destroyed) await sleep(250)
+  }
+
+  if (destroyed) rmSync(work, {recursive: true, force: true})
+  else console.error(`could not destroy the benchmark's pool ${POOL}: run \`zpool destroy -f ${POOL}\`, then remove ${work}`)
 }

@@ -8,7 +8,33 @@ import {nodeAdapter, type NodeAdapter, type NodeSettings} from '../node/adapter.
 import type {Deps} from '../system/deps.js'
 import {commandLine} from '../system/runner.js'
 import {Inbox} from './inbox.js'
-import type {DemoOptions, DemoReport} from './run-demo.js'
+
+export interface DemoStep {
+  id: string
+  title: string
+  result: 'passed' | 'failed' | 'skipped'
+  /** What the step saw: the proof that it worked, or why it failed. */
+  detail: string[]
+  seconds: number
+}
+
+export interface DemoReport {
+  sandbox: string
+  zfs: string | null
+  pool: string
+  kept: boolean
+  steps: DemoStep[]
+  passed: boolean
+}
+
+export interface DemoOptions {
+  /** argv that runs lnstore (node and bin/run.js). */
+  lnstore: string[]
+  keep: boolean
+  /** Print lnstore's own output, and let replace-disk draw its live task list on this terminal. */
+  show: boolean
+  out: (line: string) => void
+}
 
 /** What every step of the demo works on: the sandbox, its pool and node, the inbox, and lnstore itself. */
 export interface DemoContext {
@@ -101,7 +127,11 @@ export function expectExit(result: LnstoreRun, codes: number[], what: string): v
   if (!codes.includes(result.exitCode ?? -1)) throw new StepFailed(`${what} exited with ${result.exitCode} (expected ${codes.join(' or ')}): ${result.output.trim().split('\n').slice(-3).join(' ')}`)
 }
 
-/** Runs a command to its end, keeping its standard output and both streams in the order they came. */
+/**
+ * Runs a command to its end, keeping its standard output and both streams in the order they came.
+ * Its own spawn, not the runner's: the demo shows lnstore's output interleaved as it was written
+ * (the runner keeps the streams apart), and stops these runs when it is interrupted (`running`).
+ */
 function runInOrder(argv: string[]): Promise<LnstoreRun> {
   const child = spawn(argv[0], argv.slice(1), {stdio: ['ignore', 'pipe', 'pipe'], env: {...process.env, NO_COLOR: '1'}})
   running.add(child)

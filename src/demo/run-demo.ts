@@ -1,5 +1,5 @@
 import type {Deps} from '../system/deps.js'
-import {createDemo, running} from './context.js'
+import {createDemo, running, type DemoOptions, type DemoReport, type DemoStep} from './context.js'
 import {cleanup, DEMO_STEPS} from './steps.js'
 
 /**
@@ -8,33 +8,6 @@ import {cleanup, DEMO_STEPS} from './steps.js'
  * mail, a disk replaced around the running node with every write kept, and a start refused on an
  * older copy of the data. Every step runs lnstore's own commands, as a user would.
  */
-
-export interface DemoStep {
-  id: string
-  title: string
-  result: 'passed' | 'failed' | 'skipped'
-  /** What the step saw: the proof that it worked, or why it failed. */
-  detail: string[]
-  seconds: number
-}
-
-export interface DemoReport {
-  sandbox: string
-  zfs: string | null
-  pool: string
-  kept: boolean
-  steps: DemoStep[]
-  passed: boolean
-}
-
-export interface DemoOptions {
-  /** argv that runs lnstore (node and bin/run.js). */
-  lnstore: string[]
-  keep: boolean
-  /** Print lnstore's own output, and let replace-disk draw its live task list on this terminal. */
-  show: boolean
-  out: (line: string) => void
-}
 
 export async function runDemo(deps: Deps, options: DemoOptions): Promise<DemoReport> {
   const ctx = await createDemo(deps, options)

@@ -130,7 +130,7 @@ async function replaceDisk(ctx: DemoContext): Promise<string[]> {
   const {options, paths, bad, spare, say, lnstore} = ctx
   const args = ['replace-disk', bad, spare, '--allow-files', '--i-understand', '--yes']
   if (options.show && process.stderr.isTTY) {
-    // The live task list (listr2) needs the terminal itself.
+    // The live task list (listr2) needs the terminal itself: a spawn with inherited streams, not the runner.
     say(`  $ lnstore ${commandLine(args)}`)
     const child = spawn(options.lnstore[0], [...options.lnstore.slice(1), ...args, '--config', paths.config], {stdio: ['ignore', 'inherit', 'inherit']})
     running.add(child)

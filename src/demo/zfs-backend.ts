@@ -33,6 +33,7 @@ export async function ensureZfs(deps: Deps): Promise<ZfsBackend> {
   if (!installed) throw new NoZfsError()
   if (await answers()) return {kind: 'zfs-fuse', release: async () => {}}
 
+  // A daemon that outlives this call (stopped by release()): its own spawn, not the runner's run-to-the-end.
   const daemon = spawn('zfs-fuse', ['--no-daemon'], {detached: true, stdio: 'ignore'})
   daemon.unref()
   for (let attempt = 0; attempt < 100; attempt++) {

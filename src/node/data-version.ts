@@ -13,6 +13,8 @@ export interface DatabaseReading {
   dataVersion: number | null
   /** SQLite's `PRAGMA quick_check`: "ok", what it found wrong, or "not run". */
   check: string
+  /** The node id the database belongs to (`vars.node_id`, hex), when it records one. */
+  nodeId?: string
 }
 
 /**
@@ -28,7 +30,10 @@ export async function readDatabase(path: string, options: {quickCheck?: boolean}
     const check = options.quickCheck === false ? 'not run' : (database.pragma('quick_check') as {quick_check: string}[]).map((row) => row.quick_check).join('; ')
     const hasVars = database.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'vars'").get() !== undefined
     const row = hasVars ? (database.prepare("SELECT intval FROM vars WHERE name = 'data_version'").get() as {intval: number | bigint | null} | undefined) : undefined
-    return {path, dataVersion: row?.intval === undefined || row.intval === null ? null : Number(row.intval), check}
+    // The in-repo stand-in's vars table has no blobval column.
+    const hasBlobs = hasVars && (database.pragma('table_info(vars)') as {name: string}[]).some((column) => column.name === 'blobval')
+    const nodeId = hasBlobs ? (database.prepare("SELECT blobval FROM vars WHERE name = 'node_id'").get() as {blobval?: unknown} | undefined)?.blobval : undefined
+    return {path, dataVersion: row?.intval === undefined || row.intval === null ? null : Number(row.intval), check, ...(Buffer.isBuffer(nodeId) ? {nodeId: nodeId.toString('hex')} : {})}
   } catch (error) {
     const code = (error as {code?: string}).code
     // A damaged file is a finding about the data, not a failure to look.
@@ -51,11 +56,12 @@ const NETWORKS = ['bitcoin', 'testnet', 'testnet4', 'signet', 'regtest']
 
 /**
  * Where a Core Lightning data directory keeps its database: the `wallet=` line of its config file
- * when there is one, else <dir>/<network>/lightningd.sqlite3.
+ * when there is one, else <dir>/<network>/lightningd.sqlite3. With `network`, only that network's
+ * folder counts, as for the node itself: a renamed folder beside it is not what the node opens.
  */
-export async function findNodeDatabases(dataDir: string): Promise<NodeDatabases> {
+export async function findNodeDatabases(dataDir: string, network?: string): Promise<NodeDatabases> {
   const entries = await readdir(dataDir).catch(() => [] as string[])
-  const networks = [...NETWORKS, ...entries.filter((entry) => !NETWORKS.includes(entry))].filter((network) => entries.includes(network))
+  const networks = network ? [network] : [...NETWORKS, ...entries.filter((entry) => !NETWORKS.includes(entry))].filter((name) => entries.includes(name))
   for (const config of [join(dataDir, 'config'), ...networks.map((network) => join(dataDir, network, 'config'))]) {
     const wallet = /^\s*wallet\s*=\s*sqlite3:\/\/(.+?)\s*$/m.exec(await readFile(config, 'utf8').catch(() => ''))?.[1]
     if (wallet) {

@@ -1,6 +1,10 @@
+import {access} from 'node:fs/promises'
+import {join} from 'node:path'
+
 import type {Config} from '../config/schema.js'
 import {findNodeDatabases, readDatabase, type DatabaseReading} from '../node/data-version.js'
-import {acknowledgeHistory, readFreshness, recordDataVersion, reseedDataVersion, setAsideDamaged, type FreshnessState} from '../state/freshness.js'
+import {hsmNodeId} from '../node/identity.js'
+import {acknowledgeHistory, forgetDataVersion, readFreshness, recordDataVersion, reseedDataVersion, setAsideDamaged, type FreshnessState} from '../state/freshness.js'
 import {CorruptStateError} from '../state/json-file.js'
 import type {Deps} from '../system/deps.js'
 import {runChecked} from '../system/runner.js'
@@ -25,6 +29,8 @@ export interface PreflightResult {
   discarded: DiscardEvent[]
   /** lnstore's own record (state directory) is damaged. */
   recordDamaged: boolean
+  /** Databases lnstore recorded that are gone now (the node would start over on an empty one). */
+  missing: string[]
 }
 
 export interface PreflightOptions {
@@ -38,9 +44,10 @@ export async function preflight(deps: Deps, options: PreflightOptions): Promise<
   const {config, stateDir} = options
   const findings: Finding[] = []
   let recordDamaged = false
+  let missingDatabases: string[] = []
   const result = (database: PreflightResult['database'] = null, backup: DatabaseReading | null = null, discarded: DiscardEvent[] = []): PreflightResult => {
     const verdict = worst(findings.map((finding) => finding.verdict))
-    return {verdict, safe: verdict === 'OK' || verdict === 'WARNING', findings, database, backup, discarded, recordDamaged}
+    return {verdict, safe: verdict === 'OK' || verdict === 'WARNING', findings, database, backup, discarded, recordDamaged, missing: missingDatabases}
   }
 
   const backend = await storageBackend(config)
@@ -66,7 +73,7 @@ export async function preflight(deps: Deps, options: PreflightOptions): Promise<
       message: `lnstore's record of the highest data_version seen is damaged (${error.message}): the database cannot be proven current`,
       next: "if you are sure the data is the newest the node wrote (check the node's logs and backups), accept it deliberately: lnstore preflight ack",
     })
-    const databases = await findNodeDatabases(dataDir)
+    const databases = await findNodeDatabases(dataDir, config.node.network)
     return result(databases.main ? {...(await readDatabase(databases.main)), highWater: null} : null)
   }
 
@@ -79,15 +86,20 @@ export async function preflight(deps: Deps, options: PreflightOptions): Promise<
     })
   }
 
-  const databases = await findNodeDatabases(dataDir)
+  const {network} = config.node
+  const databases = await findNodeDatabases(dataDir, network)
   if (!databases.main) {
-    findings.push({verdict: 'OK', message: `no node database in ${dataDir} yet: a brand-new node may start`})
+    const absent = await missingDatabaseFinding(dataDir, network, state)
+    findings.push(absent.finding)
+    missingDatabases = absent.recorded
     return result(null, null, discarded)
   }
 
   const main = await readDatabase(databases.main)
   const highWater = state.highWater[databases.main]?.dataVersion ?? null
   findings.push(...databaseFindings(main, highWater))
+  // hsm_secret lives in the network folder even when wallet= puts the database elsewhere.
+  findings.push(...(await identityFindings(deps, main, join(dataDir, network, 'hsm_secret'))))
   let backup: DatabaseReading | null = null
   if (databases.backup) {
     backup = await readDatabase(databases.backup)
@@ -106,6 +118,51 @@ export async function preflight(deps: Deps, options: PreflightOptions): Promise<
   }
 
   return result({...main, highWater}, backup, discarded)
+}
+
+/**
+ * No database where the node will look for one. Core Lightning then silently creates an empty one
+ * and starts over (its key index from 1: addresses handed out again, channels forgotten). Only a node
+ * lnstore never saw a database of, in a data directory with no other network folder holding one, is
+ * a brand-new node.
+ */
+async function missingDatabaseFinding(dataDir: string, network: string, state: FreshnessState): Promise<{finding: Finding; recorded: string[]}> {
+  const inside = (path: string) => path.startsWith(`${dataDir}/`)
+  const recorded = Object.entries(state.highWater).filter(([path]) => inside(path))
+  const elsewhere = (await findNodeDatabases(dataDir)).main
+  const networkDir = join(dataDir, network)
+  const folderMissing = !(await access(networkDir).then(() => true, () => false))
+  if (recorded.length === 0 && !elsewhere) {
+    return {finding: {verdict: 'OK', message: `no node database in ${networkDir} yet and none ever recorded: a brand-new node may start`}, recorded: []}
+  }
+
+  const [path, seen] = recorded[0] ?? []
+  const what = folderMissing ? `the network folder ${networkDir} (node.network: ${network}) is missing` : `the node's database is missing from ${networkDir}`
+  const why = seen ? `lnstore recorded ${path} at data_version ${seen.dataVersion} (${new Date(seen.seenAt).toISOString()}, ${seen.by})` : `a node database exists at ${elsewhere}, outside the folder the node will use`
+  const finding: Finding = {
+    verdict: 'CRITICAL',
+    message: `${what}, but ${why}: the node would silently create an empty database and start over, handing out old addresses again and forgetting its channels`,
+    next: `put the database back (${path ?? elsewhere}; a renamed folder, a backup), or set node.network to the folder the node uses; only for a deliberately new node on this hsm_secret: lnstore preflight ack`,
+  }
+  return {finding, recorded: recorded.map(([recordedPath]) => recordedPath)}
+}
+
+/** The database belongs to the node whose hsm_secret is beside it; refuses when that cannot be told. */
+async function identityFindings(deps: Deps, reading: DatabaseReading, secret: string): Promise<Finding[]> {
+  if (!reading.nodeId) return []
+  const fromSecret = await hsmNodeId(deps, secret)
+  if ('unknown' in fromSecret) {
+    return [{verdict: 'CRITICAL', message: `cannot tell whether ${reading.path} belongs to this node's hsm_secret: ${fromSecret.unknown}`, next: 'install lightning-hsmtool (Core Lightning) or set LNSTORE_HSMTOOL, then: lnstore preflight'}]
+  }
+
+  if (fromSecret.id === reading.nodeId) return []
+  return [
+    {
+      verdict: 'CRITICAL',
+      message: `${reading.path} belongs to node ${reading.nodeId}, but ${secret} is the key of node ${fromSecret.id}: this is another node's database (or another node's hsm_secret)`,
+      next: `put back this node's own database and hsm_secret; never start a node on another node's channel state`,
+    },
+  ]
 }
 
 export function databaseFindings(reading: DatabaseReading, highWater: number | null): Finding[] {
@@ -147,6 +204,7 @@ export function describeAcceptance(checked: PreflightResult): string[] {
   const lines = checked.discarded.map((event) => `${new Date(event.at).toISOString()} ${event.command} (${event.why})`)
   const {database} = checked
   if (checked.recordDamaged) lines.push("lnstore's damaged record of the highest data_version (it is replaced, and kept beside for inspection)")
+  for (const path of checked.missing) lines.push(`${path} is missing: the node starts over with an empty database (lnstore forgets its record of it)`)
   if (database && database.highWater !== null && database.dataVersion !== null && database.dataVersion < database.highWater) {
     lines.push(`${database.path}: data_version ${database.dataVersion}, lower than the ${database.highWater} lnstore saw`)
   }
@@ -158,6 +216,7 @@ export function describeAcceptance(checked: PreflightResult): string[] {
 export async function acceptCurrentData(stateDir: string, pool: string, checked: PreflightResult, now: number, by: string): Promise<void> {
   const {database} = checked
   if (checked.recordDamaged) await setAsideDamaged(stateDir, now)
+  for (const path of checked.missing) await forgetDataVersion(stateDir, path)
   if (database && database.dataVersion !== null && database.check === 'ok') {
     await reseedDataVersion(stateDir, database.path, database.dataVersion, now, `ack (${by})`)
   }

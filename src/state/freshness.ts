@@ -41,6 +41,11 @@ export function reseedDataVersion(stateDir: string, database: string, dataVersio
   return updateJsonFile(freshnessPath(stateDir), EMPTY_FRESHNESS, (state) => ({...state, highWater: {...state.highWater, [database]: {dataVersion, seenAt: now, by}}}))
 }
 
+/** Drops the record of a database that is gone: the operator accepted that the node starts over. */
+export function forgetDataVersion(stateDir: string, database: string): Promise<FreshnessState> {
+  return updateJsonFile(freshnessPath(stateDir), EMPTY_FRESHNESS, (state) => ({...state, highWater: Object.fromEntries(Object.entries(state.highWater).filter(([path]) => path !== database))}))
+}
+
 /** Moves a damaged record aside (kept for inspection), so that a new one can be started. */
 export async function setAsideDamaged(stateDir: string, now: number): Promise<void> {
   const path = freshnessPath(stateDir)

@@ -7,6 +7,7 @@ import {observeNodeData} from '../node/observe.js'
 import {checkDataDirMount, parseMountInfo} from '../storage/mounts.js'
 import {parseStatus} from '../zfs/status-json.js'
 import type {Pool, StatusReport, Vdev} from '../zfs/status-model.js'
+import {fileDialectCache} from '../zfs/dialect-cache.js'
 import {Zpool, type PoolCapacity} from '../zfs/zpool.js'
 
 /** `lnstore status` in mode zfs (and of saved `zpool status` output): read the pools, record the counters, judge them. */
@@ -24,7 +25,7 @@ export async function checkStatus(deps: Deps, options: StatusOptions): Promise<S
     report = selectPools(parseStatus(await options.input.read(), now), pools)
     source = {from: 'input', dialect: report.dialect, input: options.input.name}
   } else {
-    const zpool = new Zpool(deps.runner)
+    const zpool = new Zpool(deps.runner, 'zpool', fileDialectCache(options.stateDir))
     const [reading, capacities] = await Promise.all([zpool.status(pools), zpool.capacity(pools)])
     capacity = capacities
     report = reading.report

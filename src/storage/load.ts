@@ -13,7 +13,7 @@ const zfs: StorageBackend = {
   scope: (config) => config.dataset?.split('/')[0] ?? 'zfs',
   status: async (deps, options) => (await import('../status/check-status.js')).checkStatus(deps, options),
   scrub: async (deps, options) => (await import('../scrub/run-scrub.js')).scrubAndCheck(deps, options),
-  startGate: async (deps, config) => (await import('../zfs/start-gate.js')).zfsStartGate(deps, config),
+  startGate: async (deps, config, stateDir) => (await import('../zfs/start-gate.js')).zfsStartGate(deps, config, stateDir),
   unsupported: {
     heal: {reason: 'heal is for ChironFS replicas; ZFS heals a pool from its redundant copies by itself (a scrub finds and repairs bad copies; a failing disk: lnstore replace-disk)', next: 'lnstore scrub --wait'},
   },

@@ -32,18 +32,20 @@ export interface Runner {
 }
 
 /**
- * zpool and zfs answer in well under a second when the pool is well; a suspended pool or a hung
- * device blocks them in the kernel for ever. A minute is longer than any healthy call (a scrub
- * start, a replace, a dataset destroy on a small board) and short enough that a health check run
- * every few minutes, the monitor and the start gate (systemd's start timeout is 90 s) still answer.
+ * zpool and zfs reads answer in well under a second when the pool is well; a suspended pool or a
+ * hung device blocks them in the kernel for ever. A minute is longer than any healthy read and short
+ * enough that a health check run every few minutes, the monitor and the start gate (systemd's start
+ * timeout is 90 s) still answer. Changes (create, replace, destroy ...) may take longer on big disks:
+ * they get the general bound.
  */
 export const ZFS_TIMEOUT_MS = 60_000
+const ZFS_READS = new Set(['status', 'list', 'get', 'history', 'version', 'iostat', 'events'])
 /** Everything else: nothing lnstore runs may hold it up for ever; callers that know better pass their own. */
 export const DEFAULT_TIMEOUT_MS = 10 * 60_000
 
 export function defaultTimeoutMs(argv: string[]): number {
   const program = basename(argv[0] ?? '')
-  return program === 'zpool' || program === 'zfs' ? ZFS_TIMEOUT_MS : DEFAULT_TIMEOUT_MS
+  return (program === 'zpool' || program === 'zfs') && ZFS_READS.has(argv[1]) ? ZFS_TIMEOUT_MS : DEFAULT_TIMEOUT_MS
 }
 
 /** A command that failed; keeps argv, exit code and stderr and prints a pasteable command line. */

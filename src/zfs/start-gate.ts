@@ -5,22 +5,23 @@ import type {Finding} from '../storage/verdict.js'
 import type {Deps} from '../system/deps.js'
 import {runChecked} from '../system/runner.js'
 import {vdevsWithoutRedundancy} from './health.js'
+import {fileDialectCache} from './dialect-cache.js'
 import {Zpool} from './zpool.js'
 
 /** What the start gate says of the pool and the dataset before it reads the node's data (mode zfs). */
-export async function zfsStartGate(deps: Deps, config: Config): Promise<StartGate> {
+export async function zfsStartGate(deps: Deps, config: Config, stateDir: string): Promise<StartGate> {
   const dataDir = config.dataDir!
   const dataset = config.dataset!
   const mount = checkDataDirMount(parseMountInfo(await deps.readFile('/proc/self/mountinfo')), dataDir, dataset)
   // Whatever sits in that directory is not the pool's data: reading it would prove nothing.
   if (mount) return {findings: [mount], dataPresent: false, poolHistory: null}
   const pool = dataset.split('/')[0]
-  const findings = [...(await poolFindings(deps, pool, config.allowDegradedStart)), ...(await datasetFindings(deps, dataset))]
+  const findings = [...(await poolFindings(deps, pool, config.allowDegradedStart, stateDir)), ...(await datasetFindings(deps, dataset))]
   return {findings, dataPresent: true, poolHistory: {pool, dataset}}
 }
 
-async function poolFindings(deps: Deps, pool: string, allowDegradedStart: boolean): Promise<Finding[]> {
-  const [status] = (await new Zpool(deps.runner).status([pool])).report.pools
+async function poolFindings(deps: Deps, pool: string, allowDegradedStart: boolean, stateDir: string): Promise<Finding[]> {
+  const [status] = (await new Zpool(deps.runner, 'zpool', fileDialectCache(stateDir)).status([pool])).report.pools
   if (!status) return [{verdict: 'CRITICAL', message: `the pool ${pool} is not imported`, next: `zpool import ${pool}`}]
   if (status.state === 'SUSPENDED' || status.state === 'FAULTED' || status.state === 'UNAVAIL') {
     return [{verdict: 'CRITICAL', message: `the pool ${pool} is ${status.state}`, next: `zpool status -v ${pool}`}]

@@ -1,4 +1,5 @@
 import {CommandError, commandLine, ZFS_TIMEOUT_MS, type RunResult, type Runner} from '../system/runner.js'
+import type {DialectCache, ZpoolDialect} from './dialect-cache.js'
 import {parseStatus} from './status-json.js'
 import {walkVdevs, type StatusReport} from './status-model.js'
 import {parseNiceNumber} from '../storage/units.js'
@@ -39,17 +40,24 @@ export interface StatusReading {
 const STATUS_ARGS: Record<StatusDialect, string[]> = {json: ['-j', '--json-int'], parsable: ['-p'], text: []}
 const NEXT_DIALECT: Record<StatusDialect, StatusDialect | null> = {json: 'parsable', parsable: 'text', text: null}
 
-/** Reads pools through the real `zpool`. Detects the status dialect on the first call and keeps it for the run. */
+/**
+ * Reads pools through the real `zpool`. Detects the status dialect on the first call and keeps it
+ * for the run; with a `DialectCache`, across runs too, until zpool or the kernel module changes.
+ */
 export class Zpool {
   private dialect: StatusDialect = 'json'
   private guidsSupported = true
+  private exactList = true
+  private learned?: Promise<ZpoolDialect | undefined>
 
   constructor(
     private readonly runner: Runner,
     private readonly binary = 'zpool',
+    private readonly cache?: DialectCache,
   ) {}
 
   async status(pools: string[] = []): Promise<StatusReading> {
+    const cached = await this.recall()
     for (;;) {
       const result = await this.run(['status', ...STATUS_ARGS[this.dialect], ...pools])
       const fallback = NEXT_DIALECT[this.dialect]
@@ -61,15 +69,23 @@ export class Zpool {
       const output = noPoolsOnStderr(this.check(result)) ? result.stderr : result.stdout
       const report = parseStatus(output)
       if (this.dialect !== 'json' && this.guidsSupported && report.pools.length > 0) await this.addGuids(report, pools)
+      await this.remember(cached)
       return {output, dialect: this.dialect, report}
     }
   }
 
   async capacity(pools: string[] = []): Promise<PoolCapacity[]> {
+    const cached = await this.recall()
     const columns = ['-o', 'name,size,allocated,free,capacity,health']
-    let result = await this.run(['list', '-Hp', ...columns, ...pools])
-    if (result.exitCode !== 0 && rejectsOption(result)) result = await this.run(['list', '-H', ...columns, ...pools])
-    return parseCapacityList(this.check(result).stdout)
+    let result = await this.run(['list', this.exactList ? '-Hp' : '-H', ...columns, ...pools])
+    if (this.exactList && result.exitCode !== 0 && rejectsOption(result)) {
+      this.exactList = false
+      result = await this.run(['list', '-H', ...columns, ...pools])
+    }
+
+    const capacities = parseCapacityList(this.check(result).stdout)
+    await this.remember(cached)
+    return capacities
   }
 
   /** Starts a scrub (or resumes a paused one). */
@@ -99,6 +115,20 @@ export class Zpool {
       if (guids.length !== vdevs.length) continue
       for (const [index, vdev] of vdevs.entries()) if (/^\d+$/.test(guids[index])) vdev.guid = guids[index]
     }
+  }
+
+  /** What an earlier run learned about this zpool, applied once per instance. */
+  private recall(): Promise<ZpoolDialect | undefined> {
+    this.learned ??= (this.cache?.read() ?? Promise.resolve(undefined)).then((dialect) => {
+      if (dialect) [this.dialect, this.guidsSupported, this.exactList] = [dialect.status, dialect.guids, dialect.exactList]
+      return dialect
+    })
+    return this.learned
+  }
+
+  private async remember(cached: ZpoolDialect | undefined): Promise<void> {
+    const now: ZpoolDialect = {status: this.dialect, guids: this.guidsSupported, exactList: this.exactList}
+    if (this.cache && JSON.stringify(now) !== JSON.stringify(cached)) await this.cache.write(now)
   }
 
   private run(args: string[]): Promise<RunResult> {

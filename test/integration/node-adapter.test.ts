@@ -22,6 +22,8 @@ const TSX = import.meta.resolve('tsx')
  * `systemctl --no-block` or a timed-out `docker stop` do); `start` launches the node. Every other
  * command runs for real.
  */
+// Stand-in: a node that ignores `stop`, and kinds (systemd, docker) whose service manager is played
+// by the runner. The rpc and commands kinds around the real lightningd: real-node.test.ts.
 describe('node adapter kinds around a stand-in lightningd', function () {
   const root = mkdtempSync(join(tmpdir(), 'lnstore-adapter-'))
   const pids: number[] = []

@@ -1,8 +1,9 @@
 import {expect} from 'chai'
-import {copyFileSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync, closeSync, existsSync} from 'node:fs'
+import {spawnSync} from 'node:child_process'
+import {copyFileSync, mkdirSync, openSync, readFileSync, realpathSync, rmSync, writeFileSync, writeSync, closeSync, existsSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {lnstore, lnstoreAsync} from '../support/cli.js'
+import {BIN, lnstore, lnstoreAsync} from '../support/cli.js'
 import {alertConfig, TestSmtpServer} from '../support/smtp.js'
 import {ensureZfs, sh, ZfsSandbox, type PoolHandle} from '../support/zfs-sandbox.js'
 
@@ -131,14 +132,23 @@ describe('lnstore preflight on real ZFS (zfs-fuse)', function () {
     expect(preflight().status).to.equal(0)
   })
 
-  it('allows a brand-new node with no database yet', () => {
+  it('refuses a missing database once one was recorded (the node would silently start over), and allows a brand-new node', () => {
     const moved = `${database}.away`
     copyFileSync(database, moved)
     rmSync(database)
     try {
-      const result = preflight('--json')
-      expect(result.status).to.equal(0)
-      expect(result.json().findings.at(-1).message).to.contain('no node database')
+      const refused = preflight('--json')
+      expect(refused.status).to.equal(2)
+      expect(refused.json().findings.at(-1).message).to.match(/the node's database is missing from \S+bitcoin, but lnstore recorded \S+lightningd.sqlite3 at data_version \d+/)
+      // A brand-new node: nothing recorded, no database anywhere in the data directory.
+      const fresh = lnstore(['preflight', '--json'], {env: {...env, LNSTORE_STATE_DIR: join(sandbox.dir, 'state-new')}})
+      expect(fresh.status).to.equal(0)
+      expect(fresh.json().findings.at(-1).message).to.contain('none ever recorded: a brand-new node may start')
+      // A deliberately new node on this hsm_secret: accepted once, by name.
+      const ack = lnstore(['preflight', 'ack', '--yes', '--json'], {env})
+      expect(ack.status, ack.stderr).to.equal(0)
+      expect(ack.json().accepted).to.deep.equal([`${database} is missing: the node starts over with an empty database (lnstore forgets its record of it)`])
+      expect(preflight().status).to.equal(0)
     } finally {
       copyFileSync(moved, database)
     }
@@ -164,21 +174,44 @@ describe('lnstore preflight on real ZFS (zfs-fuse)', function () {
     }
   })
 
-  it('installs and removes the systemd drop-in for the node unit', () => {
+  it('installs and removes the systemd drop-in for node.unit: absolute paths, a record at every stop, the gate run once first', () => {
     const systemdDir = join(sandbox.dir, 'systemd')
-    const installed = lnstore(['preflight', 'install', '--systemd-dir', systemdDir, '--unit', 'lightningd', '--yes', '--json'], {env})
-    expect(installed.status, installed.stderr).to.equal(0)
-    const path = join(systemdDir, 'lightningd.service.d', 'lnstore-preflight.conf')
-    expect(installed.json()).to.deep.include({action: 'installed', path})
+    mkdirSync(systemdDir, {recursive: true})
+    // node.unit from the config; a unit systemd does not have is refused.
+    const configured = join(sandbox.dir, 'config-unit.json')
+    writeFileSync(configured, JSON.stringify({...JSON.parse(readFileSync(env.LNSTORE_CONFIG!, 'utf8')), node: {unit: 'cln'}}))
+    const unitEnv = {...env, LNSTORE_CONFIG: undefined}
+    const missing = lnstore(['preflight', 'install', '--systemd-dir', systemdDir, '--config', configured, '--yes'], {env: unitEnv})
+    expect(missing.status).to.equal(2)
+    expect(missing.errors).to.contain('systemd has no unit cln.service')
+    writeFileSync(join(systemdDir, 'cln.service'), '[Service]\nExecStart=/bin/true\n')
+    // A relative --config, as an operator types it: the unit must name it absolutely (systemd runs it from /).
+    const relative = spawnSync(process.execPath, [BIN, 'preflight', 'install', '--systemd-dir', systemdDir, '--config', 'config-unit.json', '--yes', '--json'], {cwd: sandbox.dir, encoding: 'utf8', env: {...process.env, ...unitEnv}})
+    expect(relative.status, relative.stderr).to.equal(0)
+    const path = join(systemdDir, 'cln.service.d', 'lnstore-preflight.conf')
+    const installed = JSON.parse(relative.stdout)
+    expect(installed).to.deep.include({action: 'installed', path})
+    expect(installed.gate).to.deep.include({safe: true, verdict: 'OK'})
     const dropIn = readFileSync(path, 'utf8')
-    expect(dropIn).to.match(/^ExecStartPre=\+\S+node \S+run\.js preflight --config \S+config\.json$/m)
-    expect(lnstore(['preflight', 'install', '--systemd-dir', systemdDir, '--yes', '--json'], {env}).json().action).to.equal('unchanged')
+    expect(dropIn).to.contain(`ExecStartPre=+${process.execPath} ${realpathSync(BIN)} preflight --config ${configured}\n`)
+    expect(dropIn).to.contain(`ExecStopPost=-+${process.execPath} ${realpathSync(BIN)} preflight record --config ${configured}\n`)
+    expect(lnstore(['preflight', 'install', '--systemd-dir', systemdDir, '--config', configured, '--yes', '--json'], {env: unitEnv}).json().action).to.equal('unchanged')
     if (existsSync('/usr/bin/systemd-analyze')) {
-      writeFileSync(join(systemdDir, 'lightningd.service'), '[Service]\nExecStart=/bin/true\n')
-      expect(sh('systemd-analyze', ['verify', join(systemdDir, 'lightningd.service')], {allowFailure: true})).to.not.contain('lnstore-preflight.conf')
+      expect(sh('systemd-analyze', ['verify', join(systemdDir, 'cln.service')], {allowFailure: true})).to.not.contain('lnstore-preflight.conf')
     }
 
-    expect(lnstore(['preflight', 'install', '--systemd-dir', systemdDir, '--remove', '--yes', '--json'], {env}).json().action).to.equal('removed')
+    expect(lnstore(['preflight', 'install', '--systemd-dir', systemdDir, '--config', configured, '--remove', '--yes', '--json'], {env: unitEnv}).json().action).to.equal('removed')
     expect(existsSync(path)).to.equal(false)
+
+    // The gate's decision is said before installing: here it would refuse (an older database).
+    const systemdDir2 = join(sandbox.dir, 'systemd2')
+    mkdirSync(systemdDir2)
+    writeFileSync(join(systemdDir2, 'lightningd.service'), '[Service]\nExecStart=/bin/true\n')
+    setDataVersion(1)
+    const refusing = lnstore(['preflight', 'install', '--systemd-dir', systemdDir2, '--yes'], {env})
+    expect(refusing.status, refusing.stderr).to.equal(0)
+    expect(refusing.stdout).to.contain('the gate now: DO NOT START the node (CRITICAL); once installed, lightningd.service will not start until this is fixed')
+    expect(refusing.stdout).to.contain('has data_version 1, but lnstore has seen')
   })
+
 })

@@ -18,6 +18,11 @@ const RESILVER_MB = 300
 /**
  * `lnstore replace-disk` end to end on real mirrors (zfs-fuse on files, or OpenZFS on the VM's
  * disks), around a stand-in node that writes all the time.
+ *
+ * The same runbook around the real lightningd (kinds rpc and commands, lnstore killed after every
+ * step) is test/integration/real-node.test.ts. The stand-in stays here for what the real node cannot
+ * be made to show: a node that ignores `stop`, and an HTLC in flight (no peers on the fake chain);
+ * and, until the VM image carries the real node (issue 14 item 4), for the VM tier's runs.
  */
 describe(`lnstore replace-disk on real ZFS (${backend})`, function () {
   const sandbox = new ZfsSandbox()
@@ -145,6 +150,7 @@ describe(`lnstore replace-disk on real ZFS (${backend})`, function () {
     await expectEveryWriteKept(s)
   })
 
+  // Stand-in: an HTLC in flight needs a peer and a channel, which the real node on the fake chain cannot have.
   it('--dry-run prints every command and warns about an HTLC expiring sooner than the downtime, touching nothing', async function () {
     onlyOn('zfs-fuse', this, 'prints a plan, runs no ZFS command')
     const s = await scenario(['--htlc-expiry-blocks', '0'])
@@ -302,6 +308,7 @@ describe(`lnstore replace-disk on real ZFS (${backend})`, function () {
     await expectEveryWriteKept(s)
   })
 
+  // Stand-in: the real lightningd always honours `stop` (it exits within about 1.5 s).
   it('a node that ignores stop: refuses after the timeout with no disk touched, and --abort leaves it running', async function () {
     onlyOn('zfs-fuse', this, 'no ZFS command runs before the refusal')
     const s = await scenario(['--ignore-stop'])

@@ -18,6 +18,7 @@ import {fileURLToPath} from 'node:url'
 import Database from 'better-sqlite3'
 
 import {rpcCall} from '../../src/node/rpc.js'
+import {waitFor} from './wait.js'
 
 const PROJECT = fileURLToPath(new URL('../..', import.meta.url))
 const PREBUILT = resolve(PROJECT, '..', 'shared', 'prebuilt', 'cln')
@@ -89,17 +90,6 @@ export interface WriteCheck {
   bip86MaxIndex: number
   /** The longest time without an acknowledged write while the writer ran: the node's downtime as a client saw it. */
   longestGapMs: number
-}
-
-const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms))
-
-/** Polls `condition` until it holds; throws with what `describe` saw when `timeoutMs` passes. */
-export async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs: number, describe: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs / 1000} s: ${describe()}`)
-    await sleep(100)
-  }
 }
 
 /** A real lightningd on regtest in `dataDir`, with its own chain, port and log (both outside dataDir). */
@@ -203,7 +193,7 @@ export class ClnNode {
     const pid = this.pid()
     if (pid === null) return
     await this.call('stop').catch(() => {})
-    await waitUntil(() => this.pid() === null, timeoutMs, () => `lightningd ${pid} still runs after stop\n${this.logTail()}`)
+    await waitFor(`lightningd ${pid} to exit after stop`, () => this.pid() === null, {deadlineMs: timeoutMs, seen: () => `still running\n${this.logTail()}`})
   }
 
   /** Last resort for cleanup: SIGKILL the node this test started (its pid file's process). */
@@ -256,9 +246,9 @@ export class ClnNode {
   }
 
   /** Waits until the writer has `count` more acknowledged writes than now (a sign the node is up and writing). */
-  async acknowledgedMore(count: number, timeoutMs = 120_000): Promise<void> {
+  async acknowledgedMore(count: number, timeoutMs = 90_000): Promise<void> {
     const target = this.acknowledged().length + count
-    await waitUntil(() => this.acknowledged().length >= target, timeoutMs, () => `${this.acknowledged().length} of ${target} acknowledged writes; node ${this.running() ? 'running' : 'not running'}\n${this.logTail()}`)
+    await waitFor(`${target} acknowledged writes`, () => this.acknowledged().length >= target, {deadlineMs: timeoutMs, seen: () => `${this.acknowledged().length}; node ${this.running() ? 'running' : 'not running'}\n${this.logTail()}`})
   }
 
   /**

@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 
-import {CommandError, commandLine, processRunner, runChecked} from '../../src/system/runner.js'
+import {CommandError, commandLine, defaultTimeoutMs, processRunner, runChecked} from '../../src/system/runner.js'
 import {StubRunner} from '../support/stub-runner.js'
 
 describe('the process runner (real processes)', () => {
@@ -37,6 +37,13 @@ describe('the process runner (real processes)', () => {
     const failed = await processRunner.run(['sh', '-c', 'echo "cannot open tank" >&2; exit 1'])
     expect(failed).to.deep.include({exitCode: 1, stdout: '', stderr: 'cannot open tank\n'})
     expect(new CommandError(failed).message).to.equal(`sh -c 'echo "cannot open tank" >&2; exit 1' failed (exit code 1): cannot open tank`)
+  })
+
+  it('bounds zpool and zfs reads by a minute by default, changes and other programs by ten', () => {
+    expect(defaultTimeoutMs(['zpool', 'status', '-j', 'tank'])).to.equal(60_000)
+    expect(defaultTimeoutMs(['/usr/sbin/zfs', 'get', 'all', 'tank/ln'])).to.equal(60_000)
+    expect(defaultTimeoutMs(['zpool', 'create', 'tank', 'mirror', 'sda', 'sdb'])).to.equal(600_000)
+    expect(defaultTimeoutMs(['systemctl', 'stop', 'lightningd'])).to.equal(600_000)
   })
 
   it('reports a child killed by a signal from elsewhere as killed, not as a timeout', async () => {

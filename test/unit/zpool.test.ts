@@ -1,5 +1,10 @@
 import {expect} from 'chai'
 
+import {appendFileSync, chmodSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {fileDialectCache, type DialectCache, type ZpoolDialect} from '../../src/zfs/dialect-cache.js'
 import {classifyFailure, parseCapacityList, Zpool, ZpoolError} from '../../src/zfs/zpool.js'
 import {walkVdevs} from '../../src/zfs/status-model.js'
 import {fixture} from '../support/fixtures.js'
@@ -31,6 +36,49 @@ describe('zpool', () => {
     expect((await zpool.status()).dialect).to.equal('text')
     expect((await zpool.status()).dialect).to.equal('text')
     runner.verify()
+  })
+
+  it('remembers what zfs-fuse rejects in the dialect cache, and the next run skips those calls', async () => {
+    const text = fixture('zfs-fuse-0.7.0/mirror-healthy.txt')
+    const list = 'tank\t123M\t544K\t122M\t0%\tONLINE\n'
+    let stored: ZpoolDialect | undefined
+    const cache: DialectCache = {read: async () => stored, write: async (dialect) => void (stored = dialect)}
+    const first = new StubRunner()
+      .expect(['zpool', 'status', '-j', '--json-int'], usage('j'))
+      .expect(['zpool', 'status', '-p'], usage('p'))
+      .expect(['zpool', 'status'], {stdout: text})
+      .expect(['zpool', 'status', '-g'], usage('g'))
+      .expect(['zpool', 'list', '-Hp', '-o', 'name,size,allocated,free,capacity,health'], usage('p'))
+      .expect(['zpool', 'list', '-H', '-o', 'name,size,allocated,free,capacity,health'], {stdout: list})
+    const zpool = new Zpool(first, 'zpool', cache)
+    await zpool.status()
+    await zpool.capacity()
+    expect(stored).to.deep.equal({status: 'text', guids: false, exactList: false})
+    const next = new StubRunner()
+      .expect(['zpool', 'status'], {stdout: text})
+      .expect(['zpool', 'list', '-H', '-o', 'name,size,allocated,free,capacity,health'], {stdout: list})
+    const again = new Zpool(next, 'zpool', cache)
+    const [reading, capacity] = await Promise.all([again.status(), again.capacity()])
+    expect(reading.dialect).to.equal('text')
+    expect(capacity[0]).to.include({name: 'tank', health: 'ONLINE'})
+  })
+
+  it('keeps the dialect cache per installed zpool: a changed program is learned again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lnstore-dialect-'))
+    try {
+      const program = join(dir, 'zpool')
+      writeFileSync(program, '#!/bin/sh\n')
+      chmodSync(program, 0o755)
+      const env = {PATH: dir}
+      const learned: ZpoolDialect = {status: 'parsable', guids: true, exactList: true}
+      await fileDialectCache(join(dir, 'state'), 'zpool', env).write(learned)
+      expect(await fileDialectCache(join(dir, 'state'), 'zpool', env).read()).to.deep.equal(learned)
+      appendFileSync(program, '# upgraded\n')
+      expect(await fileDialectCache(join(dir, 'state'), 'zpool', env).read()).to.equal(undefined)
+      expect(await fileDialectCache(join(dir, 'state'), 'zpool', {PATH: join(dir, 'nowhere')}).read()).to.equal(undefined)
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
   })
 
   it('adds GUIDs from `zpool status -g` to text output (OpenZFS before 2.3)', async () => {

@@ -50,7 +50,9 @@ recipe_hash() { # files... -> sha256 of their names and contents, plus the extra
   { cat; for f in "$@"; do printf '== %s\n' "${f#"$here"/}"; cat "$f"; done; } | sha256sum | cut -c1-16
 }
 mapfile -t image_files < <(find "$here/image" -type f | LC_ALL=C sort)
-base_key=$(printf 'base\n' | recipe_hash "$here/build-image.sh")
+# The base's key covers only the part of this script that makes it (apt sources, chroot helpers
+# and the base section), so a change to the variant part or the image's files keeps the base.
+base_key=$({ printf 'base\n'; sed -n '/^# --- apt sources/,/^# --- variant:/p' "$here/build-image.sh"; } | recipe_hash)
 image_key=$(printf 'variant=%s\nnode=%s\n' "$variant" "$node_version" \
   | recipe_hash "$here/build-image.sh" "${image_files[@]}")
 image_dir=$cache/$variant-$image_key
@@ -69,9 +71,11 @@ for tool in debootstrap zstd mkfs.ext4 chroot flock findmnt sha256sum; do
 done
 
 mkdir -p "$cache"
-exec 9>"$cache/.lock-build"
+# One lock per variant, so both variants can build at once (their DKMS builds overlap: each has a
+# long single-threaded configure); the shared base has its own lock below.
+exec 9>"$cache/.lock-build-$variant"
 if ! flock -n 9; then
-  log "another build holds $cache/.lock-build; waiting for it"
+  log "another build of $variant holds $cache/.lock-build-$variant; waiting for it"
   flock 9
 fi
 if [ -z "${LNSTORE_VM_REBUILD:-}" ] && [ -f "$image_dir/image.txt" ]; then
@@ -126,6 +130,9 @@ write_chroot_sources() { # root, with_backports
 }
 
 # --- chroot helpers ----------------------------------------------------------------------------
+# LNSTORE_VM_APT_CACHE= (empty) turns the host apt cache off.
+host_apt_cache=${LNSTORE_VM_APT_CACHE-/var/cache/apt/archives}
+[ -z "$host_apt_cache" ] || [ -d "$host_apt_cache/partial" ] || host_apt_cache=""
 work=""
 log_file=""
 mounted_root=""
@@ -139,6 +146,11 @@ mount_chroot() {
   mkdir -p "$root/dev/pts"
   mount -t devpts -o newinstance,ptmxmode=0666 devpts "$root/dev/pts"
   cp /etc/resolv.conf "$root/etc/resolv.conf"
+  # The host's apt cache: packages the host already downloaded are not fetched again, and what
+  # the image downloads stays there for the next build (the second variant, a rebuild).
+  if [ -n "$host_apt_cache" ]; then
+    mount --bind "$host_apt_cache" "$root/var/cache/apt/archives"
+  fi
   printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
   chmod 755 "$root/usr/sbin/policy-rc.d"
 }
@@ -183,9 +195,10 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 step() { # name command...: run a step, its output going to the build log; fail with its name
-  local name=$1; shift
+  local name=$1 started=$SECONDS; shift
   log "$name"
   "$@" >>"$log_file" 2>&1 || die "step failed: $name (see the build log)"
+  printf '  %5d s  %s\n' $((SECONDS - started)) "$name" >>"$work/steps.log"
 }
 
 work=$(mktemp -d "$cache/.build-$variant-$image_key.XXXXXX")
@@ -195,30 +208,44 @@ mkdir "$work/root"
 t0=$SECONDS
 
 # --- base: shared by both variants -------------------------------------------------------------
+# The real lightningd's runtime libraries (../shared/prebuilt/README.md) and python3 for
+# fake-bitcoin-cli are here too, so the journeys run the real node as a systemd service.
 common_packages=(
   linux-image-amd64 linux-headers-amd64 systemd-sysv udev kmod dkms
   nfs-kernel-server nfs-common rpcbind iproute2 fuse3 sqlite3 util-linux e2fsprogs procps
   dmsetup gdisk zstd
+  libsqlite3-0 libpq5 libsodium23 libgmp10 libssl3 zlib1g python3
 )
 
 build_base() {
   log "building the shared Debian base from $mirror (log: $log_file)"
   step "debootstrap bookworm (minbase)" \
-    debootstrap --variant=minbase --include=ca-certificates bookworm "$work/root" "$mirror"
+    debootstrap --variant=minbase --include=ca-certificates ${host_apt_cache:+--cache-dir="$host_apt_cache"} bookworm "$work/root" "$mirror"
   write_chroot_sources "$work/root" no
   mount_chroot "$work/root"
   step "apt-get update (base)" in_chroot apt-get update
   step "apt-get dist-upgrade (base)" in_chroot apt-get -y dist-upgrade
+  # No initramfs in the base: each variant makes the one it boots after DKMS, so making it here
+  # (twice: the kernel's hook and the initramfs-tools trigger) would be thrown away.
+  step "divert update-initramfs while the base is built" \
+    in_chroot dpkg-divert --local --rename --divert /usr/sbin/update-initramfs.lnstore --add /usr/sbin/update-initramfs
+  printf '#!/bin/sh\n# lnstore image build: the variant makes the initramfs\nexit 0\n' >"$work/root/usr/sbin/update-initramfs"
+  chmod 755 "$work/root/usr/sbin/update-initramfs"
   step "install kernel, headers, dkms and tools" \
     in_chroot apt-get install -y --no-install-recommends "${common_packages[@]}"
-  step "apt-get clean" in_chroot apt-get clean
   umount_chroot
+  step "apt-get clean" in_chroot apt-get clean
   rm -f "$work/root/etc/resolv.conf"
   step "pack base tarball" bash -c 'set -o pipefail; tar -C "$1" --numeric-owner --xattrs --xattrs-include="*" -cf - . | zstd -q -T0 -3 -o "$2"' _ "$work/root" "$base_tar.tmp.$$"
   mv "$base_tar.tmp.$$" "$base_tar"
   log "base ready: $base_tar ($(du -h "$base_tar" | cut -f1), $((SECONDS - t0)) s)"
 }
 
+exec 8>"$cache/.lock-base"
+if ! flock -n 8; then
+  log "another build is making the shared base; waiting for it"
+  flock 8
+fi
 if [ -f "$base_tar" ] && [ -z "${LNSTORE_VM_REBUILD:-}" ]; then
   log "reusing shared base $base_tar"
   step "unpack base" bash -c 'set -o pipefail; zstd -q -dc "$2" | tar -C "$1" --numeric-owner --xattrs --xattrs-include="*" -xpf -' _ "$work/root" "$base_tar"
@@ -226,6 +253,8 @@ else
   build_base
   # The tree is still there: go on with it instead of unpacking the tarball just made.
 fi
+flock -u 8
+exec 8>&-
 
 # --- variant: OpenZFS from the chosen suite, DKMS, initramfs, node, init --------------------------
 kver=$(ls "$work/root/lib/modules" | sort -V | tail -n 1)
@@ -237,7 +266,7 @@ if [ "$zfs_suite" = bookworm-backports ]; then
   write_chroot_sources "$work/root" yes
   cat >"$work/root/etc/apt/preferences.d/lnstore-zfs-backports" <<'EOF'
 # lnstore openzfs-2.3 image: OpenZFS (and only OpenZFS) from bookworm-backports
-Package: zfs-dkms zfsutils-linux zfs-zed zfs-initramfs libzfs* libzpool* libnvpair* libuutil* pam-zfs-key python3-pyzfs
+Package: zfs-dkms zfsutils-linux zfs-zed zfs-test zfs-initramfs libzfs* libzpool* libnvpair* libuutil* pam-zfs-key python3-pyzfs
 Pin: release n=bookworm-backports
 Pin-Priority: 990
 EOF
@@ -246,8 +275,11 @@ else
 fi
 mount_chroot "$work/root"
 step "apt-get update ($variant)" in_chroot apt-get update
-step "install zfs-dkms zfsutils-linux zfs-zed from $zfs_suite (DKMS builds zfs.ko, takes minutes)" \
-  in_chroot apt-get install -y --no-install-recommends zfs-dkms zfsutils-linux zfs-zed
+# zfs-test: zinject, the journeys' checksum/IO fault injector (what the OpenZFS test suite uses).
+# KCFLAGS=-g0: the module without debug info (Debian's kernel config asks for it, and nothing here
+# reads it): the compiler does less in the DKMS build and in configure's hundreds of kernel tests.
+step "install zfs-dkms zfsutils-linux zfs-zed zfs-test from $zfs_suite (DKMS builds zfs.ko, takes minutes)" \
+  in_chroot env KCFLAGS=-g0 apt-get install -y --no-install-recommends zfs-dkms zfsutils-linux zfs-zed zfs-test
 zfs_version=$(chroot "$work/root" dpkg-query -W -f '${Version}' zfsutils-linux)
 case "$zfs_version" in
   "$zfs_expect"*) ;;
@@ -255,21 +287,25 @@ case "$zfs_version" in
 esac
 if ! compgen -G "$work/root/lib/modules/$kver/updates/dkms/zfs.ko*" >/dev/null; then
   log "DKMS did not build zfs.ko for $kver during install; building it explicitly"
-  step "dkms install zfs for $kver" in_chroot dkms install -m zfs -v "${zfs_version%%-*}" -k "$kver"
+  step "dkms install zfs for $kver" in_chroot env KCFLAGS=-g0 dkms install -m zfs -v "${zfs_version%%-*}" -k "$kver"
 fi
 compgen -G "$work/root/lib/modules/$kver/updates/dkms/zfs.ko*" >/dev/null \
   || die "zfs.ko for $kver is missing after DKMS; see the build log"
 
 printf '%s\n' virtio_pci virtio_blk zfs 9p 9pnet_virtio >>"$work/root/etc/initramfs-tools/modules"
-step "update-initramfs for $kver" in_chroot update-initramfs -u -k "$kver"
+if [ -e "$work/root/usr/sbin/update-initramfs.lnstore" ]; then
+  rm -f "$work/root/usr/sbin/update-initramfs"
+  step "restore update-initramfs" in_chroot dpkg-divert --local --rename --remove /usr/sbin/update-initramfs
+fi
+step "update-initramfs for $kver" in_chroot update-initramfs -c -k "$kver"
 
 install -m 0755 "$node_bin" "$work/root/usr/local/bin/node"
 install -m 0755 "$here/image/lnstore-init" "$work/root/sbin/lnstore-init"
 mkdir -p "$work/root/lnstore-run" "$work/root/project"
 echo lnstore-vm >"$work/root/etc/hostname"
+umount_chroot
 step "apt-get clean" in_chroot apt-get clean
 rm -rf "$work/root/var/lib/apt/lists/"*
-umount_chroot
 rm -f "$work/root/etc/resolv.conf"
 
 # --- the image ----------------------------------------------------------------------------------
@@ -290,6 +326,9 @@ cp "$log_file" "$work/image/build.log"
   echo "zfs=$zfs_version"
   echo "node=$node_version"
   echo "built=$(date -u +%Y-%m-%dT%H:%M:%SZ) in $((SECONDS - t0)) s"
+  # How long each step took (the build log's timestamps), for the README's cold-build figures.
+  echo "steps:"
+  cat "$work/steps.log"
 } >"$work/image/image.txt"
 
 rm -rf "$image_dir"

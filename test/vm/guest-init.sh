@@ -12,12 +12,60 @@ finish() { # exit code
   echo "$1" >"$share/exit-code.tmp" && mv "$share/exit-code.tmp" "$share/exit-code"
   echo "LNSTORE-VM-EXIT=$1"
   sync
+  # Under systemd, exit 75 (a journey's "boot me again") is an orderly shutdown: services stop
+  # as on an operator's reboot. Anything else ends the run at once.
+  if [ "${LNSTORE_VM_UNDER_SYSTEMD:-}" = 1 ] && [ "$1" = 75 ]; then
+    systemctl poweroff --no-block && sleep 300
+  fi
   echo o >/proc/sysrq-trigger
   sleep 30
 }
 fail() { say "setup failed: $*"; finish 125; }
 
+# --systemd: this script runs twice. As PID 1 it writes the units that make the system an
+# operator's machine (/project and /shared mounted by fstab, the command as a service after
+# multi-user.target) and hands PID 1 to systemd; that service then runs it again with
+# LNSTORE_VM_UNDER_SYSTEMD=1, which skips what systemd already did (mounts, udev, zfs module).
 mountpoint -q /proc || mount -t proc proc /proc
+if [ "${LNSTORE_VM_UNDER_SYSTEMD:-}" != 1 ] && grep -q '^declare -x LNSTORE_VM_SYSTEMD=1$' "$share/env" 2>/dev/null; then
+  mount -o remount,rw / 2>/dev/null
+  mountpoint -q /sys || mount -t sysfs sysfs /sys
+  {
+    echo "# written by lnstore's guest-init.sh at every boot"
+    echo "project /project 9p trans=virtio,version=9p2000.L,msize=262144,cache=loose 0 0"
+    if grep -qw shared /sys/bus/virtio/drivers/9pnet_virtio/*/mount_tag 2>/dev/null; then
+      echo "shared /shared 9p trans=virtio,version=9p2000.L,msize=262144,ro,nofail 0 0"
+    fi
+  } >/etc/fstab
+  mkdir -p /project /shared
+  cat >/etc/systemd/system/lnstore-vm-command.service <<UNIT
+[Unit]
+Description=lnstore VM: the run's command (test/vm/run.sh --systemd)
+After=multi-user.target
+RequiresMountsFor=/project
+
+[Service]
+Type=oneshot
+Environment=LNSTORE_VM_UNDER_SYSTEMD=1
+ExecStart=/bin/bash $share/guest-init.sh
+StandardOutput=tty
+StandardError=tty
+TTYPath=/dev/ttyS0
+UNIT
+  mkdir -p /etc/systemd/system/multi-user.target.wants
+  ln -sf /etc/systemd/system/lnstore-vm-command.service /etc/systemd/system/multi-user.target.wants/
+  # The console is the run's log: no login prompt on it.
+  ln -sf /dev/null /etc/systemd/system/serial-getty@ttyS0.service
+  ln -sf /dev/null /etc/systemd/system/getty@tty1.service
+  echo lnstore-vm >/etc/hostname
+  umount /sys 2>/dev/null
+  exec /lib/systemd/systemd --log-target=kmsg --show-status=false
+fi
+if [ "${LNSTORE_VM_UNDER_SYSTEMD:-}" = 1 ]; then
+  udevadm settle --timeout=60 || say "udevadm settle timed out; going on"
+  modprobe zfs || fail "modprobe zfs"
+  ip link set lo up
+else
 mountpoint -q /sys || mount -t sysfs sysfs /sys
 mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts /dev/shm
@@ -41,11 +89,18 @@ ip link set lo up || fail "ip link set lo up"
 mkdir -p /project
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,cache=loose project /project \
   || fail "cannot mount the project share (9p tag 'project')"
+if grep -qw shared /sys/bus/virtio/drivers/9pnet_virtio/*/mount_tag 2>/dev/null; then
+  mkdir -p /shared
+  mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,ro shared /shared \
+    || fail "cannot mount the shared folder (9p tag 'shared', ../shared on the host)"
+fi
+fi # not under systemd
+mountpoint -q /project || fail "/project is not mounted (9p tag 'project')"
 
 # shellcheck source=/dev/null
 . "$share/env" || fail "cannot read $share/env"
 disks=()
-for i in $(seq 1 "${LNSTORE_VM_DISK_COUNT:-0}"); do
+for i in ${LNSTORE_VM_DISK_LIST-$(seq 1 "${LNSTORE_VM_DISK_COUNT:-0}")}; do
   d=/dev/disk/by-id/virtio-lnstore-disk$i
   for _ in $(seq 1 50); do [ -e "$d" ] && break; sleep 0.2; done
   [ -e "$d" ] || fail "test disk $d did not appear (udev by-id link missing)"

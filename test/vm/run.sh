@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Run a command inside lnstore's test VM (Debian 12 + OpenZFS kernel module, QEMU/TCG).
 #
-#   test/vm/run.sh openzfs-2.1|openzfs-2.3 [--disks N] [--disk-size SIZE] [--timeout SECONDS] [--nfs] -- command...
+#   test/vm/run.sh openzfs-2.1|openzfs-2.3 [--disks N] [--disk-size SIZE] [--timeout SECONDS] [--nfs]
+#                  [--systemd] [--state DIR] -- command...
 #
 # Builds or reuses the image (test/vm/build-image.sh), creates N blank sparse raw disks, shares the
 # project directory read-write into the VM at /project (9p), boots, and runs the command as root
 # in /project with LNSTORE_TEST_ZFS=kernel and LNSTORE_TEST_DISKS="<by-id paths of the disks>".
 # --nfs: an NFS server and a soft client mount on loopback, named in LNSTORE_TEST_NFS_* (README).
+# --systemd: systemd is init; the command runs as a service once the system is up (README).
+# --state DIR: the disks and a copy-on-write overlay of the root disk live in DIR and are reused by
+#   the next run with the same DIR (a reboot, or a power cut when the guest asks for one).
 # The VM console streams to stdout. Exit status: the command's; 124 on timeout; 125 when the VM
 # could not run the command (boot/setup failure, no status reported).
 # Host environment variables named LNSTORE_* (except LNSTORE_VM_*) are passed into the VM.
@@ -18,7 +22,7 @@ prog=run.sh
 
 die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 125; }
 usage() {
-  sed -n '3,12p' "$0" | sed 's/^# \{0,1\}//' >&2
+ sed -n '3,16p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -29,13 +33,15 @@ case "$variant" in
   -h|--help) usage ;;
   *) printf '%s: error: unknown variant %q (use openzfs-2.1 or openzfs-2.3)\n' "$prog" "$variant" >&2; usage ;;
 esac
-disks=4 disk_size=512M timeout=1200 nfs=0
+disks=4 disk_size=512M timeout=1200 nfs=0 systemd=0 state=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --disks) disks=${2:?--disks needs a number}; shift 2 ;;
     --disk-size) disk_size=${2:?--disk-size needs a size like 512M}; shift 2 ;;
     --timeout) timeout=${2:?--timeout needs seconds}; shift 2 ;;
     --nfs) nfs=1; shift ;;
+    --systemd) systemd=1; shift ;;
+    --state) state=${2:?--state needs a folder}; shift 2 ;;
     --) shift; break ;;
     *) printf '%s: error: unexpected argument %q (the command goes after --)\n' "$prog" "$1" >&2; usage ;;
   esac
@@ -47,8 +53,13 @@ done
 qemu=$(command -v qemu-system-x86_64) \
   || die "qemu-system-x86_64 not found. Install it: apt-get install -y qemu-system-x86 qemu-utils"
 
-image=$("$here/build-image.sh" "$variant" | tail -n 1) \
-  || die "could not build or find the $variant image (see the messages above)"
+# LNSTORE_VM_IMAGE=DIR boots that image folder instead (e.g. one built by an earlier recipe).
+if [ -n "${LNSTORE_VM_IMAGE:-}" ]; then
+  image=$LNSTORE_VM_IMAGE
+else
+  image=$("$here/build-image.sh" "$variant" | tail -n 1) \
+    || die "could not build or find the $variant image (see the messages above)"
+fi
 for f in root.img vmlinuz initrd.img; do
   [ -f "$image/$f" ] || die "$image/$f is missing; rebuild with LNSTORE_VM_REBUILD=1 test/vm/build-image.sh $variant"
 done
@@ -77,11 +88,20 @@ trap 'exit 129' HUP
 
 # What the guest runs: the command, its environment, and the init that sets the VM up.
 cp "$here/guest-init.sh" "$run_dir/guest-init.sh"
+boot=1
+if [ -n "$state" ]; then
+  mkdir -p "$state"
+  state=$(cd "$state" && pwd)
+  [ ! -f "$state/boots" ] || boot=$(( $(cat "$state/boots") + 1 ))
+  echo "$boot" >"$state/boots"
+fi
 { printf 'exec'; printf ' %q' "$@"; printf '\n'; } >"$run_dir/command.sh"
 {
   printf 'declare -x LNSTORE_VM_DISK_COUNT=%q\n' "$disks"
   printf 'declare -x LNSTORE_VM_VARIANT=%q\n' "$variant"
   printf 'declare -x LNSTORE_VM_NFS=%q\n' "$nfs"
+  printf 'declare -x LNSTORE_VM_SYSTEMD=%q\n' "$systemd"
+  printf 'declare -x LNSTORE_VM_BOOT=%q\n' "$boot"
   while IFS= read -r name; do
     case "$name" in LNSTORE_VM_*|LNSTORE_TEST_ZFS|LNSTORE_TEST_DISKS) continue ;; esac
     printf 'declare -x %s=%q\n' "$name" "${!name}"
@@ -90,14 +110,36 @@ cp "$here/guest-init.sh" "$run_dir/guest-init.sh"
 
 # Every drive as an explicit -device, root first, so the PCI order (and vda, vdb, ...) is the
 # command-line order; the guest finds them by serial (/dev/disk/by-id/virtio-<serial>) anyway.
-drives=(-drive "file=$image/root.img,if=none,id=root,format=raw,snapshot=on"
-        -device "virtio-blk-pci,drive=root,serial=lnstore-root")
+# Without --state the root disk is a throw-away snapshot; with it, a qcow2 overlay kept in DIR
+# (the image itself is never written either way).
+disk_dir=$run_dir
+if [ -n "$state" ]; then
+  disk_dir=$state
+  if [ ! -f "$state/root.qcow2" ]; then
+    qemu-img create -q -f qcow2 -b "$image/root.img" -F raw "$state/root.qcow2" \
+      || die "qemu-img create of the root overlay in $state failed (install qemu-utils)"
+  fi
+  drives=(-drive "file=$state/root.qcow2,if=none,id=root,format=qcow2,cache=unsafe")
+else
+  drives=(-drive "file=$image/root.img,if=none,id=root,format=raw,snapshot=on")
+fi
+drives+=(-device "virtio-blk-pci,drive=root,serial=lnstore-root")
+present_disks=()
 for i in $(seq 1 "$disks"); do
-  truncate -s "$disk_size" "$run_dir/disk$i.img"
-  drives+=(-drive "file=$run_dir/disk$i.img,if=none,id=disk$i,format=raw,cache=unsafe"
+  [ -f "$disk_dir/disk$i.img" ] || truncate -s "$disk_size" "$disk_dir/disk$i.img"
+  [ -f "$disk_dir/disk$i.absent" ] && continue # a journey's disk kept out of this boot
+  present_disks+=("$i")
+  drives+=(-drive "file=$disk_dir/disk$i.img,if=none,id=disk$i,format=raw,cache=unsafe"
            -device "virtio-blk-pci,drive=disk$i,id=lnstore-disk$i,serial=lnstore-disk$i")
 done
+printf 'declare -x LNSTORE_VM_DISK_LIST=%q\n' "${present_disks[*]}" >>"$run_dir/env"
 if [ "$(id -u)" -eq 0 ]; then security=passthrough; else security=none; fi
+# ../shared beside the checkout (prebuilt Core Lightning and ChironFS), read-only at /shared in
+# the VM, so that /project/../shared is the same folder as on the host.
+shares=()
+if [ -d "$project/../shared" ]; then
+  shares=(-virtfs "local,path=$(cd "$project/../shared" && pwd),mount_tag=shared,security_model=$security,id=shared,readonly=on")
+fi
 
 printf '%s: booting %s (%s) with %s blank disk(s) of %s, timeout %s s; QEMU monitor: %s\n' \
   "$prog" "$variant" "$(grep '^zfs=' "$image/image.txt" | cut -d= -f2)" "$disks" "$disk_size" \
@@ -110,6 +152,7 @@ start=$SECONDS
   "${drives[@]}" \
   -virtfs "local,path=$project,mount_tag=project,security_model=$security,id=project" \
   -virtfs "local,path=$run_dir,mount_tag=lnstore-run,security_model=$security,id=lnstore-run" \
+  "${shares[@]}" \
   -monitor "unix:$run_dir/monitor.sock,server=on,wait=off" \
   -nic none \
   </dev/null >"$run_dir/console.log" 2>&1 &
@@ -117,12 +160,28 @@ qemu_pid=$!
 tail -n +1 -s 0.2 -f --pid="$qemu_pid" "$run_dir/console.log" &
 tail_pid=$!
 
-timed_out=""
+# Requests from the guest through the run share: "power-cut" (QEMU is killed at once, like a
+# power failure: the run exits 75 and the next run with the same --state boots the same disks),
+# and "monitor" (one QEMU monitor command, e.g. device_del lnstore-disk2: a hot-unplug; the
+# guest waits for the file to disappear, and reads the answer from monitor.out).
+timed_out="" power_cut=""
 while kill -0 "$qemu_pid" 2>/dev/null; do
   if [ $((SECONDS - start)) -ge "$timeout" ]; then
     timed_out=yes
     kill "$qemu_pid" 2>/dev/null || true
     break
+  fi
+  if [ -f "$run_dir/power-cut" ]; then
+    power_cut=yes
+    kill -9 "$qemu_pid" 2>/dev/null || true
+    break
+  fi
+  if [ -f "$run_dir/monitor" ]; then
+    # {disks} in the command is the host folder of the disks (drive_add needs the image's path).
+    node "$here/monitor.mjs" "$run_dir/monitor.sock" "$(sed "s|{disks}|$disk_dir|g" "$run_dir/monitor" | head -n 1)" >"$run_dir/monitor.out.tmp" 2>&1 || true
+    mv "$run_dir/monitor.out.tmp" "$run_dir/monitor.out"
+    printf '%s: QEMU monitor: %s\n' "$prog" "$(tr '\n' ' ' <"$run_dir/monitor")" >&2
+    rm -f "$run_dir/monitor"
   fi
   sleep 0.5
 done
@@ -133,6 +192,16 @@ wait "$tail_pid" 2>/dev/null || true
 tail_pid=""
 
 elapsed=$((SECONDS - start))
+# A journey can take disks out of the next boot of its machine (the pool missing at boot) and put
+# them back: /lnstore-run/absent-next and present-next hold disk numbers.
+if [ -n "$state" ]; then
+  for i in $(cat "$run_dir/absent-next" 2>/dev/null); do touch "$state/disk$i.absent"; done
+  for i in $(cat "$run_dir/present-next" 2>/dev/null); do rm -f "$state/disk$i.absent"; done
+fi
+if [ -n "$power_cut" ]; then
+  printf '\n%s: POWER CUT: QEMU killed after %s s, as the guest asked; boot again with the same --state\n' "$prog" "$elapsed" >&2
+  exit 75
+fi
 if [ -n "$timed_out" ]; then
   printf '\n%s: error: TIMEOUT: the VM ran longer than %s s and was killed. Raise --timeout, or look above for where it hung.\n' "$prog" "$timeout" >&2
   exit 124

@@ -7,6 +7,9 @@
 #   LNSTORE_VM_VARIANTS   variants to run, default "openzfs-2.1 openzfs-2.3"
 #   LNSTORE_VM_SUITES     test files to run instead of the default list below
 #   LNSTORE_VM_TIMEOUT    hard limit per variant in seconds (default 2700)
+#   LNSTORE_VM_JOURNEYS   operator journeys to run after the suites (test/vm/journeys.sh), "none"
+#                         for none; default: the ones CI runs (ci_journeys below)
+#   LNSTORE_VM_JOURNEY_VARIANTS  variants for the journeys (default: LNSTORE_VM_VARIANTS)
 # Exit status: 0 when every variant ran and passed, 1 otherwise (a VM that could not start counts
 # as a failure: this tier never passes without having run).
 set -euo pipefail
@@ -26,12 +29,34 @@ default_suites=(
 [ ! -f test/integration/chironfs-nfs.test.ts ] || default_suites+=(test/integration/chironfs-nfs.test.ts)
 read -r -a suites <<<"${LNSTORE_VM_SUITES:-${default_suites[*]}}"
 read -r -a variants <<<"${LNSTORE_VM_VARIANTS:-openzfs-2.1 openzfs-2.3}"
+# The journeys CI runs (each passes today; test/vm/README.md lists the others and why).
+ci_journeys="01-checksum-errors"
 timeout=${LNSTORE_VM_TIMEOUT:-2700}
 # mocha's per-test limit (.mocharc: 120 s) is sized for the host; under TCG a replace-disk case with
 # its stand-in node takes minutes. The VM's hard --timeout above still bounds the whole run.
 
 logs=$(mktemp -d "${TMPDIR:-/tmp}/lnstore-test-vm.XXXXXX")
 trap 'rm -rf "$logs"' EXIT
+
+# Build (or find) every variant's image first, all at once: after the shared base, their DKMS
+# builds overlap (each has a long single-threaded configure). On a warm cache this takes a second.
+if [ -z "${LNSTORE_VM_IMAGE:-}" ]; then
+  build_start=$SECONDS
+  pids=()
+  for variant in "${variants[@]}"; do
+    test/vm/build-image.sh "$variant" >"$logs/build-$variant.out" 2>&1 &
+    pids+=($!)
+  done
+  for i in "${!pids[@]}"; do
+    if ! wait "${pids[$i]}"; then
+      cat "$logs/build-${variants[$i]}.out" >&2
+      echo "== the ${variants[$i]} image could not be built (above): the VM tier cannot run" >&2
+      exit 1
+    fi
+    grep -E 'image ready|reusing' "$logs/build-${variants[$i]}.out" || true
+  done
+  echo "== images ready after $((SECONDS - build_start)) s"
+fi
 export LNSTORE_TEST_RESULT_LINES=1
 status=0
 summary_args=()
@@ -50,4 +75,11 @@ for variant in "${variants[@]}"; do
 done
 
 node test/vm/summary.mjs "${summary_args[@]}"
+
+# The operator journeys (test/vm/journeys.sh: systemd, the real lightningd, faults, the mailed
+# advice). LNSTORE_VM_JOURNEYS=none leaves them out; its default here is what CI runs (README).
+if [ "${LNSTORE_VM_JOURNEYS:-}" != none ]; then
+  LNSTORE_VM_JOURNEYS=${LNSTORE_VM_JOURNEYS:-$ci_journeys} LNSTORE_VM_VARIANTS=${LNSTORE_VM_JOURNEY_VARIANTS:-${variants[*]}} \
+    bash test/vm/journeys.sh || status=1
+fi
 exit "$status"

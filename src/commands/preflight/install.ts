@@ -2,29 +2,34 @@ import * as Flags from '@oclif/core/flags'
 import {realpathSync} from 'node:fs'
 
 import {BaseCommand} from '../../base-command.js'
-import {planDropIn, removeDropIn, writeDropIn} from '../../preflight/install.js'
+import {planDropIn, removeDropIn, unitExists, unitName, writeDropIn} from '../../preflight/install.js'
+import {preflight} from '../../preflight/preflight.js'
+import {operator} from '../../preflight/who.js'
 import {confirm} from '../../runbook/confirm.js'
+import type {Finding} from '../../storage/verdict.js'
 
 export interface PreflightInstallResult {
   action: 'planned' | 'installed' | 'unchanged' | 'removed'
   path: string
   content: string
   notes: string[]
+  /** What the gate decides on the data as it is now (run once before installing it). */
+  gate?: {verdict: string; safe: boolean; findings: Finding[]}
 }
 
 export default class PreflightInstall extends BaseCommand {
   static summary = "Make `lnstore preflight` the node service's start condition (a systemd drop-in)."
 
-  static description = `Writes <unit>.d/lnstore-preflight.conf with ExecStartPre=+lnstore preflight, so systemd refuses to start the node when preflight does. Idempotent; --remove takes it out again. Other init systems and Docker: run \`lnstore preflight\` before starting the node and start it only on exit code 0 (see the README).`
+  static description = `Writes <unit>.d/lnstore-preflight.conf with ExecStartPre=+lnstore preflight, so systemd refuses to start the node when preflight does, and ExecStopPost=+lnstore preflight record, so every stop records the node's last write. The unit is node.unit from the config unless --unit is given, and must exist; the command lines use absolute paths (the config file's too). Before installing, it runs the gate once and says what it would decide now. Idempotent; --remove takes it out again. Other init systems and Docker: run \`lnstore preflight\` before starting the node and start it only on exit code 0, and \`lnstore preflight record\` after it stops (see the README).`
 
   static examples = [
-    {command: 'sudo <%= config.bin %> <%= command.id %> --dry-run', description: 'Show the drop-in for lightningd.service.'},
+    {command: 'sudo <%= config.bin %> <%= command.id %> --dry-run', description: 'Show the drop-in for node.unit (lightningd.service), and what the gate decides now.'},
     {command: 'sudo <%= config.bin %> <%= command.id %> --unit cln.service --yes', description: 'Install it for another unit name.'},
     {command: 'sudo <%= config.bin %> <%= command.id %> --remove --yes', description: 'Take it out again.'},
   ]
 
   static flags = {
-    unit: Flags.string({description: "The node's systemd unit.", default: 'lightningd.service', env: 'LNSTORE_NODE_UNIT'}),
+    unit: Flags.string({description: "The node's systemd unit. Default: node.unit from the config (lightningd).", env: 'LNSTORE_NODE_UNIT'}),
     'systemd-dir': Flags.string({description: 'Where systemd reads local units and drop-ins.', default: '/etc/systemd/system', env: 'LNSTORE_SYSTEMD_DIR'}),
     remove: Flags.boolean({description: 'Remove the drop-in that install wrote.'}),
     'dry-run': Flags.boolean({description: 'Print what would be written and stop.'}),
@@ -33,10 +38,12 @@ export default class PreflightInstall extends BaseCommand {
 
   async run(): Promise<PreflightInstallResult> {
     const {flags} = await this.parse(PreflightInstall)
-    // The unit runs this very lnstore, with the same config file when one was named.
-    const command = [process.execPath, realpathSync(process.argv[1]), 'preflight', ...(flags.config ? ['--config', flags.config] : [])]
-    const plan = await planDropIn({systemdDir: flags['systemd-dir'], unit: flags.unit, command})
-    const result = (action: PreflightInstallResult['action'], notes: string[] = []) => ({action, path: plan.path, content: plan.content, notes})
+    const {config, source, stateDir} = await this.loadConfig(flags)
+    const unit = flags.unit ?? config.node.unit
+    // The unit runs this very lnstore, with the config file it loaded now.
+    const plan = await planDropIn({systemdDir: flags['systemd-dir'], unit, lnstore: [process.execPath, realpathSync(process.argv[1])], config: source})
+    let gate: PreflightInstallResult['gate']
+    const result = (action: PreflightInstallResult['action'], notes: string[] = []) => ({action, path: plan.path, content: plan.content, notes, ...(gate ? {gate} : {})})
 
     if (flags.remove) {
       if (plan.current === 'absent') return result('unchanged', [`${plan.path} is not there`])
@@ -45,7 +52,23 @@ export default class PreflightInstall extends BaseCommand {
       return result('removed', await removeDropIn(this.deps, plan.path))
     }
 
-    if (!this.jsonEnabled()) this.log(`${plan.path}:\n${plan.content}`)
+    if (!(await unitExists(this.deps, flags['systemd-dir'], unit))) {
+      this.error(`systemd has no unit ${unitName(unit)}: the start gate would guard nothing`, {exit: 2, suggestions: ['set node.unit in the config to the unit that runs lightningd (or give --unit), then run this again']})
+    }
+
+    // What the gate decides on the data now: an operator should not learn it from a node that will not start.
+    const checked = await preflight(this.deps, {config, stateDir, by: operator()})
+    gate = {verdict: checked.verdict, safe: checked.safe, findings: checked.findings}
+    if (checked.verdict === 'UNKNOWN') {
+      this.error(`the gate cannot check this node: ${checked.findings.map((finding) => finding.message).join('; ')}`, {exit: 2, suggestions: [...new Set(checked.findings.flatMap((finding) => (finding.next ? [finding.next] : [])))]})
+    }
+
+    if (!this.jsonEnabled()) {
+      this.log(checked.safe ? `the gate now: the node may start (${checked.verdict})` : `the gate now: DO NOT START the node (${checked.verdict}); once installed, ${unitName(unit)} will not start until this is fixed:`)
+      for (const finding of checked.findings) this.log(`  ${finding.verdict.padEnd(8)} ${finding.message}${finding.next ? `\n           next: ${finding.next}` : ''}`)
+      this.log(`${plan.path}:\n${plan.content}`)
+    }
+
     if (plan.current === 'same') return result('unchanged', ['already installed'])
     if (flags['dry-run']) return result('planned')
     const replacing = plan.current === 'different' ? ' (replacing what is there)' : ''

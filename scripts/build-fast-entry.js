@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+// Bundles the fast entry for `status` and `preflight` (src/cli/fast.ts) into dist/fast/: one file
+// per lazily loaded part instead of ~60 modules, with oclif's command, flags and errors modules
+// replaced by the stand-ins in src/cli/oclif-lite/ (the real ones cost ~100 ms to load). Run by
+// `npm run build` after tsc and the manifest. Packages stay outside the bundle, loaded from
+// node_modules as before, except yaml (below).
+import {build} from 'esbuild'
+import {readFileSync} from 'node:fs'
+import {fileURLToPath} from 'node:url'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const STAND_INS = {
+  '@oclif/core/command': 'src/cli/oclif-lite/command.ts',
+  '@oclif/core/flags': 'src/cli/oclif-lite/flags.ts',
+  '@oclif/core/errors': 'src/cli/oclif-lite/errors.ts',
+}
+
+/**
+ * yaml: every real config is YAML, and loading the package's CommonJS build costs ~40 ms; its ES
+ * module build (the same code, published for browsers, using nothing of the browser) bundles.
+ */
+const YAML_ESM = `${root}node_modules/yaml/browser/index.js`
+
+const oclifLite = {
+  name: 'oclif-lite',
+  setup(builder) {
+    builder.onResolve({filter: /^@oclif\/core(\/|$)/}, (args) => {
+      // Imported by the stand-ins themselves, on the error path only: the real module.
+      if (args.importer.includes('oclif-lite') || args.path === '@oclif/core/handle') return {path: args.path, external: true}
+      if (STAND_INS[args.path]) return {path: `${root}${STAND_INS[args.path]}`}
+      return {errors: [{text: `${args.path} has no stand-in in src/cli/oclif-lite/: the fast entry would load oclif (import it lazily, or add a stand-in)`}]}
+    })
+    builder.onResolve({filter: /^yaml$/}, () => ({path: YAML_ESM}))
+    builder.onResolve({filter: /^[^./]/}, (args) => (args.path.startsWith('node:') ? undefined : {path: args.path, external: true}))
+  },
+}
+
+/** The manifest's flags and args of every command, without their help texts: built into the bundle, not read at each run. */
+const manifest = JSON.parse(readFileSync(`${root}oclif.manifest.json`, 'utf8'))
+const HELP_ONLY = new Set(['description', 'summary', 'helpValue', 'helpGroup', 'helpLabel'])
+const parsing = Object.fromEntries(
+  Object.entries(manifest.commands).map(([id, command]) => [
+    id,
+    {
+      args: command.args,
+      flags: Object.fromEntries(Object.entries(command.flags).map(([name, flag]) => [name, Object.fromEntries(Object.entries(flag).filter(([key]) => !HELP_ONLY.has(key)))])),
+    },
+  ]),
+)
+
+await build({
+  absWorkingDir: root,
+  entryPoints: {fast: 'src/cli/fast.ts'},
+  outdir: 'dist/fast',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  tsconfig: 'tsconfig.json',
+  plugins: [oclifLite],
+  define: {LNSTORE_MANIFEST: JSON.stringify({commands: parsing})},
+  logLevel: 'warning',
+})

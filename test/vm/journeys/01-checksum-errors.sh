@@ -1,0 +1,40 @@
+#!/bin/bash
+# Journey 1: checksum errors on one side of the mirror (zinject) -> ZED -> lnstore's zedlet mails
+# the operator within 60 s of the first error -> the operator runs the mailed `lnstore
+# replace-disk` with the new disk put in -> status OK, the node running, no acknowledged write lost.
+. "$(dirname "$0")/lib.sh"
+
+install_machine
+start_writer
+wait_for 120 "the writer's first acknowledged writes" acked_at_least 5
+
+# The fault: every read from disk 2 comes back with a checksum error; a scrub reads everything.
+before=$(mail_count)
+zinject -d "$(disk 2)-part1" -e checksum -T read -f 100 "$POOL" || fail "zinject refused the checksum fault"
+t0=$(now_ms)
+zpool scrub "$POOL" || fail "zpool scrub did not start"
+wait_for 120 "ZFS counts checksum errors on disk 2" bash -c "zpool status -p $POOL | awk '/virtio-lnstore-disk2/ && \$5 > 0 {found=1} END {exit !found}'"
+first_error=$(now_ms)
+say "first checksum errors seen $(( first_error - t0 )) ms after the scrub started"
+wait_for 60 "an alert mail (ZED -> lnstore's zedlet -> SMTP) within 60 s of the first error" \
+  bash -c "[ \$(ls $MAILDIR/*.eml 2>/dev/null | wc -l) -gt $before ]"
+mailed=$(( $(now_ms) - first_error ))
+say "alert mail arrived ${mailed} ms after the first error was counted"
+zinject -c all >/dev/null
+zpool wait -t scrub "$POOL" 2>/dev/null || true
+
+# The operator: the mail's advice, with the new disk's path for <new-device>, nothing else added.
+# A first mail may say less (a WARNING before the burst threshold); the advice comes with the
+# CRITICAL one: wait for a mail that advises the replacement.
+wait_for 180 "a mail advising 'lnstore replace-disk'" mailed_command '^lnstore replace-disk '
+advice=$(mailed_command '^lnstore replace-disk ')
+say "mailed advice: $advice"
+command=${advice%%   (*}                      # the "(pool ...)" note after three spaces is not part of it
+command=${command//<new-device>/$(disk 3)}
+say "operator runs: $command"
+LNSTORE_YES=1 bash -c "$command" || fail "the mailed command failed: $command"
+
+check_recovered
+stop_writer
+check_writes
+pass "mail ${mailed} ms after the first error; '$command' recovered the node"
