@@ -8,6 +8,7 @@ import {readFreshness} from '../state/freshness.js'
 import {HistoryStore} from '../state/history.js'
 import type {Deps} from '../system/deps.js'
 import {commandLine} from '../system/runner.js'
+import {trustFindings} from '../system/trust.js'
 import {worst, type Finding, type Verdict} from '../storage/verdict.js'
 import {mountOf, parseMountInfo, type MountEntry} from '../storage/mounts.js'
 import {formatDuration} from '../storage/units.js'
@@ -64,6 +65,8 @@ export interface ChironfsCheckOptions {
   full?: boolean
   /** Skip reading and recording the node database through the mount (preflight judges it itself). */
   skipNodeData?: boolean
+  /** The config file in use (status, as root, warns when others can change it or lnstore). */
+  configFile?: string | null
 }
 
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]'])
@@ -83,6 +86,8 @@ export async function checkChironfsStatus(deps: Deps, options: ChironfsCheckOpti
     reachable.length >= 2 ? await checkDivergence(reachable, {full: options.full ?? false, integrity: options.full ?? false, settleMs: settings.settleSeconds * 1000}) : null
 
   const findings: Finding[] = []
+  // Run as root, lnstore warns when others could change what root runs (the start gate, skipping node data, judges for itself).
+  if (!options.skipNodeData && process.getuid?.() === 0) findings.push(...trustFindings(options.configFile))
   const dataMount = mounts.findLast((mount) => mount.mountPoint === mountpoint.replace(/\/+$/, ''))
   const mounted = dataMount?.fsType === 'fuse.chironfs' || dataMount?.fsType === 'fuse' && dataMount.source === 'chironfs'
   if (!mounted) {

@@ -39,12 +39,12 @@ Exit codes, as Nagios/Icinga plugins use them: 0 OK, 1 WARNING, 2 CRITICAL, 3 UN
 
   async run(): Promise<StatusResult & {alerts?: AlertOutcome}> {
     const {flags} = await this.parse(Status)
-    const {config, stateDir} = await this.loadConfig(flags)
+    const {config, source, stateDir} = await this.loadConfig(flags)
     const input = flags.input
     const pools = flags.pool ?? []
     // Saved output is `zpool status` output, whatever this machine's mode.
     const backend = input === undefined ? await storageBackend(config) : zfsBackend()
-    const options = {config, stateDir, pools, input: input === undefined ? undefined : {name: input, read: () => (input === '-' ? text(process.stdin) : readFile(input, 'utf8'))}}
+    const options = {config, stateDir, pools, configFile: source, input: input === undefined ? undefined : {name: input, read: () => (input === '-' ? text(process.stdin) : readFile(input, 'utf8'))}}
     let result: StatusResult
     let alerts: AlertOutcome | undefined
     if (input === undefined && flags.alert && alertsConfigured(config.alerts)) {
@@ -60,7 +60,8 @@ Exit codes, as Nagios/Icinga plugins use them: 0 OK, 1 WARNING, 2 CRITICAL, 3 UN
 
     if (flags.prometheus) {
       const {renderPrometheus} = await import('../status/prometheus.js')
-      await writeFileAtomically(flags.prometheus, renderPrometheus(result))
+      // node_exporter reads it as its own user; it holds verdicts and counters, nothing secret.
+      await writeFileAtomically(flags.prometheus, renderPrometheus(result), 0o644)
     }
     process.exitCode = EXIT_CODES[result.verdict]
     if (!this.jsonEnabled()) {

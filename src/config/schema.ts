@@ -141,6 +141,7 @@ export const CONFIG_SCHEMA = {
       startCommand: {type: 'string', doc: 'Shell command that starts the node and returns (kinds rpc and commands).'},
       stopCommand: {type: 'string', doc: 'Shell command that stops the node (kind commands).'},
       rpcFile: {type: 'string', doc: "The node's JSON-RPC socket, when lightningd's rpc-file option moves it out of <dataDir>/<network>/lightning-rpc. On ChironFS it must be outside the mount: ChironFS cannot hold a socket."},
+      hsmtool: {type: 'string', doc: "Core Lightning's lightning-hsmtool, when it is not on PATH (e.g. /opt/cln/bin/lightning-hsmtool): preflight asks it which node hsm_secret belongs to, and refuses when it cannot tell. The environment variable LNSTORE_HSMTOOL overrides it."},
       stopTimeoutSeconds: count(1, 3600, 120, 'Give up (touching no disk) when the node has not exited this long after being asked to stop.'),
       startTimeoutSeconds: count(1, 3600, 300, 'Give up when the started node does not answer getinfo within this time.'),
     },

@@ -3,7 +3,7 @@ import {join} from 'node:path'
 
 import type {Config} from '../config/schema.js'
 import {findNodeDatabases, readDatabase, type DatabaseReading} from '../node/data-version.js'
-import {hsmNodeId} from '../node/identity.js'
+import {hsmNodeId, hsmtoolProgram} from '../node/identity.js'
 import {acknowledgeHistory, forgetDataVersion, readFreshness, recordDataVersion, reseedDataVersion, setAsideDamaged, type FreshnessState} from '../state/freshness.js'
 import {CorruptStateError} from '../state/json-file.js'
 import type {Deps} from '../system/deps.js'
@@ -99,7 +99,7 @@ export async function preflight(deps: Deps, options: PreflightOptions): Promise<
   const highWater = state.highWater[databases.main]?.dataVersion ?? null
   findings.push(...databaseFindings(main, highWater))
   // hsm_secret lives in the network folder even when wallet= puts the database elsewhere.
-  findings.push(...(await identityFindings(deps, main, join(dataDir, network, 'hsm_secret'))))
+  findings.push(...(await identityFindings(deps, main, join(dataDir, network, 'hsm_secret'), hsmtoolProgram(config.node.hsmtool))))
   let backup: DatabaseReading | null = null
   if (databases.backup) {
     backup = await readDatabase(databases.backup)
@@ -148,11 +148,11 @@ async function missingDatabaseFinding(dataDir: string, network: string, state: F
 }
 
 /** The database belongs to the node whose hsm_secret is beside it; refuses when that cannot be told. */
-async function identityFindings(deps: Deps, reading: DatabaseReading, secret: string): Promise<Finding[]> {
+async function identityFindings(deps: Deps, reading: DatabaseReading, secret: string, hsmtool: string): Promise<Finding[]> {
   if (!reading.nodeId) return []
-  const fromSecret = await hsmNodeId(deps, secret)
+  const fromSecret = await hsmNodeId(deps, secret, hsmtool)
   if ('unknown' in fromSecret) {
-    return [{verdict: 'CRITICAL', message: `cannot tell whether ${reading.path} belongs to this node's hsm_secret: ${fromSecret.unknown}`, next: 'install lightning-hsmtool (Core Lightning) or set LNSTORE_HSMTOOL, then: lnstore preflight'}]
+    return [{verdict: 'CRITICAL', message: `cannot tell whether ${reading.path} belongs to this node's hsm_secret: ${fromSecret.unknown}`, next: 'put lightning-hsmtool (Core Lightning) on PATH or set node.hsmtool in the config to it, then: lnstore preflight'}]
   }
 
   if (fromSecret.id === reading.nodeId) return []

@@ -2,7 +2,8 @@ import * as Flags from '@oclif/core/flags'
 
 import {confirmOrRefuse} from '../runbook/confirm.js'
 import type {Deps} from '../system/deps.js'
-import {applyPlan, cronInstalled, systemdRuns, type ScheduleEnvironment, type SchedulePlan} from './plan.js'
+import {applyPlan, type SchedulePlan} from './apply.js'
+import {cronInstalled, systemdRuns, type ScheduleEnvironment} from './plan.js'
 import {describeStep, renderPlan} from './render.js'
 
 /** Where the schedule's files go; tests point them into a temporary root. */

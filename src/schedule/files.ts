@@ -1,7 +1,9 @@
 import {join} from 'node:path'
 
+import type {Config} from '../config/schema.js'
 import {commandLine} from '../system/runner.js'
 import {loadTemplate, renderTemplate} from '../system/templates.js'
+import {renderHardening, sandboxFor} from './hardening.js'
 import {delayWeekly, describeWeekly, everyCron, everyOnCalendar, stableDelayMinutes, weeklyCron, weeklyOnCalendar, type Weekly} from './calendar.js'
 
 /**
@@ -30,6 +32,9 @@ export interface ScheduleSpec {
   zedlet: boolean
   /** Seeds cron's fixed delay, so each machine gets its own minute. */
   host: string
+  /** What the units' sandbox lets them write (the state directory; in mode chironfs the replicas). */
+  stateDir: string
+  config: Config
 }
 
 export interface ManagedFile {
@@ -71,6 +76,7 @@ export async function renderFiles(spec: ScheduleSpec, paths: SchedulePaths): Pro
       scrubCalendar: weeklyOnCalendar(spec.scrub),
       checkCalendar: everyOnCalendar(spec.checkEverySeconds),
       randomDelayMinutes: spec.randomDelayMinutes,
+      hardening: await renderHardening(sandboxFor(spec.config, spec.stateDir), systemdQuote),
     }
     for (const unit of SYSTEMD_UNITS[spec.kind]) {
       const onCalendar = unit.startsWith('lnstore-scrub') ? view.scrubCalendar : view.checkCalendar

@@ -1,7 +1,8 @@
 import {formatTime} from '../alerts/compose.js'
 import {commandLine} from '../system/runner.js'
 import {describeWeekly} from './calendar.js'
-import type {ScheduleShow, SchedulePlan, Step} from './plan.js'
+import type {SchedulePlan, Step} from './apply.js'
+import type {ScheduleShow} from './plan.js'
 
 /** One line per step: what it writes, removes or runs. */
 export function describeStep(step: Step): string {
@@ -9,7 +10,7 @@ export function describeStep(step: Step): string {
     case 'write':
       return `write ${step.path} (mode ${step.mode.toString(8)})`
     case 'remove':
-      return `remove ${step.path}`
+      return step.keepCopy ? `remove ${step.path} (changed by hand: keeping your version in ${step.keepCopy.path})` : `remove ${step.path}`
     case 'run':
       return `run: ${commandLine(step.argv)}`
     default:

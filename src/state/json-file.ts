@@ -1,6 +1,6 @@
 import {randomBytes} from 'node:crypto'
-import {closeSync, fstatSync, openSync, readFileSync, unlinkSync} from 'node:fs'
-import {mkdir, open, readFile, rename, unlink} from 'node:fs/promises'
+import {closeSync, constants, fstatSync, lstatSync, openSync, readFileSync, unlinkSync} from 'node:fs'
+import {mkdir, open, rename, unlink} from 'node:fs/promises'
 import {dirname} from 'node:path'
 
 /** The state file exists but is not valid JSON (a disk error, or someone edited it). */
@@ -13,11 +13,28 @@ export class CorruptStateError extends Error {
 
 const LOCK_WAIT_MS = 10_000
 
+/**
+ * lnstore runs as root and its state holds paths and mail history: files are root's alone (0600,
+ * directories 0700), and no open follows a symlink, so a link planted where others can write
+ * never makes root read or write another file.
+ */
+const PRIVATE_FILE = 0o600
+const PRIVATE_DIRECTORY = 0o700
+const NO_FOLLOW = constants.O_NOFOLLOW
+
+/** A state file (or its directory) is a symlink lnstore will not follow. */
+export class PlantedLinkError extends Error {
+  constructor(readonly path: string) {
+    super(`${path} is a symbolic link; lnstore does not follow links in its state (one may have been planted there): remove it, find out who put it there, then run again`)
+    this.name = 'PlantedLinkError'
+  }
+}
+
 /** Reads a JSON state file; `fallback` when it does not exist yet. */
 export async function readJsonFile<T>(path: string, fallback: T): Promise<T> {
   let text: string
   try {
-    text = await readFile(path, 'utf8')
+    text = await readPrivateFile(path)
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return fallback
     throw error
@@ -35,7 +52,7 @@ export async function readJsonFile<T>(path: string, fallback: T): Promise<T> {
  * an exclusive lock file) and a crash mid-write (write a temporary file, fsync, rename over the old).
  */
 export async function updateJsonFile<T>(path: string, fallback: T, update: (current: T) => T): Promise<T> {
-  await mkdir(dirname(path), {recursive: true})
+  await mkdir(dirname(path), {recursive: true, mode: PRIVATE_DIRECTORY})
   const release = await lock(`${path}.lock`)
   try {
     const next = update(await readJsonFile(path, fallback))
@@ -50,11 +67,18 @@ export async function writeJsonAtomically(path: string, value: unknown): Promise
   await writeFileAtomically(path, `${JSON.stringify(value)}\n`)
 }
 
-/** Writes a whole file so that a reader sees either the old or the new content, never a mix. */
-export async function writeFileAtomically(path: string, content: string): Promise<void> {
+/**
+ * Writes a whole file so that a reader sees either the old or the new content, never a mix. Mode
+ * 0600 unless asked (files others must read: systemd units, the Prometheus textfile). The temporary
+ * file is new (O_EXCL, O_NOFOLLOW) and the rename replaces a link at `path` instead of following it.
+ */
+export async function writeFileAtomically(path: string, content: string, mode = PRIVATE_FILE): Promise<void> {
+  refusePlantedDirectory(dirname(path))
   const temporary = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`
-  const file = await open(temporary, 'w', 0o644)
+  const file = await open(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | NO_FOLLOW, mode)
   try {
+    // The umask may have taken bits away; the mode is what was asked for, no more and no less.
+    await file.chmod(mode)
     await file.writeFile(content)
     await file.sync()
   } finally {
@@ -70,6 +94,37 @@ export async function writeFileAtomically(path: string, content: string): Promis
 
   const directory = await open(dirname(path), 'r')
   await directory.sync().finally(() => directory.close())
+}
+
+async function readPrivateFile(path: string): Promise<string> {
+  let file
+  try {
+    file = await open(path, constants.O_RDONLY | NO_FOLLOW)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ELOOP') throw new PlantedLinkError(path)
+    throw error
+  }
+
+  try {
+    return await file.readFile('utf8')
+  } finally {
+    await file.close()
+  }
+}
+
+/**
+ * The directory itself may be a link (stateDir set to one on purpose); one owned by neither root
+ * nor this user was planted by someone else, and is not followed. One lstat per write.
+ */
+function refusePlantedDirectory(directory: string): void {
+  let info
+  try {
+    info = lstatSync(directory)
+  } catch {
+    return
+  }
+
+  if (info.isSymbolicLink() && info.uid !== 0 && info.uid !== process.getuid?.()) throw new PlantedLinkError(directory)
 }
 
 /** A lock file held by another live lnstore process. */
@@ -93,7 +148,7 @@ export async function lock(path: string, waitMs = LOCK_WAIT_MS): Promise<() => P
   const deadline = Date.now() + waitMs
   for (;;) {
     try {
-      const file = await open(path, 'wx')
+      const file = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | NO_FOLLOW, PRIVATE_FILE)
       await file.writeFile(String(process.pid))
       await file.close()
       return () => unlink(path).catch(() => {})
@@ -129,7 +184,7 @@ const EMPTY_LOCK_STALE_MS = 2000
 function lockFile(path: string): {ino: number; holder: number | null; ageMs: number} | null {
   let fd: number
   try {
-    fd = openSync(path, 'r')
+    fd = openSync(path, constants.O_RDONLY | NO_FOLLOW)
   } catch {
     return null
   }

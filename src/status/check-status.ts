@@ -5,6 +5,7 @@ import type {Finding} from '../storage/verdict.js'
 import type {PoolView, StatusOptions, StatusResult, VdevView} from '../storage/view.js'
 import {observeNodeData} from '../node/observe.js'
 import {checkDataDirMount, parseMountInfo} from '../storage/mounts.js'
+import {trustFindings} from '../system/trust.js'
 import {parseStatus} from '../zfs/status-json.js'
 import type {Pool, StatusReport, Vdev} from '../zfs/status-model.js'
 import {fileDialectCache} from '../zfs/dialect-cache.js'
@@ -31,6 +32,7 @@ export async function checkStatus(deps: Deps, options: StatusOptions): Promise<S
     report = reading.report
     source = {from: 'zpool', dialect: reading.dialect}
     history = await recordHistory(options, report, now, findings)
+    if (process.getuid?.() === 0) findings.push(...trustFindings(options.configFile))
     if (options.config.dataDir && options.config.dataset) {
       const mount = checkDataDirMount(parseMountInfo(await deps.readFile('/proc/self/mountinfo')), options.config.dataDir, options.config.dataset)
       if (mount) findings.push(mount)

@@ -60,6 +60,8 @@ export interface StatusOptions {
   pools: string[]
   /** Read saved `zpool status` output from this file (`-` is standard input) instead of running zpool. */
   input?: {name: string; read(): Promise<string>}
+  /** The config file in use: as root, it must be root's alone, as lnstore itself (a WARNING otherwise). */
+  configFile?: string | null
 }
 
 /** What `lnstore scrub` reports, whatever the storage: one entry per pool (in mode chironfs, the replicas). */

@@ -125,7 +125,7 @@ describe(`lnstore schedule install|show|remove (${backend})`, function () {
     ])
   })
 
-  it('never overwrites a file it did not write, and leaves one changed since install in place', () => {
+  it('never overwrites a file it did not write; remove takes a hand-edited timer away too, keeping a copy of it', () => {
     writeFileSync(join(dirs.cron, 'lnstore'), '# mine\n')
     const refused = schedule('install', '--cron', '--yes', '--no-zed')
     expect(refused.status).to.equal(1)
@@ -136,7 +136,10 @@ describe(`lnstore schedule install|show|remove (${backend})`, function () {
     expect(schedule('install', '--systemd', '--yes', '--no-zed').status).to.equal(0)
     writeFileSync(join(dirs.systemd, 'lnstore-check.timer'), '# edited by hand\n')
     const removed = schedule('remove', '--yes')
-    expect(removed.stdout).to.contain(`note: ${join(dirs.systemd, 'lnstore-check.timer')} was changed since lnstore wrote it: left in place`)
-    expect(readdirSync(dirs.systemd).sort()).to.deep.equal(['lnstore-check.timer', 'timers.target.wants'])
+    const copy = join(root, 'state', 'schedule-removed', 'lnstore-check.timer')
+    expect(removed.status, removed.stderr).to.equal(0)
+    expect(removed.stdout).to.contain(`note: ${join(dirs.systemd, 'lnstore-check.timer')} was changed since lnstore wrote it: removed all the same, your version is kept in ${copy}`)
+    expect(readdirSync(dirs.systemd).sort()).to.deep.equal(['timers.target.wants'])
+    expect(readFileSync(copy, 'utf8')).to.equal('# edited by hand\n')
   })
 })

@@ -4,6 +4,7 @@ import {chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync
 import {hostname, tmpdir} from 'node:os'
 import {join} from 'node:path'
 
+import {validateConfig} from '../../src/config/schema.js'
 import {weekly} from '../../src/schedule/calendar.js'
 import {renderFiles} from '../../src/schedule/files.js'
 import {lnstoreAsync} from '../support/cli.js'
@@ -29,7 +30,7 @@ describe('the ZED hook (zedlet), run with the environment ZED passes', function 
     const fake = join(dir, 'fake-lnstore')
     writeFileSync(fake, `#!/bin/sh\necho "$*" >> '${calls}'\nsleep 0.3\n`)
     chmodSync(fake, 0o755)
-    const spec = {kind: 'cron' as const, scrub: weekly('sun', '03:00'), randomDelayMinutes: 0, checkEverySeconds: 3600, command: [fake], environment: {}, zedlet: true, host: 'h'}
+    const spec = {kind: 'cron' as const, scrub: weekly('sun', '03:00'), randomDelayMinutes: 0, checkEverySeconds: 3600, command: [fake], environment: {}, zedlet: true, host: 'h', stateDir: dir, config: validateConfig({}, 'test')}
     const file = (await renderFiles(spec, {systemdDir: dir, cronDir: dir, zedDir: dir})).find((candidate) => candidate.path.endsWith('all-lnstore.sh'))!
     writeFileSync(file.path, file.content)
     chmodSync(file.path, file.mode)

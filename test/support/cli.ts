@@ -34,7 +34,7 @@ export async function lnstoreAsync(args: string[], options: {env?: NodeJS.Proces
   return cliRun(status, stdout, stderr)
 }
 
-function cliRun(status: number | null, stdout: string, stderr: string): CliRun {
+export function cliRun(status: number | null, stdout: string, stderr: string): CliRun {
   return {
     status,
     stdout,

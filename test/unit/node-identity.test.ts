@@ -20,12 +20,12 @@ describe('the node id an hsm_secret gives', () => {
   })
 
   it('is unknown, saying why, when hsmtool is missing, fails (an encrypted secret) or prints no node id', async () => {
-    expect(await ask({exitCode: 127})).to.deep.equal({unknown: 'lightning-hsmtool is not installed (it comes with Core Lightning; or set LNSTORE_HSMTOOL to its path)'})
+    expect(await ask({exitCode: 127})).to.deep.equal({unknown: 'lightning-hsmtool is not installed (it comes with Core Lightning: put it on PATH, or set node.hsmtool in the config to its path)'})
     expect(await ask({exitCode: 1, stderr: 'hsm_secret is encrypted, you need to pass the --passphrase\n'})).to.deep.equal({unknown: `lightning-hsmtool getnodeid ${secret} failed (exit code 1): hsm_secret is encrypted, you need to pass the --passphrase`})
     expect(await ask({exitCode: 0, stdout: 'something else\n'})).to.have.property('unknown').that.contains('failed (exit code 0): something else')
   })
 
   it('is unknown without running hsmtool when there is no hsm_secret', async () => {
-    expect(await hsmNodeId({...systemDeps, runner: new StubRunner()}, join(tmpdir(), 'no-such-dir', 'hsm_secret'))).to.deep.equal({unknown: `${join(tmpdir(), 'no-such-dir', 'hsm_secret')} does not exist`})
+    expect(await hsmNodeId({...systemDeps, runner: new StubRunner()}, join(tmpdir(), 'no-such-dir', 'hsm_secret'), 'lightning-hsmtool')).to.deep.equal({unknown: `${join(tmpdir(), 'no-such-dir', 'hsm_secret')} does not exist`})
   })
 })

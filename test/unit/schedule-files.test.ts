@@ -5,6 +5,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {validate} from 'node-cron'
 
+import {validateConfig} from '../../src/config/schema.js'
 import {weekly} from '../../src/schedule/calendar.js'
 import {renderFiles, systemdQuote, type ScheduleSpec} from '../../src/schedule/files.js'
 import {BIN} from '../support/cli.js'
@@ -20,6 +21,8 @@ const spec = (kind: ScheduleSpec['kind'], extra: Partial<ScheduleSpec> = {}): Sc
   environment: {LNSTORE_CONFIG: '/etc/lnstore/node a.yaml'},
   zedlet: false,
   host: 'node-a',
+  stateDir: '/var/lib/lnstore',
+  config: validateConfig({}, 'test'),
   ...extra,
 })
 

@@ -130,9 +130,12 @@ write_chroot_sources() { # root, with_backports
 }
 
 # --- chroot helpers ----------------------------------------------------------------------------
-# LNSTORE_VM_APT_CACHE= (empty) turns the host apt cache off.
+# LNSTORE_VM_APT_CACHE= (empty) turns the host apt cache off. Hard links need it on the same
+# filesystem as the build folder; elsewhere it is not used.
 host_apt_cache=${LNSTORE_VM_APT_CACHE-/var/cache/apt/archives}
-[ -z "$host_apt_cache" ] || [ -d "$host_apt_cache/partial" ] || host_apt_cache=""
+if [ -n "$host_apt_cache" ] && { [ ! -d "$host_apt_cache" ] || [ "$(stat -c %d "$host_apt_cache")" != "$(stat -c %d "$cache")" ]; }; then
+  host_apt_cache=""
+fi
 work=""
 log_file=""
 mounted_root=""
@@ -146,10 +149,12 @@ mount_chroot() {
   mkdir -p "$root/dev/pts"
   mount -t devpts -o newinstance,ptmxmode=0666 devpts "$root/dev/pts"
   cp /etc/resolv.conf "$root/etc/resolv.conf"
-  # The host's apt cache: packages the host already downloaded are not fetched again, and what
-  # the image downloads stays there for the next build (the second variant, a rebuild).
+  # The host's apt cache: packages the host already downloaded are hard-linked into the chroot's
+  # own cache (no download), and umount_chroot links what the build downloaded back for the next
+  # build. Links, not a bind mount: apt's lock on a shared cache would make two builds (both
+  # variants at once) or the host's own apt-get fail while a build installs.
   if [ -n "$host_apt_cache" ]; then
-    mount --bind "$host_apt_cache" "$root/var/cache/apt/archives"
+    find "$host_apt_cache" -maxdepth 1 -name '*.deb' -exec cp -l -n -t "$root/var/cache/apt/archives/" {} + 2>/dev/null || true
   fi
   printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
   chmod 755 "$root/usr/sbin/policy-rc.d"
@@ -158,6 +163,9 @@ mount_chroot() {
 umount_chroot() {
   local root=$mounted_root m
   [ -n "$root" ] || return 0
+  if [ -n "$host_apt_cache" ] && [ -w "$host_apt_cache" ]; then
+    find "$root/var/cache/apt/archives" -maxdepth 1 -name '*.deb' -exec cp -l -n -t "$host_apt_cache/" {} + 2>/dev/null || true
+  fi
   # Innermost first. Never fall through to deleting a tree that still has a mount in it.
   for m in $(findmnt -rn -o TARGET | grep -F "$root/" | sort -r); do
     umount "$m" 2>/dev/null || umount -l "$m" || true

@@ -7,7 +7,8 @@
 # Environment (all optional):
 #   LNSTORE_VM_VARIANTS   variants, default "openzfs-2.1 openzfs-2.3"
 #   LNSTORE_VM_JOURNEYS   journey scripts (names or paths, NAME:ARG passes ARG to the journey as
-#                         LNSTORE_JOURNEY_ARG), default: every test/vm/journeys/[0-9]*.sh
+#                         LNSTORE_JOURNEY_ARG, NAME@VARIANT runs it on that variant only),
+#                         default: every test/vm/journeys/[0-9]*.sh
 #   LNSTORE_VM_TIMEOUT    hard limit per boot in seconds (default 1800)
 # Exit status: 0 when every journey passed on every variant, 1 otherwise.
 set -euo pipefail
@@ -29,14 +30,17 @@ status=0
 summary_args=()
 for variant in "${variants[@]}"; do
   for journey in "${journeys[@]}"; do
-    # NAME:ARG runs journey NAME with LNSTORE_JOURNEY_ARG=ARG (e.g. 08-power-cut-during-replace:stop)
+    # NAME@VARIANT runs only on that variant; NAME:ARG runs journey NAME with LNSTORE_JOURNEY_ARG=ARG
+    # (e.g. 08-power-cut-during-replace:stop@openzfs-2.1)
+    case "$journey" in *@*) [ "${journey##*@}" = "$variant" ] || continue; journey=${journey%@*} ;; esac
     arg=""
     case "$journey" in *:*) arg=${journey#*:}; journey=${journey%%:*} ;; esac
     [ -f "$journey" ] || journey=test/vm/journeys/${journey%.sh}.sh
     [ -f "$journey" ] || { echo "journeys.sh: no journey $journey" >&2; exit 2; }
     name=$(basename "$journey" .sh)${arg:+:$arg}
-    state=$logs/$variant-${name//:/-}
-    log=$logs/$variant-${name//:/-}.log
+    safe=$(printf '%s' "$name" | tr -c 'A-Za-z0-9._-' '-') # QEMU's -drive takes no commas in paths
+    state=$logs/$variant-$safe
+    log=$logs/$variant-$safe.log
     mkdir -p "$state"
     echo "== $name on $variant"
     start=$SECONDS rc=75 boot=0

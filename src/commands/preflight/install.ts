@@ -7,6 +7,7 @@ import {preflight} from '../../preflight/preflight.js'
 import {operator} from '../../preflight/who.js'
 import {confirm} from '../../runbook/confirm.js'
 import type {Finding} from '../../storage/verdict.js'
+import {assertRootOwned, lnstoreTargets} from '../../system/trust.js'
 
 export interface PreflightInstallResult {
   action: 'planned' | 'installed' | 'unchanged' | 'removed'
@@ -39,6 +40,8 @@ export default class PreflightInstall extends BaseCommand {
   async run(): Promise<PreflightInstallResult> {
     const {flags} = await this.parse(PreflightInstall)
     const {config, source, stateDir} = await this.loadConfig(flags)
+    // The node's every start runs this lnstore as root: it, node and its config must be root's alone.
+    if (!flags.remove) assertRootOwned(lnstoreTargets(source, true), 'install the start gate')
     const unit = flags.unit ?? config.node.unit
     // The unit runs this very lnstore, with the config file it loaded now.
     const plan = await planDropIn({systemdDir: flags['systemd-dir'], unit, lnstore: [process.execPath, realpathSync(process.argv[1])], config: source})

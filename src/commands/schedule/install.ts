@@ -34,11 +34,12 @@ Where Debian's /etc/cron.d/zfsutils-linux would scrub the pools a second time ea
   async run(): Promise<ScheduleChange> {
     const {flags} = await this.parse(ScheduleInstall)
     if (flags.time !== undefined && !TIME_OF_DAY.test(flags.time)) this.error(`--time must be HH:MM (24 h), not ${flags.time}`)
-    const {config, stateDir} = await this.loadConfig(flags)
+    const {config, source, stateDir} = await this.loadConfig(flags)
     const environment = await scheduleEnvironment(flags, stateDir)
     const plan = await planInstall(this.deps, {
       ...environment,
       config,
+      configFile: source,
       kind: flags.cron ? 'cron' : flags.monitor ? 'monitor' : flags.systemd ? 'systemd' : undefined,
       zed: flags.zed,
       day: flags.day as (typeof WEEKDAYS)[number] | undefined,

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Journey 1: checksum errors on one side of the mirror (zinject) -> ZED -> lnstore's zedlet mails
+# Journey 1: checksum errors on one side of the mirror (its data overwritten) -> ZED -> lnstore's zedlet mails
 # the operator within 60 s of the first error -> the operator runs the mailed `lnstore
 # replace-disk` with the new disk put in -> status OK, the node running, no acknowledged write lost.
 . "$(dirname "$0")/lib.sh"
@@ -7,10 +7,16 @@
 install_machine
 start_writer
 wait_for 120 "the writer's first acknowledged writes" acked_at_least 5
+systemctl start lnstore-check.service # what the check timer runs: lnstore notes the error counters
 
-# The fault: every read from disk 2 comes back with a checksum error; a scrub reads everything.
+# The fault: silent corruption of disk 2: random bytes over its whole data area (past the 4 MiB
+# of labels and boot area at the start, short of the two labels at the end), written under ZFS's
+# feet; the scrub then reads every block and finds the bad copies. (zinject's device errors are
+# io/nxio only for -d on these versions: no checksum fault without touching the data.)
 before=$(mail_count)
-zinject -d "$(disk 2)-part1" -e checksum -T read -f 100 "$POOL" || fail "zinject refused the checksum fault"
+part=$(disk 2)-part1
+mib=$(( $(blockdev --getsize64 "$part") / 1048576 ))
+dd if=/dev/urandom of="$part" bs=1M seek=4 count=$(( mib - 5 )) conv=notrunc,fsync status=none || fail "cannot write over $part"
 t0=$(now_ms)
 zpool scrub "$POOL" || fail "zpool scrub did not start"
 wait_for 120 "ZFS counts checksum errors on disk 2" bash -c "zpool status -p $POOL | awk '/virtio-lnstore-disk2/ && \$5 > 0 {found=1} END {exit !found}'"
@@ -20,7 +26,6 @@ wait_for 60 "an alert mail (ZED -> lnstore's zedlet -> SMTP) within 60 s of the 
   bash -c "[ \$(ls $MAILDIR/*.eml 2>/dev/null | wc -l) -gt $before ]"
 mailed=$(( $(now_ms) - first_error ))
 say "alert mail arrived ${mailed} ms after the first error was counted"
-zinject -c all >/dev/null
 zpool wait -t scrub "$POOL" 2>/dev/null || true
 
 # The operator: the mail's advice, with the new disk's path for <new-device>, nothing else added.

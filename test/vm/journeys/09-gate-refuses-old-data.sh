@@ -30,54 +30,51 @@ expect_refused() { # what
   say "$1: refused at boot; lightningd did not run. Gate: $(journalctl -b --no-pager -u lightningd.service -o cat | grep -iE 'CRITICAL|refus' | head -n 2 | tr '\n' ' ')"
 }
 start_again() {
-  systemctl reset-failed lightningd.service
+  systemctl reset-failed lightningd.service 2>/dev/null
+  # With the newest data back, the operator follows the gate's advice: after a rollback it asks
+  # for a deliberate `lnstore preflight ack` ("make sure the node data is the newest it wrote").
+  if ! lnstore preflight >"$J/preflight.out" 2>&1 && grep -q 'then: lnstore preflight ack' "$J/preflight.out"; then
+    say "the gate advises: $(grep -o 'next: .*lnstore preflight ack' "$J/preflight.out" | head -n 1); the operator runs it"
+    LNSTORE_YES=1 lnstore preflight ack || fail "lnstore preflight ack, as advised, failed"
+  fi
   systemctl start lightningd.service || fail "the node does not start on its newest data: $(journalctl -b --no-pager -u lightningd.service -o cat | tail -n 5 | tr '\n' ' ')"
   wait_for 180 "the node answers getinfo" cli getinfo
   check_writes
 }
 
-# Each fault keeps the newest database aside (off the pool) to put it back after the refusal.
-# Order: older copy, rollback, deletion (a rollback cannot be undone, but the newest copy is kept).
-fault() { # name
+# LNSTORE_JOURNEY_ARG: the faults, in order, comma-separated (default older,rollback,deleted).
+# Each one: its set-up, the fault with the newest database kept aside (off the pool), a reboot;
+# at the next boot the gate must refuse, then the newest copy goes back and the node starts.
+IFS=, read -r -a faults <<<"${LNSTORE_JOURNEY_ARG:-older,rollback,deleted}"
+dataset=$(zfs list -H -o name "$DATA" 2>/dev/null)
+next_fault() { # name
+  case "$1" in
+    older) cp -p "$db" "$J/older.sqlite3"; start_again; write_and_stop ;;
+    rollback) zfs snapshot "$dataset@journey$boot" || fail "zfs snapshot"; start_again; write_and_stop ;;
+    deleted) ;;
+    *) fail "unknown fault '$1' (older, rollback, deleted)" ;;
+  esac
   cp -p "$db" "$J/newest.sqlite3"
   case "$1" in
     older) cp -p "$J/older.sqlite3" "$db" ;;
-    rollback) zfs rollback -r "$dataset@journey" || fail "zfs rollback" ;;
+    rollback) zfs rollback -r "$dataset@journey$boot" || fail "zfs rollback" ;;
     deleted) rm -f "$db" ;;
   esac
-  echo "$1" >"$J/fault"
   say "fault: $1 database; rebooting"
   reboot_next
 }
-put_back_newest() { cp -p "$J/newest.sqlite3" "$db"; }
 
-dataset=$(zfs list -H -o name "$DATA" 2>/dev/null)
-case "$boot" in
-  1)
-    install_machine
-    dataset=$(zfs list -H -o name "$DATA") || fail "no dataset at $DATA"
-    write_and_stop
-    cp -p "$db" "$J/older.sqlite3"
-    systemctl start lightningd.service || fail "the node does not start again"
-    write_and_stop
-    fault older ;;
-  2)
-    expect_refused "older database"
-    put_back_newest
-    start_again
-    zfs snapshot "$dataset@journey" || fail "zfs snapshot"
-    write_and_stop
-    fault rollback ;;
-  3)
-    expect_refused "zfs rollback"
-    put_back_newest
-    start_again
-    write_and_stop
-    fault deleted ;;
-  4)
-    expect_refused "deleted database"
-    put_back_newest
-    start_again
-    pass "an older copy, a zfs rollback and a deleted database each refused at boot; lightningd never ran on them; the newest data starts again, nothing lost"
-    ;;
-esac
+if [ "$boot" = 1 ]; then
+  install_machine
+  dataset=$(zfs list -H -o name "$DATA") || fail "no dataset at $DATA"
+  write_and_stop
+  next_fault "${faults[0]}"
+fi
+done_fault=${faults[$((boot - 2))]}
+expect_refused "$done_fault database"
+cp -p "$J/newest.sqlite3" "$db"
+if [ "$((boot - 1))" -lt "${#faults[@]}" ]; then
+  next_fault "${faults[$((boot - 1))]}"
+fi
+start_again
+pass "${faults[*]}: each refused at boot by lnstore's gate, lightningd never ran on it; the newest data starts again, nothing lost"

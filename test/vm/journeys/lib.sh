@@ -50,7 +50,13 @@ diagnostics() {
   zpool status -v 2>&1 | sed 's/^/  /'
   systemctl --no-pager status lightningd.service 2>&1 | head -n 20 | sed 's/^/  /'
   lnstore status 2>&1 | head -n 40 | sed 's/^/  /'
-  journalctl --no-pager -n 30 -u lightningd.service -u zfs-zed.service 2>&1 | sed 's/^/  /'
+  journalctl --no-pager -n 15 -u lightningd.service 2>&1 | sed 's/^/  /'
+  say "--- ZED, its events and lnstore's zedlet"
+  journalctl --no-pager -n 25 -u zfs-zed.service -t lnstore-zed 2>&1 | sed 's/^/  /'
+  zpool events 2>&1 | tail -n 15 | sed 's/^/  /'
+  ls -l /etc/zfs/zed.d/ 2>&1 | grep -i lnstore | sed 's/^/  /'
+  say "--- mailbox: $(mail_count) message(s)"
+  mails 2>&1 | tail -n 2 | cut -c1-400 | sed 's/^/  /'
 }
 
 # wait_for SECONDS WHAT command...: the condition, polled each second, within a deadline; on
@@ -71,6 +77,9 @@ install_machine() {
   date +%s >"$J/started"
   zstd -dc /shared/prebuilt/cln/core-lightning-*.tar.zst | tar -C /opt -xf - || fail "cannot unpack /shared/prebuilt/cln (is ../shared shared into the VM?)"
   install -m 0755 /shared/prebuilt/cln/fake-bitcoin-cli "$CLN/fake-bitcoin-cli"
+  # On PATH as `make install` would put them: lnstore's gate asks lightning-hsmtool whether the
+  # database belongs to this node's hsm_secret.
+  ln -sf "$CLN"/bin/* /usr/local/bin/
   printf '#!/bin/sh\nexec /usr/local/bin/node /project/bin/run.js "$@"\n' >/usr/local/bin/lnstore
   chmod 0755 /usr/local/bin/lnstore
   mkdir -p /var/lib/fakechain "$DATA"
@@ -119,7 +128,6 @@ JSON
   lnstore preflight install --yes || fail "lnstore preflight install failed"
   lnstore schedule install --yes || fail "lnstore schedule install failed"
   [ -n "$(ls /etc/zfs/zed.d/*lnstore* 2>/dev/null)" ] || fail "schedule install wrote no zedlet into /etc/zfs/zed.d"
-  systemctl restart zfs-zed.service
   systemctl start lightningd.service || fail "the node did not start through lnstore's gate"
   wait_for 180 "the node answers getinfo after init" cli getinfo
   say "machine ready: pool $POOL, node running, gate and schedule installed"
