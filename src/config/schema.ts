@@ -183,6 +183,17 @@ export class ConfigError extends Error {
   }
 }
 
+/** What each mode needs beyond the schema's types: the first key it lacks, and why. */
+const MODE_NEEDS: Record<NonNullable<Config['mode']>, (config: Config) => {key: string; why: string} | null> = {
+  zfs: () => null,
+  chironfs(config) {
+    if (config.chironfs.replicas.length < 2) return {key: 'chironfs.replicas', why: 'must name at least two replica directories in mode chironfs'}
+    if (!config.dataDir) return {key: 'dataDir', why: '(where ChironFS is mounted) is needed in mode chironfs'}
+    const overlap = replicaOverlap(config.chironfs.replicas)
+    return overlap ? {key: 'chironfs.replicas', why: `${overlap}: ChironFS would keep one copy where lnstore counts two`} : null
+  },
+}
+
 /** Validates `raw` against the schema and fills in defaults. Throws ConfigError naming the bad key. */
 export function validateConfig(raw: unknown, source: string): Config {
   const config = readObject(CONFIG_SCHEMA, raw ?? {}, '', source)
@@ -196,12 +207,8 @@ export function validateConfig(raw: unknown, source: string): Config {
   }
 
   checkAlertsAndSchedule(config, source)
-  if (config.mode === 'chironfs') {
-    if (config.chironfs.replicas.length < 2) throw new ConfigError(`${source}: "chironfs.replicas" must name at least two replica directories in mode chironfs`, 'chironfs.replicas')
-    if (!config.dataDir) throw new ConfigError(`${source}: "dataDir" (where ChironFS is mounted) is needed in mode chironfs`, 'dataDir')
-    const overlap = replicaOverlap(config.chironfs.replicas)
-    if (overlap) throw new ConfigError(`${source}: "chironfs.replicas" ${overlap}: ChironFS would keep one copy where lnstore counts two`, 'chironfs.replicas')
-  }
+  const lacking = MODE_NEEDS[config.mode ?? 'zfs'](config)
+  if (lacking) throw new ConfigError(`${source}: "${lacking.key}" ${lacking.why}`, lacking.key)
 
   return config
 }

@@ -3,7 +3,6 @@ import type {StorageBackend} from './backend.js'
 
 /** Mode chironfs: the replicas ChironFS writes to, compared in full by `scrub`, brought back in step by `heal`. */
 export const chironfsBackend: StorageBackend = {
-  noun: 'ChironFS replicas',
   missingSetup: (config) => (config.dataDir ? [] : ['dataDir']),
   // No pool: the acknowledgements are kept under the mount's scope name.
   scope: () => 'chironfs',
@@ -12,10 +11,7 @@ export const chironfsBackend: StorageBackend = {
     // An unfinished heal (killed with the node stopped) is reported first, whatever the replicas say.
     return withOpenRuns(await checkChironfsStatus(deps, options), options.stateDir)
   },
-  async scrub(deps, options) {
-    const {scrubReplicas} = await import('../chironfs/scrub.js')
-    return scrubReplicas(deps, options)
-  },
+  scrub: async (deps, options) => (await import('../chironfs/scrub.js')).scrubReplicas(deps, options),
   async startGate(deps, config, stateDir) {
     const {chironfsStartFindings} = await import('../chironfs/preflight.js')
     const {mounted, findings, olderDataNext} = await chironfsStartFindings(deps, config, stateDir)
