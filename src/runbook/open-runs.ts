@@ -1,4 +1,4 @@
-import {readdir} from 'node:fs/promises'
+import {readFile, readdir} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {readJsonFile} from '../state/json-file.js'
@@ -61,7 +61,8 @@ async function describeRun(stateDir: string, journal: Journal<Record<string, unk
   const live = owner && ownerAlive(owner) ? owner : null
   const {steps, context} = journal
   const has = (effect: string, statuses: Set<string>) => steps.some((step) => step.effect === effect && statuses.has(step.status))
-  const stopped = has('stops-node', STARTED) && context.nodeWasRunning !== false
+  // Stopped by this run, and still down: a node started again outside the run (by hand, by systemd) is not kept stopped by it.
+  const stopped = has('stops-node', STARTED) && context.nodeWasRunning !== false && !(await nodeRunsNow(context.node))
   const started = has('starts-node', new Set(['done']))
   const described = steps.some((step) => step.effect)
   const touchedStorage = described ? has('changes-pool', STARTED) || stopped : steps.some((step) => STARTED.has(step.status))
@@ -79,6 +80,20 @@ async function describeRun(stateDir: string, journal: Journal<Record<string, unk
     ...(typeof context.pool === 'string' ? {pool: context.pool} : {}),
     ...(typeof context.failing === 'string' ? {device: context.failing} : {}),
     command: `lnstore ${journal.kind} --resume`,
+  }
+}
+
+/** Whether the node of a run's settings runs now: its pid file names a live process (a cheap look: status runs often). */
+async function nodeRunsNow(node: unknown): Promise<boolean> {
+  const settings = node as {dataDir?: string; network?: string} | undefined
+  if (!settings?.dataDir || !settings.network) return false
+  const pid = Number((await readFile(join(settings.dataDir, `lightningd-${settings.network}.pid`), 'utf8').catch(() => '')).trim())
+  if (!Number.isInteger(pid) || pid <= 0) return false
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
 
