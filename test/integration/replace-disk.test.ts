@@ -367,6 +367,8 @@ describe(`lnstore replace-disk on real ZFS (${backend})`, function () {
     expect(members(s.pool.name)).to.contain(s.spare).and.not.contain(failing)
 
     sh('sh', ['-c', s.startCommand])
+    // Once it answers: a node still starting up writes before its pid file appears, which the start step would rightly take for data changed while stopped.
+    await waitFor(() => existsSync(s.pidPath) && existsSync(join(s.dataDir, 'bitcoin', 'lightning-rpc')))
     const resumed = s.replace('--resume', '--yes', '--json')
     expect(resumed.status, resumed.stderr).to.equal(0)
     expect(resumed.json().freshness.beforeStart).to.deep.equal(resumed.json().freshness.atStop)
