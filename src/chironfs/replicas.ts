@@ -5,6 +5,9 @@ import type {ChironfsConfig} from '../config/schema.js'
  * replica (written `:DIR`), which ChironFS reads only when the others fail. The NFS replica
  * should be the slow one: every read then stays local.
  */
+/** The name ChironFS mode reports under where ZFS mode names a pool: history, alerts, events. */
+export const SCOPE = 'chironfs'
+
 export interface Replica {
   path: string
   slow: boolean

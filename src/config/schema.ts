@@ -3,7 +3,9 @@
  * validator that names the bad key. Kept declarative so `config show` and the README can list it.
  */
 
+import {replicaOverlap} from '../chironfs/replica-paths.js'
 import {TIME_OF_DAY, unevenInterval, WEEKDAYS} from '../schedule/calendar.js'
+import {closestName} from './suggest.js'
 
 type FieldSpec =
   | {type: 'number'; min: number; max: number; integer?: boolean; default?: number; doc: string}
@@ -156,7 +158,7 @@ export const CONFIG_SCHEMA = {
       log: {type: 'string', default: '/var/log/lnstore/chironfs.log', doc: "ChironFS's log (--log): failed writes and disabled replicas."},
       binary: {type: 'string', default: 'chironfs', doc: 'The chironfs program: a name on PATH or a path.'},
       probeTimeoutSeconds: count(1, 600, 10, 'A replica that does not answer a stat, a write and a statfs within this time is unreachable (a dead NFS server must not hang lnstore).'),
-      settleSeconds: count(0, 600, 3, 'A difference between replicas is reported only when a second look this much later still sees it (the node writes between two reads).'),
+      settleSeconds: count(0, 600, 3, 'A difference between replicas is reported only when looks for this long (after 50 ms, then doubling) still see it (the node writes between two reads); nothing is waited for when the replicas agree.'),
     },
   },
 } as const satisfies Fields
@@ -181,6 +183,17 @@ export class ConfigError extends Error {
   }
 }
 
+/** What each mode needs beyond the schema's types: the first key it lacks, and why. */
+const MODE_NEEDS: Record<NonNullable<Config['mode']>, (config: Config) => {key: string; why: string} | null> = {
+  zfs: () => null,
+  chironfs(config) {
+    if (config.chironfs.replicas.length < 2) return {key: 'chironfs.replicas', why: 'must name at least two replica directories in mode chironfs'}
+    if (!config.dataDir) return {key: 'dataDir', why: '(where ChironFS is mounted) is needed in mode chironfs'}
+    const overlap = replicaOverlap(config.chironfs.replicas)
+    return overlap ? {key: 'chironfs.replicas', why: `${overlap}: ChironFS would keep one copy where lnstore counts two`} : null
+  },
+}
+
 /** Validates `raw` against the schema and fills in defaults. Throws ConfigError naming the bad key. */
 export function validateConfig(raw: unknown, source: string): Config {
   const config = readObject(CONFIG_SCHEMA, raw ?? {}, '', source)
@@ -194,10 +207,8 @@ export function validateConfig(raw: unknown, source: string): Config {
   }
 
   checkAlertsAndSchedule(config, source)
-  if (config.mode === 'chironfs') {
-    if (config.chironfs.replicas.length < 2) throw new ConfigError(`${source}: "chironfs.replicas" must name at least two replica directories in mode chironfs`, 'chironfs.replicas')
-    if (!config.dataDir) throw new ConfigError(`${source}: "dataDir" (where ChironFS is mounted) is needed in mode chironfs`, 'dataDir')
-  }
+  const lacking = MODE_NEEDS[config.mode ?? 'zfs'](config)
+  if (lacking) throw new ConfigError(`${source}: "${lacking.key}" ${lacking.why}`, lacking.key)
 
   return config
 }
@@ -234,7 +245,7 @@ function readObject<F extends Fields>(fields: F, raw: unknown, prefix: string, s
 
   for (const key of Object.keys(raw)) {
     if (!(key in fields)) {
-      const near = Object.keys(fields).find((known) => known.toLowerCase() === key.toLowerCase() || known.startsWith(key) || key.startsWith(known))
+      const near = closestName(key, Object.keys(fields))
       throw new ConfigError(`${source}: unknown key "${prefix}${key}"${near ? ` (did you mean "${prefix}${near}"?)` : ''}`, `${prefix}${key}`)
     }
   }

@@ -9,8 +9,6 @@ import type {PoolView, ScrubOptions, ScrubResult, StatusOptions, StatusResult} f
  * none of them asks which mode it is (storage/load.ts alone knows).
  */
 export interface StorageBackend {
-  /** What holds the data, in a sentence's words: "ZFS pools", "ChironFS replicas". */
-  readonly noun: string
   /** The config settings this backend needs before it can judge anything ("dataDir", "dataset"). */
   missingSetup(config: Config): string[]
   /** The scope the start gate's acknowledgements are kept under. */
@@ -33,4 +31,6 @@ export interface StartGate {
   dataPresent: boolean
   /** The pool whose history may record rollbacks and rewinds of the dataset; null where there is none. */
   poolHistory: {pool: string; dataset: string} | null
+  /** What to run about node data older than it last wrote, where this storage knows better than restoring a copy (ChironFS: heal from the newest replica). */
+  olderDataNext?: string
 }

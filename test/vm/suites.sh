@@ -8,7 +8,7 @@
 #   LNSTORE_VM_SUITES     test files to run instead of the default list below
 #   LNSTORE_VM_TIMEOUT    hard limit per variant in seconds (default 2700)
 #   LNSTORE_VM_JOURNEYS   operator journeys to run after the suites (test/vm/journeys.sh), "none"
-#                         for none; default: the ones CI runs (ci_journeys below)
+#                         for none; default: the ones CI runs (test/vm/ci-journeys)
 #   LNSTORE_VM_JOURNEY_VARIANTS  variants for the journeys (default: LNSTORE_VM_VARIANTS)
 # Exit status: 0 when every variant ran and passed, 1 otherwise (a VM that could not start counts
 # as a failure: this tier never passes without having run).
@@ -29,9 +29,6 @@ default_suites=(
 [ ! -f test/integration/chironfs-nfs.test.ts ] || default_suites+=(test/integration/chironfs-nfs.test.ts)
 read -r -a suites <<<"${LNSTORE_VM_SUITES:-${default_suites[*]}}"
 read -r -a variants <<<"${LNSTORE_VM_VARIANTS:-openzfs-2.1 openzfs-2.3}"
-# The journeys CI runs (each passes today; test/vm/README.md lists the others and why).
-# Empty until a journey has passed on the merged code: a journey waiting for another fix stays out.
-ci_journeys=""
 timeout=${LNSTORE_VM_TIMEOUT:-2700}
 # mocha's per-test limit (.mocharc: 120 s) is sized for the host; under TCG a replace-disk case with
 # its stand-in node takes minutes. The VM's hard --timeout above still bounds the whole run.
@@ -79,6 +76,9 @@ node test/vm/summary.mjs "${summary_args[@]}"
 
 # The operator journeys (test/vm/journeys.sh: systemd, the real lightningd, faults, the mailed
 # advice). LNSTORE_VM_JOURNEYS=none leaves them out; its default here is what CI runs (README).
+# The journeys CI runs: test/vm/ci-journeys (one NAME[:ARG][@VARIANT] a line, # comments), only
+# journeys that pass on the merged code; test/vm/README.md lists the others and why they wait.
+ci_journeys=$(sed -e 's/#.*//' test/vm/ci-journeys | xargs)
 journeys=${LNSTORE_VM_JOURNEYS:-$ci_journeys}
 if [ -z "$journeys" ] || [ "$journeys" = none ]; then
   echo "== no operator journeys in this run (LNSTORE_VM_JOURNEYS; test/vm/README.md lists them)"
