@@ -51,10 +51,14 @@ function allFindings(status: {findings: Finding[]; pools: {findings: Finding[]; 
 describe('replace-disk reconciles with the world; open runs are visible; advice is executable (zfs-fuse)', function () {
   const sandbox = new ZfsSandbox()
   const pidFiles: string[] = []
+  const clnNodes: ClnNode[] = []
   let count = 0
 
   before(ensureZfs)
-  after(() => {
+  // The nodes first (the real ones stop cleanly), then the pools they ran on.
+  after(async function () {
+    this.timeout(300_000)
+    for (const cln of clnNodes) await cln.cleanup()
     for (const pidPath of pidFiles) signalNode(pidPath, 'SIGKILL')
     sandbox.cleanup()
   })
@@ -106,10 +110,6 @@ describe('replace-disk reconciles with the world; open runs are visible; advice 
     run(args: string[]): ReturnType<typeof lnstore>
   }
 
-  const clnNodes: ClnNode[] = []
-  after(async () => {
-    for (const cln of clnNodes) await cln.cleanup()
-  })
 
   /** A two-way mirror holding the real lightningd's data directory, the node running and writing (newaddr) all the time. */
   async function realSetup(): Promise<RealCase> {
