@@ -4,6 +4,7 @@
 //   (a) `lnstore status` and `lnstore preflight` end to end beside `zpool status` alone, sanoid
 //       --monitor-health (the peer to beat) and `node -e 0` (the start-up floor), on one real
 //       zfs-fuse pool holding a node database; the goals of issue 20 are printed with the ratios;
+//       and `lnstore status` in mode chironfs (bench/chironfs-status.js: healthy, one replica behind);
 //   (b) the status reader on synthetic pools of 10, 100 and 1,000 devices.
 // Usage: npm run bench [-- --runs N]   (root: it creates a pool on sparse files; it installs nothing)
 import {spawnSync} from 'node:child_process'
@@ -16,12 +17,14 @@ import Database from 'better-sqlite3'
 import {$, sleep, which} from 'zx'
 
 import {parseStatus} from '../dist/zfs/status-json.js'
+import {chironfsStatusCommands} from './chironfs-status.js'
 
 const runsFlag = process.argv.indexOf('--runs')
 const RUNS = runsFlag > 0 ? Number(process.argv[runsFlag + 1]) : 21
 const BIN = fileURLToPath(new URL('../bin/run.js', import.meta.url))
 const work = mkdtempSync(join(tmpdir(), 'lnstore-bench-'))
 const POOL = `lnsbench${process.pid}`
+let chironfsCleanup
 
 // The set-up is a script of zpool and zfs calls: zx's home. The measured runs are plain spawns.
 $.quiet = true
@@ -135,6 +138,10 @@ try {
     if (result.status !== 0) throw new Error(`${command.label} exited with ${result.status}: ${result.stdout}${result.stderr}`)
   }
 
+  // Mode chironfs on the same machine; the replica behind answers CRITICAL (exit 2) by design.
+  const chironfs = chironfsStatusCommands(work, BIN)
+  chironfsCleanup = chironfs?.cleanup
+  if (chironfs) commands.push(...chironfs.commands)
   if (await has('sanoid')) {
     writeFileSync(join(work, 'sanoid.conf'), `[${POOL}]\n\tuse_template = bench\n\n[template_bench]\n\tautosnap = no\n`)
     copyFileSync('/usr/share/sanoid/sanoid.defaults.conf', join(work, 'sanoid.defaults.conf'))
@@ -175,6 +182,7 @@ try {
     console.log(`${String(devices).padStart(8)}${us.toFixed(1).padStart(12)}${(us / devices).toFixed(2).padStart(11)}${(us / base).toFixed(1).padStart(18)}`)
   }
 } finally {
+  chironfsCleanup?.()
   // zfs-fuse says "busy" for a while after the last command: try again, and never delete the
   // files of a pool still imported (the shared daemon fails on a pool whose disks are gone).
   let destroyed = false

@@ -12,11 +12,13 @@ fi
 # zfs-fuse: real ZFS in user space for the integration tier (the host kernel has no ZFS module).
 # systemd: its systemd-analyze checks the unit templates `lnstore schedule install` writes.
 # smartmontools: replace-disk runs the real smartctl against the new device (it skips file vdevs).
+# fuse, libfuse2: the real ChironFS 1.1.1 (../shared/prebuilt/chironfs/ beside the project, which the
+# tests use by default; LNSTORE_CHIRONFS_BIN overrides it): its tests fail, never skip, without it.
 # qemu-system-x86, debootstrap, zstd, e2fsprogs: the VM tier (test/vm), which builds a Debian 12
 # image with the OpenZFS kernel module and runs the integration suites in it under QEMU.
 # libsqlite3-0 libpq5 libsodium23 libgmp10 libssl3 zlib1g, python3, zstd: the real Core Lightning
 # (../shared/prebuilt/cln: lightningd's runtime libraries, fake-bitcoin-cli, unpacking the tarball).
-packages=(zfs-fuse systemd sqlite3 smartmontools qemu-system-x86 qemu-utils debootstrap zstd e2fsprogs
+packages=(zfs-fuse fuse libfuse2 systemd sqlite3 smartmontools qemu-system-x86 qemu-utils debootstrap zstd e2fsprogs
   libsqlite3-0 libpq5 libsodium23 libgmp10 libssl3 zlib1g python3)
 missing=()
 for package in "${packages[@]}"; do

@@ -1,6 +1,6 @@
 import {hostname} from 'node:os'
 
-import type {Config} from '../config/schema.js'
+import type {AlertsConfig, Config} from '../config/schema.js'
 import type {StatusResult, VdevView} from '../storage/view.js'
 import type {Deps} from '../system/deps.js'
 import {worst, type Finding} from '../storage/verdict.js'
@@ -8,7 +8,7 @@ import {Zpool, ZpoolError} from '../zfs/zpool.js'
 import {composeAlertMail, loadMailTemplates, type ComposedMail} from './compose.js'
 import {decideAlerts, HOST_SCOPE, type Alert, type DeviceObservation, type ScopeObservation} from './decide.js'
 import {AlertStore, deliverOutbox, enqueue, type AlertOutcome} from './outbox.js'
-import {alertsConfigured} from './smtp.js'
+import {alertsConfigured, describeSmtpError, resolveSmtp, senderAddress} from './smtp.js'
 
 export interface AlertOptions {
   config: Config
@@ -69,14 +69,28 @@ async function sendAlerts(
     const foreseen = decide((await store.read().catch(() => ({scopes: {}}))).scopes)
     const [excerpts, templates] = await Promise.all([statusExcerpts(deps, foreseen.alerts), loadMailTemplates()])
     const context = {host: options.host ?? hostname(), now, repeatHours: config.alerts.repeatHours}
-    await store.update((state) => {
-      const decision = decide(state.scopes)
-      const mails = [...decision.alerts.map((alert) => composeAlertMail(alert, {...context, excerpt: excerpts.get(alert.scope) ?? ''}, templates)), ...(options.extraMails ?? [])]
-      const queued = enqueue({...state, scopes: decision.scopes}, mails, now)
-      outcome.queued = mails.map((mail) => mail.subject)
-      if (queued.dropped > 0) log(`alerts: the outbox is full; dropped its ${queued.dropped} oldest mails`)
-      return queued.state
-    }, log)
+    const compose = (decision: ReturnType<typeof decide>) => [
+      ...decision.alerts.map((alert) => composeAlertMail(alert, {...context, excerpt: excerpts.get(alert.scope) ?? ''}, templates)),
+      ...(options.extraMails ?? []),
+    ]
+    try {
+      await store.update((state) => {
+        const decision = decide(state.scopes)
+        const mails = compose(decision)
+        const queued = enqueue({...state, scopes: decision.scopes}, mails, now)
+        outcome.queued = mails.map((mail) => mail.subject)
+        if (queued.dropped > 0) log(`alerts: the outbox is full; dropped its ${queued.dropped} oldest mails`)
+        return queued.state
+      }, log)
+    } catch (error) {
+      // No state, no outbox: the alert must still go out, now, and the broken state directory be said loudly.
+      const mails = compose(foreseen)
+      const reason = `alerts: CANNOT WRITE the alert state in ${options.stateDir} (${(error as Error).message}); ${mails.length} mails sent directly instead of through the outbox, so a failed send is not retried and the next run may mail the same again: make the state directory writable (or set stateDir / LNSTORE_STATE_DIR)`
+      log(reason)
+      const direct = await sendDirectly(deps, config.alerts, mails, log, options.env)
+      return {...outcome, queued: mails.map((mail) => mail.subject), sent: direct.sent, pending: 0, failures: [reason, ...direct.failures]}
+    }
+
     for (const subject of outcome.queued) log(`alert queued: ${subject}`)
     return {...outcome, ...(await deliverOutbox(deps, store, config.alerts, log, options.env))}
   } catch (error) {
@@ -85,6 +99,31 @@ async function sendAlerts(
     log(reason)
     return {...outcome, failures: [...outcome.failures, reason]}
   }
+}
+
+/** Sends mails straight to the server, without the outbox (whose state cannot be written). */
+async function sendDirectly(deps: Deps, alerts: AlertsConfig, mails: ComposedMail[], log: (line: string) => void, env?: NodeJS.ProcessEnv): Promise<{sent: number; failures: string[]}> {
+  const result = {sent: 0, failures: [] as string[]}
+  if (mails.length === 0) return result
+  const settings = await resolveSmtp(alerts, env)
+  const transport = await deps.mail.create(settings)
+  try {
+    for (const mail of mails) {
+      try {
+        const report = await transport.send({from: senderAddress(alerts), to: alerts.to, subject: mail.subject, text: mail.text, html: mail.html})
+        result.sent++
+        log(`mail sent: "${mail.subject}" to ${report.accepted.join(', ')} (${report.response.trim()})`)
+      } catch (error) {
+        const reason = `mail not sent (and not kept: no outbox): "${mail.subject}": ${describeSmtpError(error, settings)}`
+        result.failures.push(reason)
+        log(reason)
+      }
+    }
+  } finally {
+    transport.close()
+  }
+
+  return result
 }
 
 /** What a status result shows, per pool and for the host, as the alert rules see it. */

@@ -217,7 +217,12 @@ function render(view: MailView, templates: MailTemplates): ComposedMail {
 
 function deviceTable(devices: DeviceObservation[]): MailView['deviceList'] {
   if (devices.length === 0) return null
-  const rates = (device: DeviceObservation) => (device.rates ? `${device.rates.lastHour} / ${device.rates.lastDay} / ${device.rates.lastWindow}` : 'no history')
+  const rates = (device: DeviceObservation) => {
+    if (!device.rates) return 'no history'
+    const recent = `${device.rates.lastHour} / ${device.rates.lastDay} / ${device.rates.lastWindow}`
+    // Counters with no new errors in the window: say where the counted ones come from, or "new 0" reads as a contradiction.
+    return device.rates.lastWindow === 0 && counted(device) > 0 ? `${recent} (the ${counted(device)} counted are older, or from before lnstore watched)` : recent
+  }
   const count = (value: number | null) => (value === null ? '-' : String(value))
   const width = Math.max(...devices.map((device) => device.name.length))
   return {

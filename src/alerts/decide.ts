@@ -136,8 +136,9 @@ function changesOf(previous: ScopeState | undefined, observation: ScopeObservati
   }
 
   for (const device of observation.devices) {
-    const was = previous?.devices[device.key]?.verdict ?? 'OK'
-    if (was !== device.verdict) changes.push({subject: device.name, from: was, to: device.verdict})
+    // A device lnstore has not seen before was not OK before: it is first seen (pool first seen, disk added).
+    const was = previous?.devices[device.key]?.verdict ?? null
+    if (was === null ? device.verdict !== 'OK' : was !== device.verdict) changes.push({subject: device.name, from: was, to: device.verdict})
   }
 
   const present = new Set(observation.devices.map((device) => device.key))

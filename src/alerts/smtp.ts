@@ -1,7 +1,7 @@
 import {open, readFile} from 'node:fs/promises'
 import {hostname} from 'node:os'
 
-import {ConfigError, type AlertsConfig, type TlsMode} from '../config/schema.js'
+import {ConfigError, isLoopbackHost, type AlertsConfig, type TlsMode} from '../config/schema.js'
 
 /** Everything needed to talk to the mail server, the password included: kept in this process only. */
 export interface SmtpSettings {
@@ -62,6 +62,11 @@ export function describeServer(settings: Pick<SmtpSettings, 'host' | 'port' | 't
 export async function resolveSmtp(alerts: AlertsConfig, env: NodeJS.ProcessEnv = process.env): Promise<SmtpSettings> {
   const {smtp} = alerts
   if (!smtp.host) throw new ConfigError('"alerts.smtp.host" is not set: lnstore has no mail server to hand alerts to', 'alerts.smtp.host')
+  // Checked again here (not only in the config check): the one place every mail passes.
+  if (smtp.tls === 'none' && smtp.user && !isLoopbackHost(smtp.host)) {
+    throw new ConfigError(`"alerts.smtp.tls" is "none" with a login to ${smtp.host}: lnstore never sends a password in clear text to another machine`, 'alerts.smtp.tls')
+  }
+
   const ca = smtp.caFile === undefined ? undefined : await readFile(smtp.caFile, 'utf8').catch((error: Error) => {
     throw new ConfigError(`cannot read "alerts.smtp.caFile" ${smtp.caFile}: ${error.message}`, 'alerts.smtp.caFile')
   })

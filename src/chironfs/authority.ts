@@ -9,8 +9,10 @@ import type {Difference} from './divergence.js'
  * - The authoritative replica has the highest data_version among the intact ones; every replica
  *   below it is stale. When a copy that fails the check is *ahead* of every intact one, the
  *   node's latest state exists nowhere intact: refuse.
- * - Replicas at the same data_version whose files still differ: only ChironFS's own record (it
- *   disabled some of them after a failed write) may say which are stale; otherwise refuse to guess.
+ * - Replicas at the same data_version whose files still differ: ChironFS's own record (it
+ *   disabled some of them after a failed write) says which are stale; else lnstore's record of
+ *   what it last verified (a copy still exactly like it is intact, the other was changed behind
+ *   ChironFS); otherwise refuse to guess.
  * - lnstore's high-water mark (the highest data_version it has seen the node write) bounds it all:
  *   an intact copy below it is older than what the node last wrote, and a damaged copy whose
  *   data_version cannot be read may be newer than the intact ones unless they reach the mark.
@@ -79,16 +81,24 @@ export function chooseAuthoritative(states: ReplicaState[], differences: Differe
   if (conflicts.length > 0) {
     const enabled = top.filter((state) => !state.disabledByChironfs)
     const agree = enabled.length > 0 && conflicts.every((difference) => difference.groups.some((group) => enabled.every((state) => group.includes(state.replica))))
-    if (enabled.length === top.length || !agree) {
-      return {
-        authoritative: null,
-        stale,
-        problem: `replicas ${top.map((state) => state.replica).join(' and ')} have the same data_version${best >= 0 ? ` (${best})` : ''} but different content (${conflicts.slice(0, 3).map((difference) => difference.detail).join('; ')}): lnstore will not guess which one is right`,
+    if (enabled.length < top.length && agree) {
+      stale.push(...top.filter((state) => state.disabledByChironfs).map((state) => ({replica: state.replica, reason: 'ChironFS disabled it after a write failed there, and its files differ'})))
+      top = enabled
+    } else {
+      // Without ChironFS's word: the copies still exactly as lnstore last verified them are intact, the others were changed behind ChironFS.
+      const intact = top.filter((state) => conflicts.every((difference) => difference.intact?.includes(state.replica)))
+      if (intact.length === 0) {
+        return {
+          authoritative: null,
+          stale,
+          problem: `replicas ${top.map((state) => state.replica).join(' and ')} have the same data_version${best >= 0 ? ` (${best})` : ''} but different content (${conflicts.slice(0, 3).map((difference) => difference.detail).join('; ')}), and no copy is known to be as lnstore last verified it: lnstore will not guess which one is right`,
+        }
       }
-    }
 
-    stale.push(...top.filter((state) => state.disabledByChironfs).map((state) => ({replica: state.replica, reason: 'ChironFS disabled it after a write failed there, and its files differ'})))
-    top = enabled
+      const changed = (replica: string) => conflicts.filter((difference) => !difference.intact!.includes(replica)).map((difference) => difference.path)
+      stale.push(...top.filter((state) => !intact.includes(state)).map((state) => ({replica: state.replica, reason: `its copy of ${changed(state.replica).join(', ')} is not what lnstore last verified, while ${intact[0].replica} still holds that: changed behind ChironFS`})))
+      top = intact
+    }
   }
 
   return {authoritative: top[0].replica, stale, problem: null}

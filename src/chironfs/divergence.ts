@@ -1,4 +1,4 @@
-import {copyFile, mkdtemp, rm} from 'node:fs/promises'
+import {copyFile, mkdtemp, realpath, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join, relative} from 'node:path'
 
@@ -15,10 +15,20 @@ import {notData} from './replicas.js'
  * copy's `data_version` and integrity check.
  *
  * The node writes while we look, so one look can catch replicas between two writes: a
- * difference counts only when a second look, a moment later, still sees it, and a
- * data_version lag counts only when the replica behind has not caught up with where the others
- * were at the first look.
+ * difference counts only when later looks within the settle window still see it, and a
+ * data_version lag only when the replica behind has not caught up with where the others were at
+ * the first look. Nothing is waited for when the first look sees nothing; a look that sees the
+ * difference gone ends the check at once; and what ChironFS disabled is confirmed at once (a
+ * disabled replica gets no write until it is remounted, so its lag cannot close).
  */
+
+/** What lnstore last verified of a file (init, heal, a clean scrub): a copy still like this was not touched since. */
+export interface VerifiedFile {
+  size: number
+  /** Whole seconds, as TreeEntry. */
+  mtime: number
+  sha256: string
+}
 
 export interface ReplicaLook {
   replica: string
@@ -38,6 +48,11 @@ export interface Difference {
   /** Replicas grouped by what they hold, so that the odd one out is visible. */
   groups: string[][]
   detail: string
+  /**
+   * Replicas whose copy is still exactly what lnstore last verified (same size, time and SHA-256)
+   * while another's is not: that other copy was changed behind ChironFS. Absent when unknown.
+   */
+  intact?: string[]
 }
 
 export interface Look {
@@ -50,8 +65,17 @@ export interface Look {
 /** SQLite's files beside the database only exist mid-transaction: their bytes say nothing about divergence. */
 const SIDECARS = ['-journal', '-wal', '-shm']
 
-/** One look at every replica. `full` hashes every file (scrub); otherwise only files whose time differs. */
-export async function lookAtReplicas(replicas: string[], options: {full: boolean; integrity: boolean}): Promise<Look> {
+export interface LookOptions {
+  full: boolean
+  integrity: boolean
+  /** Files a full comparison found different: a quick look hashes them too, so that it sees what the scrub saw. */
+  suspects?: string[]
+  /** lnstore's last verified record of each file, by path relative to the replica root. */
+  verified?: Record<string, VerifiedFile>
+}
+
+/** One look at every replica. `full` hashes every file (scrub); otherwise only files whose time differs, and the suspects. */
+export async function lookAtReplicas(replicas: string[], options: LookOptions): Promise<Look> {
   const databasePath = await databaseLocation(replicas)
   const looks = await Promise.all(
     replicas.map(async (replica): Promise<ReplicaLook> => {
@@ -59,7 +83,8 @@ export async function lookAtReplicas(replicas: string[], options: {full: boolean
       const read = async (quickCheck: boolean) => (dbFile ? readReplicaDatabase(dbFile, quickCheck).catch((error: Error) => ({path: dbFile, dataVersion: null, check: missing(error) ? 'missing' : `unreadable: ${error.message}`})) : null)
       try {
         const before = await read(options.integrity)
-        const entries = await describeTree(replica, {hash: options.full, skip: notData})
+        // The tree below the replica's real path: a replica given through a symlink is a directory, not a link.
+        const entries = await describeTree(await realpath(replica).catch(() => replica), {hash: options.full, skip: notData})
         const after = await read(false)
         return {replica, entries, database: before, databaseStable: before?.dataVersion === after?.dataVersion}
       } catch (error) {
@@ -67,7 +92,7 @@ export async function lookAtReplicas(replicas: string[], options: {full: boolean
       }
     }),
   )
-  const differences = await compareReplicaTrees(looks, databasePath, options.full)
+  const differences = await compareReplicaTrees(looks, databasePath, options.full, options)
   return {replicas: looks, differences, databasePath}
 }
 
@@ -118,7 +143,7 @@ async function databaseLocation(replicas: string[]): Promise<string | null> {
  * left out; the database file is compared byte for byte only where every copy held still and has
  * the same data_version (a lag is judged from data_version, not bytes).
  */
-export async function compareReplicaTrees(looks: ReplicaLook[], databasePath: string | null, hashed: boolean): Promise<Difference[]> {
+export async function compareReplicaTrees(looks: ReplicaLook[], databasePath: string | null, hashed: boolean, options: Pick<LookOptions, 'suspects' | 'verified'> = {}): Promise<Difference[]> {
   const readable = looks.filter((look): look is ReplicaLook & {entries: TreeEntry[]} => look.entries !== null)
   if (readable.length < 2) return []
   const versions = new Set(readable.map((look) => look.database?.dataVersion ?? null))
@@ -126,6 +151,17 @@ export async function compareReplicaTrees(looks: ReplicaLook[], databasePath: st
   const ignored = (path: string) => databasePath !== null && (SIDECARS.some((suffix) => path === `${databasePath}${suffix}`) || (path === databasePath && !databaseComparable))
   const byPath = readable.map((look) => new Map(look.entries.filter((entry) => entry.type !== 'socket' && !ignored(entry.path)).map((entry) => [entry.path, entry])))
   const paths = [...new Set(byPath.flatMap((map) => [...map.keys()]))].sort()
+  const suspects = new Set(options.suspects ?? [])
+  const hashOf = (index: number, path: string) => byPath[index].get(path)?.content ?? sha256(join(readable[index].replica, path)).catch(() => 'unreadable')
+  /** The replicas whose copy is still what lnstore verified, when some are and some are not. */
+  const intactCopies = async (path: string, entries: TreeEntry[]): Promise<{intact?: string[]}> => {
+    const record = options.verified?.[path]
+    if (!record) return {}
+    const hashes = await Promise.all(readable.map((_, index) => hashOf(index, path)))
+    const intact = readable.filter((_, index) => entries[index].size === record.size && entries[index].mtime === record.mtime && hashes[index] === record.sha256).map((look) => look.replica)
+    return intact.length > 0 && intact.length < readable.length ? {intact} : {}
+  }
+
   const differences: Difference[] = []
   for (const path of paths) {
     const entries = byPath.map((map) => map.get(path))
@@ -155,21 +191,27 @@ export async function compareReplicaTrees(looks: ReplicaLook[], databasePath: st
 
     if (defined[0].type !== 'file') continue
     if (new Set(defined.map((entry) => entry.size)).size > 1) {
-      differences.push({path, kind: 'size', groups: group((entry) => String(entry!.size)), detail: `${name} has different sizes (${defined.map((entry) => entry.size).join(' / ')} bytes)`})
+      const groups = group((entry) => String(entry!.size))
+      differences.push({path, kind: 'size', groups, detail: `${name} has different sizes (${describeGroups(groups, (replica) => `${defined[readable.findIndex((look) => look.replica === replica)].size} bytes`)})`, ...(await intactCopies(path, defined))})
       continue
     }
 
-    // Same size: the content decides. A quick look reads it only where the times differ.
-    if (!hashed && new Set(defined.map((entry) => entry.mtime)).size === 1) continue
-    const hashes = hashed ? defined.map((entry) => entry.content) : await Promise.all(readable.map((look) => sha256(join(look.replica, path)).catch(() => 'unreadable')))
+    // Same size: the content decides. A quick look reads it only where the times differ, or where a scrub found a difference.
+    if (!hashed && !suspects.has(path) && new Set(defined.map((entry) => entry.mtime)).size === 1) continue
+    const hashes = await Promise.all(readable.map((_, index) => hashOf(index, path)))
     if (new Set(hashes).size > 1) {
       const groups = new Map<string, string[]>()
-      hashes.forEach((hash, index) => groups.set(hash ?? '', [...(groups.get(hash ?? '') ?? []), readable[index].replica]))
-      differences.push({path, kind: 'content', groups: [...groups.values()], detail: `${name} has the same size but different content`})
+      hashes.forEach((hash, index) => groups.set(hash, [...(groups.get(hash) ?? []), readable[index].replica]))
+      differences.push({path, kind: 'content', groups: [...groups.values()], detail: `${name} has the same size but different content (${describeGroups([...groups.values()])})`, ...(await intactCopies(path, defined))})
     }
   }
 
   return differences
+}
+
+/** Which replicas hold which version, in words: `/a and /b | /c`, or with what each group holds. */
+function describeGroups(groups: string[][], what?: (replica: string) => string): string {
+  return groups.map((group) => `${group.join(' and ')}${what ? `: ${what(group[0])}` : ''}`).join(' | ')
 }
 
 const differenceKey = (difference: Difference) => `${difference.kind}|${difference.path}|${difference.groups.map((group) => [...group].sort().join(',')).sort().join(';')}`
@@ -197,12 +239,13 @@ export function confirmedLag(first: Look, second: Look): string[] {
     .map((replica) => replica.replica)
 }
 
-export interface DivergenceOptions {
-  full: boolean
-  integrity: boolean
-  /** Wait this long before the second look. */
+export interface DivergenceOptions extends LookOptions {
+  /** How long a difference must last to count: looks again within this window while one is seen. */
   settleMs: number
+  /** Replicas ChironFS disabled: they get no writes until remounted, so what sets them apart is confirmed at once. */
+  frozen?: string[]
   sleep?: (ms: number) => Promise<void>
+  clock?: () => number
 }
 
 export interface Divergence {
@@ -215,20 +258,47 @@ export interface Divergence {
   looks: number
 }
 
-/** Looks at the replicas, and once more after `settleMs` when the first look saw anything, keeping only what both saw. */
+/** The first wait before another look; each later one doubles, within the settle window. */
+const FIRST_RELOOK_MS = 50
+
+/**
+ * Looks at the replicas; while a look sees a difference or a lag, looks again (after 50 ms, then
+ * doubling) until it is gone or the settle window is over. What the first look and the latest
+ * both see is confirmed; so is, at once, what only replicas ChironFS disabled account for, and
+ * everything when there is no settle window (`settleMs` 0: nothing writes, as in heal with the node stopped).
+ */
 export async function checkDivergence(replicas: string[], options: DivergenceOptions): Promise<Divergence> {
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)))
+  const clock = options.clock ?? Date.now
+  const deadline = clock() + options.settleMs
   const first = await lookAtReplicas(replicas, options)
-  const laggards = (look: Look) => {
-    const top = Math.max(...look.replicas.map((replica) => replica.database?.dataVersion ?? -1))
-    return look.replicas.some((replica) => replica.database && (replica.database.dataVersion ?? -1) < top)
+  const result = (latest: Look, differences: Difference[], behind: string[], looks: number): Divergence => ({differences, behind, replicas: latest.replicas, databasePath: latest.databasePath, looks})
+  if (first.differences.length === 0 && laggards(first).length === 0) return result(first, [], [], 1)
+
+  const frozen = new Set(options.frozen ?? [])
+  const explainedByFrozen = (differences: Difference[], behind: string[]) =>
+    frozen.size > 0 && behind.every((replica) => frozen.has(replica)) && differences.every((difference) => difference.groups.filter((group) => group.some((replica) => !frozen.has(replica))).length <= 1)
+  // Nothing in flight (no settle window: the node is stopped), or only what disabled replicas account for.
+  if (options.settleMs === 0 || explainedByFrozen(first.differences, laggards(first))) return result(first, first.differences, laggards(first), 1)
+  let latest = first
+  let looks = 1
+  for (let wait = FIRST_RELOOK_MS; ; wait *= 2) {
+    const remaining = deadline - clock()
+    if (remaining <= 0 && looks > 1) break
+    await sleep(Math.max(0, Math.min(wait, remaining)))
+    latest = await lookAtReplicas(replicas, options)
+    looks++
+    const differences = confirmDifferences(first, latest)
+    const behind = confirmedLag(first, latest)
+    if (differences.length === 0 && behind.length === 0) return result(latest, [], [], looks)
+    if (explainedByFrozen(differences, behind)) return result(latest, differences, behind, looks)
   }
 
-  if (first.differences.length === 0 && !laggards(first)) {
-    return {differences: [], behind: [], replicas: first.replicas, databasePath: first.databasePath, looks: 1}
-  }
+  return result(latest, confirmDifferences(first, latest), confirmedLag(first, latest), looks)
+}
 
-  await sleep(options.settleMs)
-  const second = await lookAtReplicas(replicas, options)
-  return {differences: confirmDifferences(first, second), behind: confirmedLag(first, second), replicas: second.replicas, databasePath: second.databasePath, looks: 2}
+/** Replicas whose database is below the highest data_version of this look. */
+function laggards(look: Look): string[] {
+  const top = Math.max(...look.replicas.map((replica) => replica.database?.dataVersion ?? -1))
+  return look.replicas.filter((replica) => replica.database && (replica.database.dataVersion ?? -1) < top).map((replica) => replica.replica)
 }

@@ -15,8 +15,9 @@ import {parseMountInfo} from '../storage/mounts.js'
 import {chooseAuthoritative} from './authority.js'
 import {checkDivergence, readReplicaDatabase} from './divergence.js'
 import {mountCommand, unmountCommand, type MountSettings} from './mount.js'
-import {notData} from './replicas.js'
-import {highWaterMark} from './status.js'
+import {notData, SCOPE} from './replicas.js'
+import {readVerified, recordVerifiedTree} from './verified.js'
+import {highWaterMark} from './status-observe.js'
 
 /** Everything `lnstore heal` decided up front, and what its steps recorded since; kept in the journal. */
 export interface HealContext extends NodeRunContext {
@@ -120,7 +121,7 @@ export function healSteps(deps: Deps, context: HealContext): Step<HealContext>[]
       detail: `hash every file and run SQLite's integrity check in each replica; go on only if ${context.authoritative} is still the newest intact copy`,
       async run(ctx, report) {
         const replicas = ctx.mount.replicas.map((replica) => replica.path)
-        const divergence = await checkDivergence(replicas, {full: true, integrity: true, settleMs: 0})
+        const divergence = await checkDivergence(replicas, {full: true, integrity: true, settleMs: 0, verified: (await readVerified(ctx.stateDir)).files})
         const disabled = new Set(ctx.stale.map((entry) => entry.replica))
         const authority = chooseAuthoritative(
           divergence.replicas.map((look) => ({replica: look.replica, reachable: look.entries !== null, database: look.database, disabledByChironfs: disabled.has(look.replica)})),
@@ -157,6 +158,9 @@ export function healSteps(deps: Deps, context: HealContext): Step<HealContext>[]
           if (differences.length > 0) throw new Error(`${replica} still differs from ${ctx.authoritative} after the copy in ${differences.length} places, first: ${differences.slice(0, 3).join('; ')}`)
           report(`${replica}: ${copied.files} files, ${copied.bytes} bytes, identical`)
         }
+
+        // Every replica now holds exactly the source: what a later comparison tells an intact copy by.
+        await recordVerifiedTree(ctx.stateDir, source, deps.now(), 'heal')
       },
     },
     {
@@ -190,11 +194,11 @@ export function healSteps(deps: Deps, context: HealContext): Step<HealContext>[]
       async run(ctx) {
         // Every stale replica was just compared with the source file by file: a clean full comparison.
         const at = deps.now()
-        await new HistoryStore(ctx.stateDir).recordScrub({pool: 'chironfs', startedAt: at, endedAt: at, durationSeconds: 0, errors: 0, devices: []}, at)
+        await new HistoryStore(ctx.stateDir).recordScrub({pool: SCOPE, startedAt: at, endedAt: at, durationSeconds: 0, errors: 0, devices: []}, at)
         await appendEvent(ctx.stateDir, {
           at: deps.now(),
           kind: 'replicas-healed',
-          pool: 'chironfs',
+          pool: SCOPE,
           detail: {from: ctx.authoritative, healed: ctx.stale, dataVersion: ctx.atStop?.dataVersion ?? null, downtimeSeconds: downtimeSeconds(ctx)},
         })
       },

@@ -1,5 +1,5 @@
 import {access, lstat, mkdir, readdir, rename, rm, stat, unlink, writeFile} from 'node:fs/promises'
-import {dirname, join} from 'node:path'
+import {basename, dirname, join} from 'node:path'
 
 import {Refused, type Refusal} from '../devices/checks.js'
 import {compareTrees, copyTree, describeTree} from '../init/copy-tree.js'
@@ -9,16 +9,18 @@ import {processesUsing} from '../init/processes.js'
 import {planOf, type PlanEntry, type Step} from '../runbook/engine.js'
 import {systemdQuote} from '../schedule/files.js'
 import {appendEvent} from '../state/events.js'
+import {HistoryStore} from '../state/history.js'
 import type {Deps} from '../system/deps.js'
 import {commandLine, runChecked} from '../system/runner.js'
 import {loadTemplate, renderTemplate} from '../system/templates.js'
 import type {Finding} from '../storage/verdict.js'
 import {mountOf, parseMountInfo} from '../storage/mounts.js'
 import {removeStaleSocket} from './heal.js'
-import {CHIRONFS_INSTALL_HINT, chironctlFor, findProgram, mountCommand, unmountCommand, type MountSettings} from './mount.js'
+import {CHIRONFS_INSTALL_HINT, chironctlFor, findProgram, mountCommand, mountUnitName, unmountCommand, type MountSettings} from './mount.js'
 import {assessNfsMount} from './nfs.js'
-import {formatReplica, notData, parseReplica, type Replica} from './replicas.js'
-import {mountUnitName} from './status.js'
+import {describeOverlap, overlapsOnDisk} from './replica-paths.js'
+import {formatReplica, notData, parseReplica, SCOPE, type Replica} from './replicas.js'
+import {recordVerifiedTree} from './verified.js'
 
 /** Everything `init --chironfs` decided before it touched anything; kept in the journal. */
 export interface ChironfsInitContext {
@@ -69,7 +71,6 @@ export async function prepareChironfsInit(deps: Deps, request: ChironfsInitReque
   const mounts = parseMountInfo(await deps.readFile('/proc/self/mountinfo'))
   const devices = new Map<string, string[]>()
   for (const replica of replicas) {
-    if (replicas.filter((other) => other.path === replica.path).length > 1) refusals.push(refusal(replica.path, 'is given twice', 'give each replica once'))
     if (replica.path === dataDir || replica.path.startsWith(`${dataDir}/`) || dataDir.startsWith(`${replica.path}/`)) refusals.push(refusal(replica.path, `overlaps the data directory ${dataDir}`, 'keep the replicas outside the data directory (ChironFS is mounted there)'))
     if (!replica.path.startsWith('/')) refusals.push(refusal(replica.path, 'is not an absolute path', 'give the full path'))
     if (!(await isEmptyOrMissing(replica.path))) refusals.push(refusal(replica.path, 'exists and is not empty', 'give an empty or new directory: init copies the node data into each replica'))
@@ -83,7 +84,9 @@ export async function prepareChironfsInit(deps: Deps, request: ChironfsInitReque
     if (mount && /^nfs4?$/.test(mount.fsType) && !replica.slow) notes.push(`WARNING: ${replica.path} is on NFS: mark it slow (--replica :${replica.path}) so that ChironFS reads locally`)
   }
 
-  for (const paths of devices.values()) if (paths.length > 1) notes.push(`WARNING: replicas ${paths.join(' and ')} are on the same filesystem: one disk failure loses both, so the second copy protects nothing`)
+  const overlaps = await overlapsOnDisk(replicas.map((replica) => replica.path))
+  for (const overlap of overlaps) refusals.push(refusal(overlap.second, `${describeOverlap(overlap)}: ChironFS would keep one copy where lnstore counts two`, 'give each replica as its own directory, none inside another, each on its own disk'))
+  for (const paths of devices.values()) if (paths.length > 1 && overlaps.length === 0) notes.push(`WARNING: replicas ${paths.join(' and ')} are on the same filesystem: one disk failure loses both, so the second copy protects nothing`)
   if (mounts.some((mount) => mount.mountPoint === dataDir)) refusals.push(refusal(dataDir, 'is already a mount point', 'unmount it, or point --data-dir at the node\'s real data directory'))
   const migrate = !(await isEmptyOrMissing(dataDir))
   if (migrate) {
@@ -189,6 +192,9 @@ export function chironfsInitSteps(deps: Deps, context: ChironfsInitContext): Ste
             if (differences.length > 0) throw new Error(`${replica.path} differs from the original in ${differences.length} places, first: ${differences.slice(0, 3).join('; ')}`)
             report(`${replica.path}: ${copied.files} files, ${copied.bytes} bytes, identical`)
           }
+
+          // What a later comparison tells an intact copy by (ChironFS keeps no checksums).
+          await recordVerifiedTree(ctx.stateDir, original.filter((entry) => !notData(basename(entry.path))), deps.now(), 'init')
         },
       },
       {
@@ -279,9 +285,12 @@ export function chironfsInitSteps(deps: Deps, context: ChironfsInitContext): Ste
       id: 'record',
       title: "Record the new mount in lnstore's history",
       commands: [],
-      detail: `append a "chironfs-created" event to ${context.stateDir}/events.json`,
+      detail: `append a "chironfs-created" event to ${context.stateDir}/events.json, and the replicas (verified copies, or empty) as a clean full comparison in the history`,
       async run(ctx) {
-        await appendEvent(ctx.stateDir, {at: deps.now(), kind: 'chironfs-created', pool: 'chironfs', detail: {replicas: ctx.mount.replicas, dataDir: ctx.mount.mountpoint}})
+        const at = deps.now()
+        // Every replica was compared with the original file by file (or starts empty): a clean full comparison, as after a heal.
+        await new HistoryStore(ctx.stateDir).recordScrub({pool: SCOPE, startedAt: at, endedAt: at, durationSeconds: 0, errors: 0, devices: []}, at)
+        await appendEvent(ctx.stateDir, {at, kind: 'chironfs-created', pool: SCOPE, detail: {replicas: ctx.mount.replicas, dataDir: ctx.mount.mountpoint}})
       },
     },
   )

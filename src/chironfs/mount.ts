@@ -1,5 +1,5 @@
 import {access, constants} from 'node:fs/promises'
-import {delimiter, join} from 'node:path'
+import {delimiter, join, resolve} from 'node:path'
 
 import {formatReplica, type Replica} from './replicas.js'
 
@@ -43,10 +43,10 @@ export function chironctlFor(binary: string): string {
 
 /**
  * Finds a program as the shell would: a path is taken as it is, a name is looked up on PATH.
- * Returns the path, or null when it is not installed.
+ * Returns its absolute path (it goes into the boot unit, which needs one), or null when it is not installed.
  */
 export async function findProgram(name: string, path = process.env.PATH ?? ''): Promise<string | null> {
-  const candidates = name.includes('/') ? [name] : path.split(delimiter).filter(Boolean).map((dir) => join(dir, name))
+  const candidates = name.includes('/') ? [resolve(name)] : path.split(delimiter).filter(Boolean).map((dir) => join(dir, name))
   for (const candidate of candidates) {
     if (await access(candidate, constants.X_OK).then(() => true, () => false)) return candidate
   }
@@ -58,3 +58,8 @@ export async function findProgram(name: string, path = process.env.PATH ?? ''): 
 export const CHIRONFS_INSTALL_HINT =
   'ChironFS is not packaged in Debian 12: build the 1.1.1 fork (github.com/tweksteen/chironfs) with `apt-get install -y autoconf automake pkg-config gcc make libfuse-dev fuse`, ' +
   'remove the two sysctl.h includes from src/conf.h, then `autoreconf -fi && ./configure && make && make install`; or set chironfs.binary in the config to where it is'
+
+/** The systemd unit `lnstore init --chironfs` writes for the mount (systemd-escape of the path). */
+export function mountUnitName(mountpoint: string): string {
+  return `lnstore-chironfs@${mountpoint.replace(/^\/+|\/+$/g, '').replaceAll('-', '\\x2d').replaceAll('/', '-')}.service`
+}

@@ -26,51 +26,46 @@ export interface ReplicaProbe {
   elapsedMs: number
 }
 
-// Each stage prints one JSON line as it completes, so a probe that hangs still tells how far it got.
+// A shell with coreutils, not a second Node.js: it starts in a few milliseconds where Node takes a
+// few hundred on a busy board, and status runs it for every replica. Each stage prints one line as
+// it completes, so a probe that hangs still tells how far it got; a failure prints `error STAGE why`.
 const SCRIPT = `
-const fs = require('node:fs'), path = require('node:path')
-const dir = process.argv.at(-1)
-const say = (line) => process.stdout.write(JSON.stringify(line) + '\\n')
-const fail = (stage, error) => { say({stage, error: error.message}); process.exit(1) }
-say({stage: 'stat', start: true})
-let st; try { st = fs.statSync(dir) } catch (error) { fail('stat', error) }
-if (!st.isDirectory()) fail('stat', new Error('not a directory'))
-say({stage: 'stat', device: st.dev})
-let sf; try { sf = fs.statfsSync(dir) } catch (error) { fail('statfs', error) }
-say({stage: 'statfs', total: sf.blocks * sf.bsize, free: sf.bfree * sf.bsize, available: sf.bavail * sf.bsize})
-const file = path.join(dir, '${PROBE_PREFIX}' + process.pid)
-try {
-  const fd = fs.openSync(file, 'wx', 0o600)
-  try { fs.writeSync(fd, 'lnstore replica probe\\n'); fs.fsyncSync(fd) } finally { fs.closeSync(fd); fs.unlinkSync(file) }
-} catch (error) { fail('write', error) }
-say({stage: 'write', ok: true})
+d=$1
+fail() { echo "error $1 $(printf %s "$2" | sed -e 's/^[a-z]*: //' | head -n 1)"; exit 1; }
+s=$(stat -L -c '%d %F' -- "$d" 2>&1) || fail stat "$s"
+case $s in *' directory') ;; *) fail stat "not a directory" ;; esac
+echo "stat \${s%% *}"
+f=$(stat -f -c '%b %f %a %S' -- "$d" 2>&1) || fail statfs "$f"
+echo "statfs $f"
+p="$d/${PROBE_PREFIX}$$"
+w=$(printf 'lnstore replica probe\\n' | dd of="$p" conv=fsync,excl status=none 2>&1) || fail write "$w"
+w=$(rm -- "$p" 2>&1) || fail write "$w"
+echo 'write ok'
 `
 
 export async function probeReplica(runner: Runner, path: string, timeoutMs: number): Promise<ReplicaProbe> {
   const started = Date.now()
-  const result = await runner.run([process.execPath, '-e', SCRIPT, '--', path], {timeoutMs})
-  const lines = result.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>)
+  const result = await runner.run(['sh', '-c', SCRIPT, 'lnstore-probe', path], {timeoutMs})
   const probe: ReplicaProbe = {path, reachable: false, writable: false, timedOut: result.timedOut === true, elapsedMs: Date.now() - started}
   let lastStage: ReplicaProbe['stage'] = 'stat'
-  for (const line of lines) {
-    const stage = line.stage as ReplicaProbe['stage']
-    if (typeof line.error === 'string') {
-      probe.stage = stage
-      probe.error = line.error
-    } else if (stage === 'stat' && typeof line.device === 'number') {
+  for (const line of result.stdout.split('\n').filter(Boolean)) {
+    const [word, ...fields] = line.split(' ')
+    if (word === 'error') {
+      probe.stage = fields[0] as ReplicaProbe['stage']
+      probe.error = fields.slice(1).join(' ')
+    } else if (word === 'stat') {
       probe.reachable = true
-      probe.device = line.device
+      probe.device = Number(fields[0])
       lastStage = 'statfs'
-    } else if (stage === 'statfs') {
-      const total = Number(line.total)
-      const free = Number(line.free)
-      const available = Number(line.available)
+    } else if (word === 'statfs') {
+      const [blocks, free, available, size] = fields.map(Number)
+      const total = blocks * size
       probe.totalBytes = total
-      probe.availableBytes = available
+      probe.availableBytes = available * size
       // As df: used / (used + available), so the space reserved for root counts as full.
-      probe.usedPercent = total > 0 ? Math.ceil(((total - free) * 100) / (total - free + available)) : 0
+      probe.usedPercent = blocks > 0 ? Math.ceil(((blocks - free) * 100) / (blocks - free + available)) : 0
       lastStage = 'write'
-    } else if (stage === 'write' && line.ok) {
+    } else if (word === 'write') {
       probe.writable = true
     }
   }

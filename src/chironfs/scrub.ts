@@ -9,7 +9,8 @@ import {HistoryStore, type ScrubRun} from '../state/history.js'
 import {lock, LockHeldError} from '../state/json-file.js'
 import type {Deps} from '../system/deps.js'
 import {formatDuration} from '../storage/units.js'
-import {checkChironfsStatus, SCOPE, type ChironfsReport} from './status.js'
+import {SCOPE} from './replicas.js'
+import {checkChironfsStatus, type ChironfsReport} from './status.js'
 
 /**
  * `lnstore scrub` in mode chironfs: ChironFS keeps no checksums, so the scrub is lnstore's full
@@ -43,11 +44,26 @@ export async function scrubReplicas(deps: Deps, options: {config: Config; stateD
     const {report} = seen
     if (!report) return {verdict: 'UNKNOWN', pools: [], status: null, error: check.error?.message ?? 'the replicas could not be compared', alerts: check.alerts}
     const run = await recordComparison(deps, options.stateDir, report, startedAt)
-    const message = `compared ${report.replicas.length} replicas in ${formatDuration(run.durationSeconds)}: ${run.errors === 0 ? 'they hold the same data' : `${run.errors} problems (lnstore status, then lnstore heal)`}`
+    const message = `compared ${report.replicas.length} replicas in ${formatDuration(run.durationSeconds)}: ${run.errors === 0 ? 'they hold the same data' : `${run.errors} problem${run.errors === 1 ? '' : 's'}`}`
+    options.log(message)
+    for (const line of problemLines(report)) options.log(`  ${line}`)
     return {verdict: check.status?.verdict ?? 'UNKNOWN', pools: [{pool: SCOPE, state: 'finished', message, run}], status: check.status, error: null, alerts: check.alerts}
   } finally {
     await release()
   }
+}
+
+/** What the comparison found, in words naming the files and the replicas, and what to run next. */
+export function problemLines(report: ChironfsReport): string[] {
+  const lines = [
+    ...report.differences.map((difference) => difference.detail),
+    ...report.replicas.flatMap((replica) => replica.findings.filter((finding) => finding.verdict !== 'OK' && !/differs from the other replicas/.test(finding.message)).map((finding) => `${replica.path}: ${finding.message}`)),
+  ]
+  if (lines.length === 0) return []
+  const {authority} = report
+  if (authority?.problem) return [...lines, `lnstore heal refuses: ${authority.problem}`]
+  if (authority?.authoritative) return [...lines, ...authority.stale.map((entry) => `${entry.replica} is stale: ${entry.reason}`), `next: lnstore heal   (copies ${authority.authoritative} over the stale replicas, verified)`]
+  return lines
 }
 
 /** Problems a full comparison found: differences, replicas behind, damaged or unreachable copies. */

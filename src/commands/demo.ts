@@ -2,7 +2,7 @@ import * as Flags from '@oclif/core/flags'
 import {join} from 'node:path'
 
 import {BaseCommand} from '../base-command.js'
-import type {DemoReport} from '../demo/run-demo.js'
+import type {DemoReport} from '../demo/context.js'
 
 export default class Demo extends BaseCommand {
   static summary = 'Watch lnstore keep a Lightning node safe, for real, in a throwaway sandbox (about a minute).'

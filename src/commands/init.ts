@@ -1,17 +1,13 @@
 import * as Flags from '@oclif/core/flags'
-import type * as Interfaces from '@oclif/core/interfaces'
 
 import {BaseCommand} from '../base-command.js'
 import {DEFAULT_CONFIG_PATHS} from '../config/load.js'
-import type {Config} from '../config/schema.js'
 import type {Layout} from '../devices/checks.js'
-import type {AnyInitContext, InitResult} from '../init/result.js'
-import {runbookEnvelope, runbookFlags, type PlannedRun} from '../runbook/command.js'
-import type {Step} from '../runbook/engine.js'
+import type {AnyInitContext, InitResult} from '../init/runbook.js'
+import {runbookEnvelope, runbookFlags} from '../runbook/command.js'
 
 const LAYOUTS: Layout[] = ['mirror', 'raidz1', 'raidz2', 'raidz3']
 
-type InitFlags = Interfaces.InferredFlags<typeof Init.flags & typeof BaseCommand.baseFlags>
 const layoutFlag = (layout: Layout, description: string) =>
   Flags.string({description, multiple: true, helpValue: 'DEVICE', exclusive: [...LAYOUTS.filter((other) => other !== layout), 'chironfs'], helpGroup: 'LAYOUT'})
 
@@ -57,59 +53,19 @@ Exit codes: 0 done (or planned, with --dry-run), 1 a step failed (run --resume o
     const {flags} = await this.parse(Init)
     const runbook = runbookEnvelope(this.runbookOutput(), {kind: 'init', needsRoot: 'init creates pools and changes disks', flags})
     const {config, source, stateDir} = await this.loadConfig(flags, {missingOk: true})
-    const {initResult, renderDone, initStepsOf} = await import('../init/result.js')
+    const {initResult, initStepsOf, planChironfsInit, planZfsInit, renderDone} = await import('../init/runbook.js')
     return runbook.run<AnyInitContext, InitResult>({
       stateDir,
       steps: (context) => initStepsOf(this.deps, context),
       plan: () => {
-        const configPath = flags.config ?? source ?? DEFAULT_CONFIG_PATHS[0]
-        return flags.chironfs ? this.planChironfs(flags, config, configPath, stateDir) : this.planZfs(flags, configPath, stateDir)
+        const layout = LAYOUTS.find((candidate) => flags[candidate])
+        const request = {...flags, layout, devices: layout ? flags[layout]! : [], replicas: flags.replica ?? [], configPath: flags.config ?? source ?? DEFAULT_CONFIG_PATHS[0], stateDir}
+        return flags.chironfs ? planChironfsInit(this.deps, request, config) : planZfsInit(this.deps, request)
       },
       finish: (action, context, plan, notes) => {
         if (action === 'done' && !this.jsonEnabled()) this.log(renderDone(context))
         return initResult(action === 'done' ? 'created' : action, context, plan, notes)
       },
     })
-  }
-
-  private async planZfs(flags: InitFlags, configPath: string, stateDir: string): Promise<PlannedRun<AnyInitContext>> {
-    const layout = LAYOUTS.find((candidate) => flags[candidate])
-    if (!layout) this.error('say which pool to make: --mirror DEVICE DEVICE..., or --raidz1/--raidz2/--raidz3 DEVICE..., or on a small board --chironfs --replica DIR --replica :NFS-DIR', {exit: 2})
-    const {prepareInit} = await import('../init/prepare.js')
-    const {context, steps, plan, notes} = await prepareInit(this.deps, {
-      layout,
-      devices: flags[layout]!,
-      pool: flags.pool,
-      dataset: flags.dataset,
-      dataDir: flags['data-dir'],
-      user: flags.user,
-      group: flags.group,
-      allowFiles: flags['allow-files'],
-      force: flags.force,
-      configPath,
-      stateDir,
-    })
-    return {context, steps: steps as Step<AnyInitContext>[], plan, notes, question: `This erases everything on ${context.devices.join(', ')}.`}
-  }
-
-  private async planChironfs(flags: InitFlags, config: Config, configPath: string, stateDir: string): Promise<PlannedRun<AnyInitContext>> {
-    const {prepareChironfsInit} = await import('../chironfs/init.js')
-    const {systemdRuns} = await import('../schedule/plan.js')
-    const {context, steps, plan, notes} = await prepareChironfsInit(this.deps, {
-      replicas: flags.replica ?? [],
-      dataDir: flags['data-dir'],
-      user: flags.user,
-      group: flags.group,
-      configPath,
-      stateDir,
-      binary: process.env.LNSTORE_CHIRONFS_BIN ?? config.chironfs.binary,
-      controlSocket: config.chironfs.controlSocket,
-      log: config.chironfs.log,
-      systemdDir: flags['systemd-dir'],
-      nodeUnit: `${config.node.unit}.service`,
-      systemdRunning: await systemdRuns(),
-    })
-    const copying = context.migrate ? ' after copying its data into every replica' : ''
-    return {context, steps: steps as Step<AnyInitContext>[], plan, notes, question: `This mounts ChironFS over ${context.mount.mountpoint}${copying}.`}
   }
 }

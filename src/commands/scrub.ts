@@ -52,6 +52,12 @@ Exit codes as for status after --wait: 0 OK, 1 WARNING, 2 CRITICAL; 3 when a scr
 
     const incomplete = result.pools.some((pool) => INCOMPLETE.has(pool.state)) || result.error !== null
     process.exitCode = incomplete ? EXIT_CODES.UNKNOWN : result.verdict ? EXIT_CODES[result.verdict] : 0
+    if (result.pools.length === 0) {
+      // A weekly job that scrubs nothing must not look like a job that succeeded.
+      process.exitCode = EXIT_CODES.UNKNOWN
+      this.log(`nothing scrubbed: ${flags.pool?.length ? 'none of the named pools' : config.pools.length > 0 ? 'none of the config\'s pools' : 'no pool'} is imported; check with zpool list (an exported pool: zpool import <pool>)`)
+    }
+
     for (const pool of result.pools) if (pool.state !== 'finished') this.log(`${pool.state === 'refused' ? 'not started' : pool.state}: ${pool.message}`)
     if (result.error) this.log(`health check failed: ${result.error}`)
     if (result.verdict && result.status) this.log(`health after the scrub: ${result.verdict} (details: lnstore status)`)

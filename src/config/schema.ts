@@ -3,7 +3,9 @@
  * validator that names the bad key. Kept declarative so `config show` and the README can list it.
  */
 
+import {replicaOverlap} from '../chironfs/replica-paths.js'
 import {TIME_OF_DAY, unevenInterval, WEEKDAYS} from '../schedule/calendar.js'
+import {closestName} from './suggest.js'
 
 type FieldSpec =
   | {type: 'number'; min: number; max: number; integer?: boolean; default?: number; doc: string}
@@ -156,7 +158,7 @@ export const CONFIG_SCHEMA = {
       log: {type: 'string', default: '/var/log/lnstore/chironfs.log', doc: "ChironFS's log (--log): failed writes and disabled replicas."},
       binary: {type: 'string', default: 'chironfs', doc: 'The chironfs program: a name on PATH or a path.'},
       probeTimeoutSeconds: count(1, 600, 10, 'A replica that does not answer a stat, a write and a statfs within this time is unreachable (a dead NFS server must not hang lnstore).'),
-      settleSeconds: count(0, 600, 3, 'A difference between replicas is reported only when a second look this much later still sees it (the node writes between two reads).'),
+      settleSeconds: count(0, 600, 3, 'A difference between replicas is reported only when looks for this long (after 50 ms, then doubling) still see it (the node writes between two reads); nothing is waited for when the replicas agree.'),
     },
   },
 } as const satisfies Fields
@@ -166,7 +168,6 @@ export type HealthConfig = Config['health']
 export type AlertsConfig = Config['alerts']
 export type SmtpConfig = AlertsConfig['smtp']
 export type TlsMode = SmtpConfig['tls']
-export type ScheduleConfig = Config['schedule']
 export type NodeConfig = Config['node']
 export type ChironfsConfig = Config['chironfs']
 
@@ -179,6 +180,17 @@ export class ConfigError extends Error {
     super(message)
     this.name = 'ConfigError'
   }
+}
+
+/** What each mode needs beyond the schema's types: the first key it lacks, and why. */
+const MODE_NEEDS: Record<NonNullable<Config['mode']>, (config: Config) => {key: string; why: string} | null> = {
+  zfs: () => null,
+  chironfs(config) {
+    if (config.chironfs.replicas.length < 2) return {key: 'chironfs.replicas', why: 'must name at least two replica directories in mode chironfs'}
+    if (!config.dataDir) return {key: 'dataDir', why: '(where ChironFS is mounted) is needed in mode chironfs'}
+    const overlap = replicaOverlap(config.chironfs.replicas)
+    return overlap ? {key: 'chironfs.replicas', why: `${overlap}: ChironFS would keep one copy where lnstore counts two`} : null
+  },
 }
 
 /** Validates `raw` against the schema and fills in defaults. Throws ConfigError naming the bad key. */
@@ -194,12 +206,16 @@ export function validateConfig(raw: unknown, source: string): Config {
   }
 
   checkAlertsAndSchedule(config, source)
-  if (config.mode === 'chironfs') {
-    if (config.chironfs.replicas.length < 2) throw new ConfigError(`${source}: "chironfs.replicas" must name at least two replica directories in mode chironfs`, 'chironfs.replicas')
-    if (!config.dataDir) throw new ConfigError(`${source}: "dataDir" (where ChironFS is mounted) is needed in mode chironfs`, 'dataDir')
-  }
+  const lacking = MODE_NEEDS[config.mode ?? 'zfs'](config)
+  if (lacking) throw new ConfigError(`${source}: "${lacking.key}" ${lacking.why}`, lacking.key)
 
   return config
+}
+
+/** A mail server on this machine (loopback), where a login without TLS never leaves the host. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase()
+  return bare === 'localhost' || bare.endsWith('.localhost') || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare) || bare === '::1' || /^::ffff:127\./.test(bare)
 }
 
 function checkAlertsAndSchedule(config: Config, source: string): void {
@@ -212,6 +228,9 @@ function checkAlertsAndSchedule(config: Config, source: string): void {
   if (smtp.passwordFile && smtp.passwordEnv) fail('alerts.smtp.passwordEnv', 'and "alerts.smtp.passwordFile" both name a password: keep one')
   if ((smtp.passwordFile || smtp.passwordEnv) && !smtp.user) fail('alerts.smtp.user', 'is needed with a password')
   if (smtp.user && !smtp.passwordFile && !smtp.passwordEnv) fail('alerts.smtp.passwordFile', 'or "alerts.smtp.passwordEnv" is needed with a user (the password never goes in the config)')
+  if (smtp.tls === 'none' && smtp.user && smtp.host && !isLoopbackHost(smtp.host)) {
+    fail('alerts.smtp.tls', `is "none" with a login to ${smtp.host}, which is not on this machine: the password would cross the network in clear text; use "starttls" (port 587) or "implicit" (465)`)
+  }
   for (const key of ['schedule', 'monitor'] as const) {
     const uneven = unevenInterval(config[key].checkIntervalMinutes * 60)
     if (uneven) fail(`${key}.checkIntervalMinutes`, `must repeat evenly on the clock: ${uneven}`)
@@ -225,7 +244,7 @@ function readObject<F extends Fields>(fields: F, raw: unknown, prefix: string, s
 
   for (const key of Object.keys(raw)) {
     if (!(key in fields)) {
-      const near = Object.keys(fields).find((known) => known.toLowerCase() === key.toLowerCase() || known.startsWith(key) || key.startsWith(known))
+      const near = closestName(key, Object.keys(fields))
       throw new ConfigError(`${source}: unknown key "${prefix}${key}"${near ? ` (did you mean "${prefix}${near}"?)` : ''}`, `${prefix}${key}`)
     }
   }

@@ -7,7 +7,9 @@
  * test can check that every write the node acknowledged survived.
  *
  * Options: --data-dir DIR --ack-log FILE [--network bitcoin] [--rpc-file PATH] [--ignore-stop] [--stop-delay-ms N]
- *          [--htlc-expiry-blocks N] [--interval-ms 20]
+ *          [--htlc-expiry-blocks N] [--interval-ms 20] [--payload-bytes 0]
+ * --payload-bytes writes a blob of that size with each write, as lightningd's channel updates
+ * touch several pages: a longer transaction, a journal that exists longer.
  */
 import Database from 'better-sqlite3'
 import {appendFileSync, mkdirSync, rmSync, writeFileSync} from 'node:fs'
@@ -26,6 +28,7 @@ const {values} = parseArgs({
     'stop-delay-ms': {type: 'string', default: '0'},
     'htlc-expiry-blocks': {type: 'string'},
     'interval-ms': {type: 'string', default: '20'},
+    'payload-bytes': {type: 'string', default: '0'},
   },
 })
 const dataDir = values['data-dir']!
@@ -41,11 +44,14 @@ const pidPath = join(dataDir, `lightningd-${network}.pid`)
 const db = new Database(join(networkDir, 'lightningd.sqlite3'))
 db.exec(`CREATE TABLE IF NOT EXISTS vars (name TEXT PRIMARY KEY, val TEXT, intval INTEGER);
          INSERT OR IGNORE INTO vars VALUES ('data_version', NULL, 0);
-         CREATE TABLE IF NOT EXISTS writes (version INTEGER PRIMARY KEY, at INTEGER NOT NULL);`)
+         CREATE TABLE IF NOT EXISTS writes (version INTEGER PRIMARY KEY, at INTEGER NOT NULL);
+         CREATE TABLE IF NOT EXISTS payloads (slot INTEGER PRIMARY KEY, state BLOB);`)
+const payload = Number(values['payload-bytes'])
 const write = db.transaction(() => {
   db.prepare("UPDATE vars SET intval = intval + 1 WHERE name = 'data_version'").run()
   const {intval} = db.prepare("SELECT intval FROM vars WHERE name = 'data_version'").get() as {intval: number}
   db.prepare('INSERT INTO writes VALUES (?, ?)').run(intval, Date.now())
+  if (payload > 0) db.prepare('INSERT OR REPLACE INTO payloads VALUES (?, ?)').run(intval % 16, Buffer.alloc(payload, intval % 256))
   return intval
 })
 const writer = setInterval(() => {

@@ -84,10 +84,16 @@ export async function runMonitor(deps: Deps, options: MonitorOptions): Promise<M
     const cron = await import('node-cron')
     const scrubTime = weekly(config.schedule.scrubDay, config.schedule.scrubTime)
     const delayMinutes = config.schedule.randomDelayMinutes
-    const logger = {info: () => {}, debug: () => {}, warn: (message: string) => log(`scheduler: ${message}`), error: (message: string | Error) => log(`scheduler: ${String(message)}`)}
+    // node-cron's own words ("task still running, new execution blocked by overlap prevention!") say nothing to an operator.
+    const logger = (what: string) => ({
+      info: () => {},
+      debug: () => {},
+      warn: (message: string) => log(/overlap/i.test(message) ? `${what}: the last one is still running; this turn is skipped` : `scheduler: ${message}`),
+      error: (message: string | Error) => log(`scheduler: ${String(message)}`),
+    })
     const tasks = [
-      cron.schedule(everyCron(options.checkEverySeconds), () => track('health check', check), {name: 'lnstore-check', noOverlap: true, logger}),
-      cron.schedule(weeklyCron(scrubTime), () => track('weekly scrub', scrub), {name: 'lnstore-scrub', noOverlap: true, maxRandomDelay: delayMinutes * 60_000, logger}),
+      cron.schedule(everyCron(options.checkEverySeconds), () => track('health check', check), {name: 'lnstore-check', noOverlap: true, logger: logger('health check')}),
+      cron.schedule(weeklyCron(scrubTime), () => track('weekly scrub', scrub), {name: 'lnstore-scrub', noOverlap: true, maxRandomDelay: delayMinutes * 60_000, logger: logger('weekly scrub')}),
     ]
     log(
       `monitor started (pid ${process.pid}): health check every ${formatDuration(options.checkEverySeconds)}, weekly scrub ${describeWeekly(scrubTime)}${delayMinutes > 0 ? ` + up to ${delayMinutes} min` : ''} (next ${formatTime(nextWeekly(deps.now(), scrubTime))})`,

@@ -97,7 +97,7 @@ export async function preflight(deps: Deps, options: PreflightOptions): Promise<
 
   const main = await readDatabase(databases.main)
   const highWater = state.highWater[databases.main]?.dataVersion ?? null
-  findings.push(...databaseFindings(main, highWater))
+  findings.push(...databaseFindings(main, highWater, gate.olderDataNext))
   // hsm_secret lives in the network folder even when wallet= puts the database elsewhere.
   findings.push(...(await identityFindings(deps, main, join(dataDir, network, 'hsm_secret'), hsmtoolProgram(config.node.hsmtool))))
   let backup: DatabaseReading | null = null
@@ -165,7 +165,8 @@ async function identityFindings(deps: Deps, reading: DatabaseReading, secret: st
   ]
 }
 
-export function databaseFindings(reading: DatabaseReading, highWater: number | null): Finding[] {
+/** `olderDataNext`: what to do about data older than the node wrote, where the storage knows better (ChironFS: heal from the newest replica). */
+export function databaseFindings(reading: DatabaseReading, highWater: number | null, olderDataNext?: string): Finding[] {
   const findings: Finding[] = []
   if (reading.check !== 'ok') {
     findings.push({verdict: 'CRITICAL', message: `${reading.path} fails SQLite's quick_check: ${reading.check}`, next: 'do not start the node on it: restore the pool\'s data (zpool status -v) or ask for help'})
@@ -175,7 +176,7 @@ export function databaseFindings(reading: DatabaseReading, highWater: number | n
     findings.push({
       verdict: 'CRITICAL',
       message: `${reading.path} has data_version ${reading.dataVersion}, but lnstore has seen ${highWater}: this data is OLDER than what the node last wrote (rolled back or replaced by an old copy); starting on it can lose the channels`,
-      next: 'put the newest copy of the database back (the renamed original, a backup); only if this one is truly the newest: lnstore preflight ack',
+      next: olderDataNext ?? 'put the newest copy of the database back (the renamed original, a backup); only if this one is truly the newest: lnstore preflight ack',
     })
   } else if (findings.length === 0) {
     findings.push({verdict: 'OK', message: `${reading.path}: data_version ${reading.dataVersion} (highest seen ${highWater ?? 'none yet'}), quick_check ok`})

@@ -108,5 +108,5 @@ async function runRunbook<C, R>(output: RunbookOutput, kind: string, flags: Runb
 export async function requireRunbook(config: Pick<Config, 'mode'>, kind: RunbookKind): Promise<void> {
   const backend = await storageBackend(config)
   const unsupported = backend.unsupported[kind]
-  if (unsupported) throw new Refusal(`${unsupported.reason} (the config's storage: ${backend.noun})`, [unsupported.next])
+  if (unsupported) throw new Refusal(unsupported.reason, [unsupported.next])
 }

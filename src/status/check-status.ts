@@ -9,7 +9,7 @@ import {trustFindings} from '../system/trust.js'
 import {parseStatus} from '../zfs/status-json.js'
 import type {Pool, StatusReport, Vdev} from '../zfs/status-model.js'
 import {fileDialectCache} from '../zfs/dialect-cache.js'
-import {Zpool, type PoolCapacity} from '../zfs/zpool.js'
+import {Zpool, ZpoolError, type PoolCapacity, type StatusReading} from '../zfs/zpool.js'
 
 /** `lnstore status` in mode zfs (and of saved `zpool status` output): read the pools, record the counters, judge them. */
 export async function checkStatus(deps: Deps, options: StatusOptions): Promise<StatusResult> {
@@ -27,8 +27,18 @@ export async function checkStatus(deps: Deps, options: StatusOptions): Promise<S
     source = {from: 'input', dialect: report.dialect, input: options.input.name}
   } else {
     const zpool = new Zpool(deps.runner, 'zpool', fileDialectCache(options.stateDir))
-    const [reading, capacities] = await Promise.all([zpool.status(pools), zpool.capacity(pools)])
-    capacity = capacities
+    let reading: StatusReading
+    try {
+      ;[reading, capacity] = await Promise.all([zpool.status(pools), zpool.capacity(pools)])
+    } catch (error) {
+      // Pools named on the command line must exist (a typo is UNKNOWN); the config's pools are the
+      // ones the node lives on, so one that is not imported is a finding, and the checks go on.
+      if (options.pools.length > 0 || !(error instanceof ZpoolError && error.failure === 'no-such-pool')) throw error
+      const present = await importedOf(zpool, pools, findings)
+      ;[reading, capacity] =
+        present.length === 0 ? [{output: '', dialect: 'text', report: {pools: [], allHealthy: false, dialect: 'text'}}, []] : await Promise.all([zpool.status(present), zpool.capacity(present)])
+    }
+
     report = reading.report
     source = {from: 'zpool', dialect: reading.dialect}
     history = await recordHistory(options, report, now, findings)
@@ -45,10 +55,24 @@ export async function checkStatus(deps: Deps, options: StatusOptions): Promise<S
   return {
     verdict: health.verdict,
     findings: health.findings,
-    pools: report.pools.map((pool, index) => poolView(pool, health.pools[index])),
+    pools: report.pools.map((pool, index) => poolView(pool, health.pools[index], capacity?.find((entry) => entry.name === pool.name))),
     source,
     checkedAt: now,
   }
+}
+
+/** The configured pools that are imported; one that is not is CRITICAL, with the command that brings it back. */
+async function importedOf(zpool: Zpool, configured: string[], findings: Finding[]): Promise<string[]> {
+  const imported = new Set((await zpool.capacity()).map((pool) => pool.name))
+  for (const name of configured.filter((pool) => !imported.has(pool))) {
+    findings.push({
+      verdict: 'CRITICAL',
+      message: `pool ${name} (in the config) is not imported: the node's data on it is neither reachable nor protected`,
+      next: `zpool import ${name}   (if \`zpool import\` does not list it, its disks are missing: check cables and power)`,
+    })
+  }
+
+  return configured.filter((pool) => imported.has(pool))
 }
 
 /** Keeps the named pools; a name that is not in the output is an error, not a silent pass. */
@@ -78,7 +102,7 @@ async function recordHistory(options: StatusOptions, report: StatusReport, now: 
   }
 }
 
-function poolView(pool: Pool, health: PoolHealth): PoolView {
+function poolView(pool: Pool, health: PoolHealth, capacity: PoolCapacity | undefined): PoolView {
   const {name, state, read, write, cksum, scan, errors, status, action, see, exactCounts, warnings} = pool
   return {
     name,
@@ -94,6 +118,8 @@ function poolView(pool: Pool, health: PoolHealth): PoolView {
     ...(action === undefined ? {} : {action}),
     ...(see === undefined ? {} : {see}),
     capacityPercent: health.capacityPercent,
+    ...(capacity?.sizeBytes == null ? {} : {sizeBytes: capacity.sizeBytes}),
+    ...(capacity?.allocatedBytes == null ? {} : {allocatedBytes: capacity.allocatedBytes}),
     lastScrub: health.lastScrub,
     findings: health.findings,
     exactCounts,

@@ -8,10 +8,70 @@ const COLORS: Record<Verdict, number> = {OK: 32, WARNING: 33, CRITICAL: 31, UNKN
 /** The one-screen human view of `lnstore status`: a tree with the bad parts marked, colours only when asked. */
 export function renderStatus(result: StatusResult, options: {color: boolean; now: number; renderPool?: (pool: PoolView, paint: Paint, now: number) => string[]}): string {
   const paint = (verdict: Verdict, text: string) => (options.color ? `\u001B[${COLORS[verdict]}m${text}\u001B[0m` : text)
-  const lines: string[] = [`lnstore status: ${paint(result.verdict, result.verdict)}`]
+  const [summary, perfdata] = nagiosSummary(result)
+  const lines: string[] = [`${paint(result.verdict, result.verdict)}: ${summary}${perfdata ? ` | ${perfdata}` : ''}`]
   for (const finding of result.findings) lines.push(...renderFinding(finding, '  ', paint))
   for (const pool of result.pools) lines.push('', ...(options.renderPool ?? renderPool)(pool, paint, options.now))
   return lines.join('\n')
+}
+
+const SUMMARY_LENGTH = 240
+const RANK: Record<Verdict, number> = {OK: 0, WARNING: 1, UNKNOWN: 2, CRITICAL: 3}
+
+/**
+ * The first line as monitoring plugins print it (Nagios plugin guidelines): the reason, then
+ * performance data after `|`. `CRITICAL: tank: vdc OFFLINE, mirror-0 has no redundant copy left`.
+ */
+export function nagiosSummary(result: StatusResult): [summary: string, perfdata: string] {
+  const short = (finding: Finding) => finding.message.split(/: |; |\. /)[0]
+  const reasons: string[] = result.findings.filter((finding) => finding.verdict === result.verdict && finding.verdict !== 'OK').map(short)
+  for (const pool of result.pools) {
+    if (pool.verdict === 'OK') continue
+    const devices: string[] = []
+    const walk = (vdevs: VdevView[]) => {
+      for (const vdev of vdevs) {
+        if (vdev.verdict && RANK[vdev.verdict] >= RANK[pool.verdict]) {
+          const errors = (vdev.read ?? 0) + (vdev.write ?? 0) + (vdev.cksum ?? 0)
+          devices.push(vdev.state && vdev.state !== 'ONLINE' && vdev.state !== 'AVAIL' ? `${vdev.name} ${vdev.state}` : errors > 0 ? `${vdev.name} ${errors} errors` : `${vdev.name} ${short(vdev.findings?.[0] ?? {verdict: 'OK', message: vdev.verdict})}`)
+        }
+
+        walk(vdev.children)
+      }
+    }
+
+    walk(pool.vdevs)
+    const own = pool.findings.filter((finding) => finding.verdict === pool.verdict).map(short)
+    reasons.push(`${pool.name}: ${[...new Set([...devices, ...own])].join(', ') || pool.state}`)
+  }
+
+  if (reasons.length === 0) reasons.push(result.pools.length === 0 ? 'nothing to check' : `${result.pools.map((pool) => `${pool.name} ${pool.state}`).join(', ')}`)
+  let summary = reasons.join('; ')
+  if (summary.length > SUMMARY_LENGTH) summary = `${summary.slice(0, SUMMARY_LENGTH - 1)}…`
+  // `|` separates the performance data: it must not appear in the text.
+  return [summary.replaceAll('|', '/'), perfdata(result)]
+}
+
+/** Per pool: capacity, device error counters, permanent data errors. */
+function perfdata(result: StatusResult): string {
+  return result.pools
+    .flatMap((pool) => {
+      const label = (what: string) => `'${pool.name.replaceAll("'", '')}_${what}'`
+      const items: string[] = []
+      if (pool.capacityPercent !== null) items.push(`${label('capacity')}=${pool.capacityPercent}%;;;0;100`)
+      let errors = 0
+      const walk = (vdevs: VdevView[]) => {
+        for (const vdev of vdevs) {
+          if (vdev.children.length === 0) errors += (vdev.read ?? 0) + (vdev.write ?? 0) + (vdev.cksum ?? 0)
+          walk(vdev.children)
+        }
+      }
+
+      walk(pool.vdevs)
+      items.push(`${label('device_errors')}=${errors};;;0`)
+      if (pool.errors?.count !== null && pool.errors?.count !== undefined) items.push(`${label('data_errors')}=${pool.errors.count};;;0`)
+      return items
+    })
+    .join(' ')
 }
 
 /** The section names zpool prints. */

@@ -9,21 +9,19 @@ import type {StorageBackend} from './backend.js'
 
 /** Mode zfs: the pools, scrubbed by ZFS, disks replaced by `lnstore replace-disk`; ZFS heals itself. */
 const zfs: StorageBackend = {
-  noun: 'ZFS pools',
   missingSetup: (config) => [...(config.dataDir ? [] : ['dataDir']), ...(config.dataset ? [] : ['dataset'])],
   scope: (config) => config.dataset?.split('/')[0] ?? 'zfs',
-  async status(deps, options) {
-    const {checkStatus} = await import('../status/check-status.js')
-    return checkStatus(deps, options)
-  },
-  async scrub(deps, options) {
-    const {scrubAndCheck} = await import('../scrub/run-scrub.js')
-    return scrubAndCheck(deps, options)
-  },
-  async startGate(deps, config, stateDir) {
-    const {zfsStartGate} = await import('../zfs/start-gate.js')
-    return zfsStartGate(deps, config, stateDir)
-  },
+  status: async (deps, options) => (await import('../status/check-status.js')).checkStatus(deps, options),
+  scrub: async (deps, options) => (await import('../scrub/run-scrub.js')).scrubAndCheck(deps, options),
+  startGate: async (deps, config, stateDir) => (await import('../zfs/start-gate.js')).zfsStartGate(deps, config, stateDir),
+  sandbox: (_config, stateDir) => ({
+    stateDir,
+    writablePaths: [],
+    device: '/dev/zfs',
+    capabilities: 'CAP_SYS_ADMIN CAP_DAC_READ_SEARCH',
+    capabilitiesWhy: "zpool scrub needs SYS_ADMIN (OpenZFS's ioctl policy); reading the node's database (its user's, mode 0600) needs DAC_READ_SEARCH.",
+    chironfs: false,
+  }),
   unsupported: {
     heal: {reason: 'heal is for ChironFS replicas; ZFS heals a pool from its redundant copies by itself (a scrub finds and repairs bad copies; a failing disk: lnstore replace-disk)', next: 'lnstore scrub --wait'},
   },

@@ -2,7 +2,7 @@ import type {AlertOutcome} from '../alerts/outbox.js'
 import type {Config} from '../config/schema.js'
 import type {ScrubRecord, ScrubRun} from '../state/history.js'
 import type {ErrorRates} from '../zfs/error-rates.js'
-import type {DataErrors, ScanInfo, VdevRole} from '../zfs/status-model.js'
+import type {DataErrors, ScanInfo, Vdev} from '../zfs/status-model.js'
 import type {StatusDialect} from '../zfs/zpool.js'
 import type {Finding, Verdict} from './verdict.js'
 
@@ -12,16 +12,8 @@ import type {Finding, Verdict} from './verdict.js'
  * monitor read only this.
  */
 
-export interface VdevView {
-  name: string
-  state: string | null
-  read: number | null
-  write: number | null
-  cksum: number | null
-  role: VdevRole
-  notes: string[]
-  guid?: string
-  path?: string
+/** A device as `zpool status` shows it (for ChironFS: a replica), with its verdict. */
+export interface VdevView extends Omit<Vdev, 'children'> {
   /** Leaves only: the device's verdict, reasons and error rates. */
   verdict?: Verdict
   findings?: Finding[]
@@ -44,6 +36,9 @@ export interface PoolView {
   action?: string
   see?: string
   capacityPercent: number | null
+  /** From `zpool list`, where it answered (not for saved input). */
+  sizeBytes?: number
+  allocatedBytes?: number
   lastScrub: ScrubRecord | null
   findings: Finding[]
   exactCounts: boolean

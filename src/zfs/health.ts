@@ -1,7 +1,7 @@
 import type {HealthConfig} from '../config/schema.js'
 import {deviceKey, type History, type ScrubRecord} from '../state/history.js'
 import {errorIncrements, errorRates, worstBurst, type ErrorRates} from './error-rates.js'
-import {isLeaf, walkVdevs, type Pool, type StatusReport, type Vdev} from './status-model.js'
+import {isLeaf, walkVdevs, type DataErrors, type Pool, type StatusReport, type Vdev} from './status-model.js'
 import type {PoolCapacity} from './zpool.js'
 import {formatBytes, formatDuration} from '../storage/units.js'
 import {worst, type Finding, type Verdict} from '../storage/verdict.js'
@@ -60,18 +60,13 @@ function evaluatePool(pool: Pool, input: HealthInput): PoolHealth {
 
   findings.push(...stateFindings(pool))
   if (!pool.complete) findings.push({verdict: 'UNKNOWN', message: 'the status output is incomplete (truncated?), so the pool cannot be judged', next: `zpool status ${pool.name}`})
-  if (pool.errors && pool.errors.count !== 0) {
-    findings.push({
-      verdict: 'CRITICAL',
-      message: `permanent data errors: ${pool.errors.count ?? 'some'} (${pool.errors.raw}); files are damaged and cannot be repaired from redundancy`,
-      next: `zpool status -v ${pool.name}`,
-    })
-  }
+  // A count of null is "List of errors unavailable" (suspended pool, no permission): unknown, not damage.
+  if (pool.errors && ((pool.errors.count ?? 0) > 0 || pool.errors.files.length > 0)) findings.push(...permanentErrorFindings(pool, pool.errors))
 
   for (const vdev of pool.vdevs) findings.push(...redundancyFindings(pool, vdev))
   findings.push(...commonCauseFindings(pool, devices))
   const lastScrub = latestScrub(pool, input.history.scrubs[pool.name])
-  findings.push(...scanFindings(pool, lastScrub, config, now))
+  findings.push(...scanFindings(pool, lastScrub, config, now, firstSeen(pool, input.history, now)))
 
   const capacity = input.capacity?.find((entry) => entry.name === pool.name)
   const capacityPercent = capacity?.capacityPercent ?? null
@@ -84,6 +79,34 @@ function evaluatePool(pool: Pool, input: HealthInput): PoolHealth {
   return {name: pool.name, verdict, findings, devices, lastScrub, capacityPercent}
 }
 
+/** Core Lightning's database (default name), with SQLite's side files. zpool may print `dataset:/path` for an unmounted dataset. */
+const NODE_DATABASE = /(^|[/:])lightningd\.sqlite3(-wal|-shm|-journal)?$/
+const LISTED_FILES = 10
+
+function permanentErrorFindings(pool: Pool, errors: DataErrors): Finding[] {
+  const {files} = errors
+  // Without -v zpool counts damaged blocks ("187 data errors, use '-v' for a list"), with -v it lists files.
+  const counted = /^\d+ data errors?/.exec(errors.raw)
+  const named = files.length === 0 ? '' : ` in ${files.length} file${files.length === 1 ? '' : 's'}: ${files.slice(0, LISTED_FILES).join(', ')}${files.length > LISTED_FILES ? `, and ${files.length - LISTED_FILES} more` : ''}`
+  const findings: Finding[] = [
+    {
+      verdict: 'CRITICAL',
+      message: `permanent data errors${named}${counted ? ` (zpool counts ${counted[0]})` : ''}: damaged, and no redundant copy was left to repair them`,
+      next: `zpool status -v ${pool.name}`,
+    },
+  ]
+  const database = files.find((file) => NODE_DATABASE.test(file))
+  if (database) {
+    findings.push({
+      verdict: 'CRITICAL',
+      message: `${database} is the node's channel database, and it is damaged. ZFS's advice to "restore the file from backup" is exactly the hazard here: an older copy holds revoked channel states, and a node that broadcasts one loses the whole channel to its peer`,
+      next: 'keep lightningd stopped and do not copy any older database over it; if lightningd kept a second live copy (wallet=sqlite3://main:backup), check it with `sqlite3 <copy> "PRAGMA integrity_check"` and start on it only if it is as new as the last write; otherwise, as a last resort, start lightningd on a fresh data directory holding only hsm_secret and emergency.recover and run `lightning-cli emergencyrecover`: the peers close the channels with their latest state',
+    })
+  }
+
+  return findings
+}
+
 function stateFindings(pool: Pool): Finding[] {
   switch (pool.state) {
     case 'ONLINE':
@@ -91,7 +114,13 @@ function stateFindings(pool: Pool): Finding[] {
     case 'DEGRADED':
       return [{verdict: 'WARNING', message: 'pool is DEGRADED: a device has failed or is offline', next: `zpool status -v ${pool.name}`}]
     case 'SUSPENDED':
-      return [{verdict: 'CRITICAL', message: 'pool is SUSPENDED: ZFS stopped all I/O after device failures; the node cannot write', next: `zpool clear ${pool.name}`}]
+      return [
+        {
+          verdict: 'CRITICAL',
+          message: `pool is SUSPENDED (zpool prints it as ${pool.printedState ?? 'UNAVAIL'}): ZFS stopped all I/O after device failures; the node cannot write, and a scrub or resilver stands still. Fix the cause first: reconnect or power the failed device (see \`dmesg\`)`,
+          next: `zpool clear ${pool.name}   (after the device is back; then: lnstore status)`,
+        },
+      ]
     case 'FAULTED':
     case 'UNAVAIL':
       return [{verdict: 'CRITICAL', message: `pool is ${pool.state}: its data cannot be read`, next: `zpool status -v ${pool.name}`}]
@@ -105,7 +134,8 @@ function evaluateDevice(pool: Pool, vdev: Vdev, input: HealthInput): DeviceHealt
   const key = deviceKey(pool, vdev)
   const findings: Finding[] = []
   // The runbook, not a bare `zpool replace`: it stops the node first and never restarts it on older data.
-  const replace = `lnstore replace-disk ${vdev.name} <new-device>   (pool ${pool.name})`
+  // A distributed spare cannot be replaced: its errors are the errors of the dRAID's disks.
+  const replace = isDistributedSpare(vdev) ? `zpool status -v ${pool.name}   (${vdev.name} is a dRAID distributed spare: replace the failing disks of its dRAID vdev)` : `lnstore replace-disk ${vdev.name} <new-device>   (pool ${pool.name})`
 
   findings.push(...deviceStateFindings(pool, vdev, replace))
   if (vdev.notes.includes('too many errors')) {
@@ -158,9 +188,40 @@ function evaluateDevice(pool: Pool, vdev: Vdev, input: HealthInput): DeviceHealt
   return {key, verdict: worst(capped.map((f) => f.verdict)), findings: capped, rates}
 }
 
+/** dRAID's distributed spares (`draid1-0-0`): spare capacity inside the dRAID vdev, not a device one can pull or replace. */
+export function isDistributedSpare(vdev: Vdev): boolean {
+  return /^draid\d+-\d+-\d+$/.test(vdev.name)
+}
+
+/** The device a spare in use stands in for: its sibling under `spare-N` in the pool's tree. */
+function standsInFor(pool: Pool, spare: string): Vdev | null {
+  for (const vdev of walkVdevs(pool.vdevs)) {
+    if (vdev.role === 'spare' || !/^spare-\d+$/.test(vdev.name) || !vdev.children.some((child) => child.name === spare)) continue
+    return vdev.children.find((child) => child.name !== spare) ?? null
+  }
+
+  return null
+}
+
 function deviceStateFindings(pool: Pool, vdev: Vdev, replace: string): Finding[] {
   if (vdev.role === 'spare') {
-    if (vdev.state === 'INUSE') return [{verdict: 'WARNING', message: 'hot spare is in use in place of a failed device', next: `replace the failed device, then: zpool detach ${pool.name} ${vdev.name}`}]
+    if (vdev.state === 'INUSE') {
+      // ZFS detaches the spare by itself once the failed device's replacement has resilvered.
+      const original = standsInFor(pool, vdev.name)
+      const kind = isDistributedSpare(vdev) ? 'distributed spare (dRAID: space spread over all the vdev\'s disks, not a disk)' : 'hot spare'
+      if (original?.state === 'ONLINE') {
+        return [{verdict: 'WARNING', message: `${kind} is in use beside ${original.name}, which is ONLINE again`, next: `zpool detach ${pool.name} ${vdev.name}   (returns the spare; ${original.name} keeps the data)`}]
+      }
+
+      return [
+        {
+          verdict: 'WARNING',
+          message: `${kind} is in use in place of ${original?.name ?? 'a failed device'}`,
+          next: `lnstore replace-disk ${original?.name ?? '<failed-device>'} <new-device>   (pool ${pool.name}; the spare returns to AVAIL by itself once the new disk has resilvered)`,
+        },
+      ]
+    }
+
     if (vdev.state !== 'AVAIL') return [{verdict: 'WARNING', message: `hot spare is ${vdev.state}: it cannot stand in for a failed device`, next: replace}]
     return []
   }
@@ -266,7 +327,13 @@ function latestScrub(pool: Pool, recorded: ScrubRecord | undefined): ScrubRecord
   return recorded ?? null
 }
 
-function scanFindings(pool: Pool, lastScrub: ScrubRecord | null, config: HealthConfig, now: number): Finding[] {
+/** When lnstore first saw the pool: its devices' oldest history sample (now, on the first look). */
+function firstSeen(pool: Pool, history: History, now: number): number {
+  const samples = Object.values(history.devices).filter((device) => device.pool === pool.name).flatMap((device) => device.samples.slice(0, 1).map((sample) => sample.t))
+  return Math.min(now, ...samples)
+}
+
+function scanFindings(pool: Pool, lastScrub: ScrubRecord | null, config: HealthConfig, now: number, seenSince: number): Finding[] {
   const findings: Finding[] = []
   const {scan} = pool
   const progress = [scan.percent === null ? null : `${scan.percent}% done`, scan.secondsToGo === undefined ? null : `${formatDuration(scan.secondsToGo)} to go`]
@@ -274,7 +341,7 @@ function scanFindings(pool: Pool, lastScrub: ScrubRecord | null, config: HealthC
     .join(', ')
   if (scan.kind === 'resilver' && scan.state === 'in_progress') {
     findings.push({verdict: 'WARNING', message: `resilver in progress${progress ? ` (${progress})` : ''}: redundancy is being restored`, next: `zpool status ${pool.name}`})
-  } else if (scan.kind === 'scrub' && scan.state === 'in_progress') {
+  } else if (scan.kind === 'scrub' && scan.state === 'in_progress' && pool.state !== 'SUSPENDED') {
     findings.push({verdict: 'OK', message: `scrub in progress${progress ? ` (${progress})` : ''}`})
   } else if (scan.state === 'paused' && scan.pausedAt !== undefined && now - scan.pausedAt > config.scrubPausedMaxHours * 3_600_000) {
     findings.push({verdict: 'WARNING', message: `scrub paused for ${formatDuration((now - scan.pausedAt) / 1000)}`, next: `zpool scrub ${pool.name}`})
@@ -293,7 +360,10 @@ function scanFindings(pool: Pool, lastScrub: ScrubRecord | null, config: HealthC
     }
   } else if (!(scan.kind === 'scrub' && scan.state === 'in_progress')) {
     const why = scan.kind === null ? 'the pool has never been scrubbed' : 'no completed scrub is on record'
-    findings.push({verdict: 'WARNING', message: `${why}: silent corruption would go unnoticed`, next: `zpool scrub ${pool.name}`})
+    // A pool new to lnstore (just created by init, or just watched) gets the same time as any scrub to come.
+    const due = seenSince + config.scrubMaxAgeDays * 86_400_000
+    if (now < due) findings.push({verdict: 'OK', message: `${why} yet; the first scrub is due within ${formatDuration((due - now) / 1000)} (the weekly timer, or now: zpool scrub ${pool.name})`})
+    else findings.push({verdict: 'WARNING', message: `${why}: silent corruption would go unnoticed`, next: `zpool scrub ${pool.name}`})
   }
 
   return findings

@@ -1,4 +1,4 @@
-import {EMPTY_SCAN, type Pool, type ScanInfo, type ScanKind, type StatusReport, type Vdev, type VdevRole} from './status-model.js'
+import {EMPTY_SCAN, markSuspended, type Pool, type ScanInfo, type ScanKind, type StatusReport, type Vdev, type VdevRole} from './status-model.js'
 import {StatusParseError, parseStatusText} from './status-text.js'
 import {isAbbreviated, parseNiceNumber, parseZpoolDate} from '../storage/units.js'
 
@@ -95,18 +95,33 @@ const SECTIONS: [keyof JsonPool, VdevRole][] = [
   ['spares', 'spare'],
 ]
 
+/** `class` of a top-level vdev in the JSON (vdev_alloc_bias names). */
+const CLASS_ROLES: Record<string, VdevRole> = {normal: 'data', special: 'special', dedup: 'dedup', log: 'log', logs: 'log', l2cache: 'cache', spare: 'spare'}
+
 /** Reads either dialect: JSON when the input is a JSON object, otherwise text. */
 export function parseStatus(input: string, now = Date.now()): StatusReport {
   const trimmed = input.trimStart()
   if (!trimmed.startsWith('{')) return parseStatusText(input)
   let doc: unknown
   try {
-    doc = JSON.parse(trimmed)
+    doc = parseJsonKeepingBigIntegers(trimmed)
   } catch (error) {
     throw new StatusParseError(`the input looks like JSON but is not valid: ${(error as Error).message}`, null)
   }
 
   return parseStatusJson(doc, now)
+}
+
+/**
+ * `--json-int` prints 64-bit GUIDs as bare JSON numbers, which `JSON.parse` rounds to the nearest
+ * double (13796557190221630722 becomes 13796557190221631000). Integers beyond 2^53 are quoted
+ * before parsing, so they arrive as their exact digits (strings); one regex pass, no dependency.
+ */
+export function parseJsonKeepingBigIntegers(text: string): unknown {
+  const quoted = text.replace(/"(?:[^"\\]|\\.)*"|(?<![\d.eE])-?\d{16,}(?![.eE\d])/g, (token) =>
+    token.startsWith('"') || Number.isSafeInteger(Number(token)) ? token : `"${token}"`,
+  )
+  return JSON.parse(quoted)
 }
 
 export function parseStatusJson(doc: unknown, now = Date.now()): StatusReport {
@@ -124,7 +139,12 @@ function readPool(key: string, json: JsonPool, now: number): Pool {
   const counters = {exact: true}
   const toVdev = (entry: JsonVdev, entryName: string, role: VdevRole): Vdev => readVdev(entry, entryName, role, scan, counters)
   const root = json.vdevs?.[name] ?? Object.values(json.vdevs ?? {})[0]
-  const vdevs = Object.entries(root?.vdevs ?? {}).map(([vdevName, vdev]) => toVdev(vdev, vdevName, 'data'))
+  const sectioned = new Set(SECTIONS.flatMap(([section]) => Object.keys((json[section] as Record<string, JsonVdev> | undefined) ?? {})))
+  // Top-level vdevs carry their allocation class: a special, dedup or log vdev listed in the root's
+  // tree is not a data vdev (its loss loses the pool, but it is judged and shown in its section).
+  const vdevs = Object.entries(root?.vdevs ?? {})
+    .filter(([vdevName]) => !sectioned.has(vdevName))
+    .map(([vdevName, vdev]) => toVdev(vdev, vdevName, CLASS_ROLES[vdev.class ?? 'normal'] ?? 'data'))
   for (const [section, role] of SECTIONS) {
     const entries = json[section] as Record<string, JsonVdev> | undefined
     for (const [vdevName, vdev] of Object.entries(entries ?? {})) vdevs.push(toVdev(vdev, vdevName, role))
@@ -153,6 +173,7 @@ function readPool(key: string, json: JsonPool, now: number): Pool {
   if (json.removal_stats) pool.remove = summarize(json.removal_stats)
   if (json.checkpoint_stats) pool.checkpoint = summarize(json.checkpoint_stats)
   if (json.raidz_expand_stats) pool.expand = summarize(json.raidz_expand_stats)
+  markSuspended(pool)
   return pool
 }
 

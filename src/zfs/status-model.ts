@@ -60,7 +60,10 @@ export interface Pool {
   name: string
   id?: string
   guid?: string
+  /** As printed, except SUSPENDED (see `markSuspended`). */
   state: string
+  /** The state zpool printed for a pool lnstore calls SUSPENDED. */
+  printedState?: string
   status?: string
   action?: string
   see?: string
@@ -102,4 +105,16 @@ export function* walkVdevs(vdevs: Vdev[]): Generator<Vdev> {
 /** A leaf is an actual device (disk, partition or file); interior nodes are mirror, raidz, replacing ... */
 export function isLeaf(vdev: Vdev): boolean {
   return vdev.children.length === 0
+}
+
+/**
+ * `zpool status` prints a suspended pool's root vdev state (UNAVAIL, even ONLINE); only its status
+ * text, its message ID and the error list say that ZFS stopped all I/O. `zpool list` (libzfs's
+ * zpool_get_state_str) names that state SUSPENDED, and so does lnstore: the readers call this.
+ */
+export function markSuspended(pool: Pool): void {
+  const said = [pool.status ?? '', pool.errors?.raw ?? '', ...(pool.errors?.files ?? [])].join('\n')
+  const suspended =
+    /in response to IO failures|I\/O is currently suspended|pool is suspended/i.test(said) || /ZFS-8000-(HC|JQ)\b/.test(pool.see ?? '')
+  if (suspended && pool.state !== 'SUSPENDED') Object.assign(pool, {printedState: pool.state, state: 'SUSPENDED'})
 }

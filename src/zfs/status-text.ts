@@ -1,5 +1,5 @@
 import {parseScanText} from './scan.js'
-import {EMPTY_SCAN, walkVdevs, type DataErrors, type Pool, type StatusReport, type Vdev, type VdevRole} from './status-model.js'
+import {EMPTY_SCAN, markSuspended, walkVdevs, type DataErrors, type Pool, type StatusReport, type Vdev, type VdevRole} from './status-model.js'
 import {isAbbreviated, parseNiceNumber, parseZpoolDate} from '../storage/units.js'
 
 /** Input that is not `zpool status` output at all; names the line it could not read. */
@@ -213,6 +213,7 @@ class PoolReader {
     pool.complete = this.rows.length > 0 && (this.sawErrors || isImportListing)
     if (!pool.complete) pool.warnings.push('the output ends before the pool is complete (truncated?)')
     if (pool.errors && pool.errors.files.length > 0) pool.errors.count = pool.errors.files.length
+    markSuspended(pool)
 
     this.pools.push(pool)
     this.pool = null

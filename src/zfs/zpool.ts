@@ -69,6 +69,7 @@ export class Zpool {
       const output = noPoolsOnStderr(this.check(result)) ? result.stderr : result.stdout
       const report = parseStatus(output)
       if (this.dialect !== 'json' && this.guidsSupported && report.pools.length > 0) await this.addGuids(report, pools)
+      await this.addDamagedFiles(report)
       await this.remember(cached)
       return {output, dialect: this.dialect, report}
     }
@@ -96,6 +97,20 @@ export class Zpool {
   /** `zpool status -v POOL` as zpool prints it, for people to read (alert mails). */
   async statusText(pool: string): Promise<string> {
     return this.check(await this.run(['status', '-v', pool])).stdout
+  }
+
+  /**
+   * Without `-v` zpool only counts permanent errors ("2 data errors, use '-v' for a list"), and the
+   * JSON dialect does not list them either: for a pool with errors, ask `zpool status -v` which files.
+   */
+  private async addDamagedFiles(report: StatusReport): Promise<void> {
+    for (const pool of report.pools) {
+      if (!pool.errors || pool.errors.count === 0 || pool.errors.files.length > 0) continue
+      const result = await this.run(['status', '-v', pool.name])
+      if (result.exitCode !== 0) continue
+      const listed = parseStatus(result.stdout).pools.find((candidate) => candidate.name === pool.name)?.errors
+      if (listed && listed.files.length > 0) pool.errors = {...listed, raw: pool.errors.raw}
+    }
   }
 
   /** Text status names devices, not GUIDs; `-g` prints the same tree with GUIDs, so zip the two (where supported). */
@@ -155,7 +170,7 @@ function rejectsOption(result: RunResult): boolean {
 const NEXT_STEPS: Record<ZpoolFailure, string> = {
   missing: 'Install ZFS (Debian/Ubuntu: `apt install zfsutils-linux`; small boards: `apt install zfs-fuse`), then run `lnstore status` again.',
   'not-running': 'Load the ZFS kernel module (`modprobe zfs`) or start the zfs-fuse daemon (`systemctl start zfs-fuse`), then run `lnstore status` again.',
-  permission: 'Run lnstore as root (for example `sudo lnstore status`).',
+  permission: 'Run lnstore as root (for example `sudo lnstore status --no-alert` from a monitoring user, allowed by one sudoers line), or on OpenZFS give the user access to /dev/zfs (a group set by a udev rule; `zfs allow` for dataset operations).',
   'no-such-pool': 'Check the pool name with `zpool list`; if the pool is exported, import it with `zpool import <pool>`.',
   busy: 'Wait until `zpool status` shows the running scrub or resilver finished, then try again.',
   timeout: 'zpool did not answer: the pool may be suspended or a device hung. Check `dmesg` and `zpool status` by hand.',
@@ -167,11 +182,13 @@ export function classifyFailure(result: RunResult): ZpoolFailure {
   const text = `${result.stderr}\n${result.stdout}`
   if (result.timedOut || (result.exitCode === null && !result.signal)) return 'timeout'
   if (result.exitCode === 127 || /command not found|No such file or directory.*zpool|ENOENT/.test(text)) return 'missing'
+  // Before "not running": zfs-fuse answers a non-root user "connect: Permission denied" and then
+  // "failed to initialize ZFS library", as if the daemon were down.
+  if (/permission denied|must be root|insufficient privileges|Operation not permitted/i.test(text)) return 'permission'
   if (/modules are not loaded|zfs-fuse daemon is running|failed to initialize ZFS library|\/dev\/zfs.*(No such|not found)/i.test(text)) {
     return 'not-running'
   }
 
-  if (/permission denied|must be root|insufficient privileges|Operation not permitted/i.test(text)) return 'permission'
   if (/no such pool/i.test(text)) return 'no-such-pool'
   if (/currently (scrubbing|resilvering)/i.test(text)) return 'busy'
   return 'failed'
@@ -184,6 +201,8 @@ function describeFailure(result: RunResult, failure: ZpoolFailure): string {
       return 'zpool is not installed (not found on PATH)'
     case 'not-running':
       return `ZFS is not running: ${detail}`
+    case 'permission':
+      return `permission denied (${detail}): reading the pools needs root, or access to ZFS's control device`
     case 'timeout':
       return `no answer within ${ZFS_TIMEOUT_MS / 1000} s; the process was killed`
     default:
@@ -195,7 +214,8 @@ function describeFailure(result: RunResult, failure: ZpoolFailure): string {
 export function parseCapacityList(output: string): PoolCapacity[] {
   return output
     .split('\n')
-    .filter((line) => line.trim() !== '')
+    // zfs-fuse prints "no pools available" on stdout, where OpenZFS prints it on stderr.
+    .filter((line) => line.trim() !== '' && line.trim() !== 'no pools available')
     .map((line) => {
       const [name, size, allocated, free, capacity, health] = line.split('\t')
       return {

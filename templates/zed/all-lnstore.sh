@@ -2,8 +2,9 @@
 # lnstore's zedlet. Written by `lnstore schedule install`; `lnstore schedule remove` deletes it.
 #
 # ZED runs every executable in its zedlet directory for every ZFS event. On a device fault, an
-# I/O or checksum error, a vdev state change or a finished scrub or resilver, this one runs an
-# `lnstore status` health check of the pool at once (instead of waiting for the next timer),
+# I/O or checksum error, a pool suspended after I/O failures (io_failure), a vdev state change or
+# a finished scrub or resilver, this one runs an `lnstore status` health check of the pool at once
+# (instead of waiting for the next timer),
 # which mails an alert when a verdict changed. Bursts (a scrub finding hundreds of bad blocks)
 # collapse into a few checks: a check that is running takes every event that arrives meanwhile.
 {{#environment}}
@@ -11,7 +12,7 @@ export {{.}}
 {{/environment}}
 
 case "${ZEVENT_SUBCLASS:-${ZEVENT_CLASS##*.}}" in
-  checksum | io | data | probe_failure | deadman | statechange | removed | vdev_remove | open_failed | scrub_finish | resilver_finish) ;;
+  checksum | io | data | io_failure | probe_failure | deadman | statechange | removed | vdev_remove | open_failed | scrub_finish | resilver_finish) ;;
   *) exit 0 ;;
 esac
 

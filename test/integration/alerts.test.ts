@@ -4,7 +4,7 @@ import {hostname, tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {lnstoreAsync, type CliRun} from '../support/cli.js'
-import {alertConfig, SMTP_PASSWORD, TestSmtpServer} from '../support/smtp.js'
+import {alertConfig, SMTP_PASSWORD, SMTP_USER, TestSmtpServer} from '../support/smtp.js'
 import {waitFor} from '../support/wait.js'
 import {backend, ensureZfs, sh, ZfsSandbox, type PoolHandle} from '../support/zfs-sandbox.js'
 
@@ -108,6 +108,26 @@ describe(`mail alerts from lnstore status on real ZFS (${backend}), through a re
     }
   })
 
+  it('a state directory that cannot be written: the CRITICAL mail still goes out, and the failure is loud', async () => {
+    const notADirectory = join(dir, 'state-is-a-file')
+    writeFileSync(notADirectory, '')
+    sh('zpool', ['offline', mirror.name, mirror.devices[1]])
+    try {
+      const before = server.messages.length
+      const run = await lnstoreAsync(['status', '--pool', mirror.name], {env: {...env, LNSTORE_STATE_DIR: notADirectory}})
+      outputs.push(run.stdout, run.stderr)
+      expect(run.status, run.stderr).to.equal(2)
+      expect(run.errors).to.contain(`alerts: CANNOT WRITE the alert state in ${notADirectory}`)
+      expect(run.errors).to.contain('mails sent directly instead of through the outbox')
+      // Two mails: the pool's CRITICAL, and the host's WARNING that the error history cannot be recorded either.
+      const subjects = (await server.waitFor(before + 2)).slice(before).map((mail) => mail.subject)
+      expect(subjects.some((subject) => subject.startsWith(`[lnstore] CRITICAL: pool ${mirror.name} `)), subjects.join('\n')).to.equal(true)
+    } finally {
+      sh('zpool', ['online', mirror.name, mirror.devices[1]])
+      await settle(mirror)
+    }
+  })
+
   it('never shows the SMTP password: not in any output, not in `config show`', async () => {
     const shown = await lnstoreAsync(['config', 'show', '--json'], {env})
     expect(shown.json().config.alerts.smtp).to.deep.include({user: 'lnstore', passwordFile: join(dir, 'smtp-password')})
@@ -182,6 +202,26 @@ describe('lnstore alert test, against real SMTP servers', function () {
     const run = await lnstoreAsync(['alert', 'test'], {env: {LNSTORE_STATE_DIR: join(dir, 'state'), LNSTORE_CONFIG: config}})
     expect(run.status).to.equal(1)
     expect(run.errors).to.contain(`is readable by every user on this machine (mode 0644), so any local program could read the mail password`)
+  })
+
+  it('never sends the password in clear text to another machine: tls none with a login is refused before connecting, allowed on loopback', async () => {
+    // A host that is not this machine (the .invalid top-level domain never resolves): lnstore must
+    // refuse from the config alone, before any lookup or connection, so no traffic leaves the test.
+    const host = 'smtp.example.invalid'
+    const run = await alertTest({smtp: {host, tls: 'none'}}, 25)
+    expect(run.status, run.stdout).to.equal(1)
+    expect(run.errors).to.contain(`"alerts.smtp.tls" is "none" with a login to ${host}, which is not on this machine: the password would cross the network in clear text`)
+    expect(`${run.stdout}${run.stderr}`).not.to.contain(SMTP_PASSWORD)
+
+    const local = new TestSmtpServer({allowInsecureAuth: true})
+    const localPort = await local.start()
+    try {
+      const run = await alertTest({smtp: {tls: 'none'}}, localPort)
+      expect(run.status, run.stderr).to.equal(0)
+      expect(local.logins).to.deep.equal([{user: SMTP_USER, overTls: false}])
+    } finally {
+      await local.stop()
+    }
   })
 
   it('a server that is not there: connection refused', async () => {

@@ -4,7 +4,7 @@ import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {lnstoreAsync} from '../support/cli.js'
-import {CHIRONFS_BIN, CHIRONFS_MISSING, ChironSandbox} from '../support/chironfs-sandbox.js'
+import {CHIRONFS_BIN, ChironSandbox, requireChironfs} from '../support/chironfs-sandbox.js'
 
 /** `lnstore init --chironfs`: refusals on any machine; the whole runbook with the real chironfs where installed. */
 describe('lnstore init --chironfs', function () {
@@ -21,7 +21,7 @@ describe('lnstore init --chironfs', function () {
     const config = join(sandbox.dir, `init${id}.json`)
     writeFileSync(config, JSON.stringify({stateDir: join(sandbox.dir, `init${id}-state`), chironfs: {controlSocket: join(sandbox.dir, `init${id}-run`, 'chironfs.sock'), log: join(sandbox.dir, `init${id}-log`, 'chironfs.log')}}))
     const systemdDir = join(sandbox.dir, `init${id}-systemd`)
-    const init = (args: string[], env: NodeJS.ProcessEnv = {}) => lnstoreAsync(['init', '--config', config, '--chironfs', '--data-dir', dataDir, '--user', 'root', '--systemd-dir', systemdDir, ...args], {env: {LNSTORE_CHIRONFS_BIN: CHIRONFS_BIN ?? '', ...env}})
+    const init = (args: string[], env: NodeJS.ProcessEnv = {}) => lnstoreAsync(['init', '--config', config, '--chironfs', '--data-dir', dataDir, '--user', 'root', '--systemd-dir', systemdDir, ...args], {env: {LNSTORE_CHIRONFS_BIN: CHIRONFS_BIN, ...env}})
     return {dataDir, config, systemdDir, init}
   }
 
@@ -43,12 +43,22 @@ describe('lnstore init --chironfs', function () {
     expect(JSON.parse(readFileSync(config, 'utf8')).mode).to.equal(undefined)
   })
 
+  it('refuses one directory given twice (written differently) or one replica inside another, touching nothing', async () => {
+    const {dataDir, init} = setup()
+    const base = join(sandbox.dir, 'init-dup')
+    const twice = await init(['--replica', base, '--replica', `:${sandbox.dir}/./init-dup/`, '--dry-run'])
+    expect(twice.status, twice.stdout).to.equal(2)
+    expect(twice.errors).to.contain(`replicas ${base} and ${sandbox.dir}/./init-dup/ are one directory: ChironFS would keep one copy where lnstore counts two`)
+    const nested = await init(['--replica', base, '--replica', `:${base}/inner`, '--dry-run'])
+    expect(nested.status, nested.stdout).to.equal(2)
+    expect(nested.errors).to.contain(`replica ${base}/inner is inside replica ${base}`)
+    expect(existsSync(base)).to.equal(false)
+    expect(readdirSync(dataDir).sort()).to.deep.equal(['bitcoin', 'hsm_secret'])
+  })
+
   describe('with the real chironfs', function () {
     before(function () {
-      if (!CHIRONFS_BIN) {
-        console.log(`      ${CHIRONFS_MISSING}`)
-        this.skip()
-      }
+      requireChironfs()
     })
 
     it('--dry-run warns when the replicas share a filesystem (it protects nothing), and changes nothing', async () => {
@@ -90,6 +100,8 @@ describe('lnstore init --chironfs', function () {
       const status = (await lnstoreAsync(['status', '--config', config, '--no-alert', '--json'])).json()
       expect(status.chironfs.mounted).to.equal(true)
       for (const replica of status.chironfs.replicas) expect(replica, JSON.stringify(replica.findings)).to.deep.include({verdict: 'OK', enabled: true, dataVersion: 42})
+      // init verified every file: that is a clean full comparison, not "none on record".
+      expect(status.verdict, JSON.stringify(status.pools[0].findings)).to.equal('OK')
       const events = JSON.parse(readFileSync(join(written.stateDir, 'events.json'), 'utf8'))
       expect(events.at(-1)).to.deep.include({kind: 'chironfs-created', pool: 'chironfs'})
     })

@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 import {spawn, type ChildProcess} from 'node:child_process'
-import {existsSync, mkdtempSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync, mkdtempSync, writeFileSync} from 'node:fs'
 import {hostname, tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -100,5 +100,21 @@ describe(`lnstore monitor on real ZFS (${backend})`, function () {
     expect(monitor.lines).to.satisfy((lines: string[]) => lines.some((line) => /^stopping \(SIGTERM\): /.test(line)))
     expect(existsSync(join(dir, 'state', 'monitor.lock'))).to.equal(false)
     sh('zpool', ['online', mirror.name, mirror.devices[1]])
+  })
+
+  it('a check slower than the interval: one plain line that the turn is skipped, not node-cron\'s "overlap prevention"', async () => {
+    // A zpool that answers as the real one, 2.5 s late (a busy or slow pool), under a 1 s interval.
+    const slow = join(dir, 'slow-bin')
+    mkdirSync(slow, {recursive: true})
+    const real = sh('sh', ['-c', 'command -v zpool']).trim()
+    writeFileSync(join(slow, 'zpool'), `#!/bin/sh\nsleep 2.5\nexec '${real}' "$@"\n`)
+    chmodSync(join(slow, 'zpool'), 0o755)
+    const slowMonitor = new Monitor(['--pool', mirror.name, '--interval', '1s'], {...env, PATH: `${slow}:${process.env.PATH}`, LNSTORE_STATE_DIR: join(dir, 'slow-state')})
+    try {
+      expect(await slowMonitor.line(/still running|overlap/)).to.equal('health check: the last one is still running; this turn is skipped')
+      expect(slowMonitor.lines.filter((line) => /overlap/.test(line))).to.deep.equal([])
+    } finally {
+      await slowMonitor.stop('SIGKILL')
+    }
   })
 })

@@ -86,6 +86,9 @@ describe(`lnstore status on real ZFS (${backend})`, function () {
       expect(json.pools[0].state).to.equal('DEGRADED')
       expect(json.pools[0].findings.map((finding: any) => finding.message)).to.include(`mirror-0 has no redundant copy left (${offline} missing): one more failure loses data`)
       expect(device(json, mirror.name, mirror.devices[1])).to.include({state: 'OFFLINE', verdict: 'WARNING'})
+      // The first line as a monitoring plugin prints it: verdict, the reason, then performance data.
+      const firstLine = status('--pool', mirror.name, '--no-alert').stdout.split('\n')[0]
+      expect(firstLine).to.match(new RegExp(`^CRITICAL: ${mirror.name}: (.*, )?mirror-0 has no redundant copy left \\(${offline.replaceAll('/', '\\/')} missing\\) \\| '${mirror.name}_capacity'=\\d+%;;;0;100 '${mirror.name}_device_errors'=\\d+;;;0 '${mirror.name}_data_errors'=0;;;0$`))
     } finally {
       sh('zpool', ['online', mirror.name, offline])
     }
@@ -102,12 +105,29 @@ describe(`lnstore status on real ZFS (${backend})`, function () {
     expect(messages).to.include(`raidz2-0 has lost redundancy (${offline} missing) and survives 1 more failure`)
   })
 
-  it('writes node_exporter metrics atomically', () => {
+  it('writes node_exporter metrics on every outcome, and a failed write never hides the verdict', () => {
     const file = join(stateDir, 'lnstore.prom')
-    status('--pool', mirror.name, '--prometheus', file)
-    const metrics = readFileSync(file, 'utf8')
-    expect(metrics).to.match(new RegExp(`^lnstore_pool_online\\{pool="${mirror.name}"\\} 1$`, 'm'))
-    expect(metrics).to.match(/^lnstore_verdict [0-3]$/m)
+    const ok = status('--pool', mirror.name, '--prometheus', file)
+    let metrics = readFileSync(file, 'utf8')
+    expect(metrics).to.match(/^lnstore_check_success 1$/m)
+    expect(metrics).to.contain(`lnstore_pool_state{zpool="${mirror.name}",state="online"} 1\n`)
+    expect(metrics).to.contain(`lnstore_pool_state{zpool="${mirror.name}",state="degraded"} 0\n`)
+    expect(metrics).to.match(new RegExp(`^lnstore_pool_size_bytes\\{zpool="${mirror.name}"\\} [1-9]\\d+$`, 'm'))
+    expect(metrics).to.contain(`lnstore_verdict{verdict="${ok.stdout.split(':')[0].toLowerCase()}"} 1\n`)
+
+    // The check fails (no zpool): the file says so instead of keeping the last verdict.
+    const failed = lnstore(['status', '--pool', mirror.name, '--prometheus', file], {env: {...env, PATH: '/nonexistent'}})
+    expect(failed.status).to.equal(3)
+    metrics = readFileSync(file, 'utf8')
+    expect(metrics).to.match(/^lnstore_check_success 0$/m)
+    expect(metrics).to.contain('lnstore_verdict{verdict="unknown"} 1\n')
+    expect(metrics).not.to.contain('lnstore_pool_state')
+
+    // The file cannot be written: the verdict is still on stdout and in the exit code, the failure on stderr.
+    const unwritable = status('--pool', mirror.name, '--prometheus', join(stateDir, 'no-such-dir', 'lnstore.prom'))
+    expect(unwritable.status).to.equal(ok.status)
+    expect(unwritable.stdout.split('\n')[0]).to.equal(ok.stdout.split('\n')[0])
+    expect(unwritable.errors).to.contain(`cannot write the Prometheus metrics to ${join(stateDir, 'no-such-dir', 'lnstore.prom')}`)
   })
 
   it('CRITICAL when the node data directory is not the mounted dataset', () => {
@@ -125,6 +145,52 @@ describe(`lnstore status on real ZFS (${backend})`, function () {
     } finally {
       writeFileSync(env.LNSTORE_CONFIG, '{}')
     }
+  })
+
+  it('a configured pool that is not imported is CRITICAL with the import command, and the data directory is still checked', () => {
+    const pool = sandbox.createPool('lnsexported', [], sandbox.devices(1))
+    const dataDir = join(sandbox.dir, 'lightning-exported')
+    sh('zfs', ['create', '-o', `mountpoint=${dataDir}`, `${pool.name}/lightning`])
+    writeFileSync(env.LNSTORE_CONFIG, JSON.stringify({dataDir, dataset: `${pool.name}/lightning`, pools: [pool.name, mirror.name]}))
+    sh('zpool', ['export', pool.name])
+    try {
+      const result = status('--json', '--no-alert')
+      expect(result.status, result.stderr).to.equal(2)
+      const json = result.json()
+      expect(json.findings).to.deep.include({
+        verdict: 'CRITICAL',
+        message: `pool ${pool.name} (in the config) is not imported: the node's data on it is neither reachable nor protected`,
+        next: `zpool import ${pool.name}   (if \`zpool import\` does not list it, its disks are missing: check cables and power)`,
+      })
+      expect(json.findings.map((finding: any) => finding.message)).to.include(
+        `the node data directory ${dataDir} is not a mount point: dataset ${pool.name}/lightning is not mounted there, so the node would write to the root filesystem`,
+      )
+      // The pool that is imported is still read and judged.
+      expect(json.pools.map((entry: any) => entry.name)).to.deep.equal([mirror.name])
+    } finally {
+      sh('zpool', ['import', '-d', sandbox.dir, pool.name])
+      writeFileSync(env.LNSTORE_CONFIG, '{}')
+    }
+  })
+
+  it('permanent errors name the damaged files in the text output, and the channel database as such', async () => {
+    const pool = sandbox.createPool('lnsperm', [], sandbox.devices(1))
+    const dataDir = join(pool.mountpoint, 'lightning')
+    sh('zfs', ['create', '-o', `mountpoint=${dataDir}`, `${pool.name}/lightning`])
+    sh('mkdir', ['-p', join(dataDir, 'bitcoin')])
+    const database = join(dataDir, 'bitcoin', 'lightningd.sqlite3')
+    sh('dd', ['if=/dev/urandom', `of=${database}`, 'bs=1M', 'count=40', 'conv=fsync', 'status=none'])
+    sandbox.corrupt(pool, pool.devices[0])
+    await sandbox.scrub(pool)
+    sh('cat', [database], {allowFailure: true}) // reading the damaged blocks records them in the error log too
+
+    const result = status('--pool', pool.name, '--no-alert')
+    expect(result.status, result.stderr).to.equal(2)
+    expect(result.stdout).to.match(new RegExp(`CRITICAL +permanent data errors in \\d+ files?: [^\\n]*${database.replaceAll('/', '\\/')}`))
+    expect(result.stdout).to.contain(`${database} is the node's channel database, and it is damaged. ZFS's advice to "restore the file from backup" is exactly the hazard here`)
+    expect(result.stdout).to.contain('do not copy any older database over it')
+    const json = status('--pool', pool.name, '--json', '--no-alert').json()
+    expect(json.pools[0].errors.files).to.include(database)
   })
 
   it('UNKNOWN (exit 3) with a clear message: a pool that does not exist, zpool missing', () => {

@@ -46,6 +46,13 @@ describe('the ZED hook (zedlet), run with the environment ZED passes', function 
     expect(recorded()).to.deep.equal(['status --pool tank', 'status --pool backup'])
   })
 
+  it('runs a health check at once when a pool is suspended (io_failure), instead of at the next timer', async () => {
+    writeFileSync(calls, '')
+    // What ZED passes for a pool that ZFS suspended after I/O failures (failmode=wait).
+    expect(await runZedlet(zedlet, dir, {ZEVENT_CLASS: 'ereport.fs.zfs.io_failure', ZEVENT_SUBCLASS: 'io_failure', ZEVENT_POOL: 'tank', ZEVENT_POOL_FAILMODE: 'wait'})).to.equal(0)
+    expect(recorded()).to.deep.equal(['status --pool tank'])
+  })
+
   it('ignores events that say nothing about health', async () => {
     writeFileSync(calls, '')
     for (const subclass of ['history_event', 'config_sync', 'pool_import']) {

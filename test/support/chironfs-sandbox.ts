@@ -1,31 +1,48 @@
 /**
  * Real ChironFS replicas for integration tests: replica directories (each on its own tmpfs when a
- * test needs separate filesystems), real SQLite node databases, and the real `chironfs` binary
- * when it is installed. ChironFS is not packaged in Debian 12: tests that need the binary find it
- * through LNSTORE_CHIRONFS_BIN or on PATH, and are skipped with CHIRONFS_MISSING otherwise.
+ * test needs separate filesystems), real SQLite node databases, and the real `chironfs` binary.
+ * ChironFS is not packaged in Debian 12: the binaries built for the project live in
+ * `../shared/prebuilt/chironfs/` beside the project root (read-only on the CI machine too).
+ * LNSTORE_CHIRONFS_BIN overrides it (a relative path is taken from the project root). A missing
+ * binary fails the tests that need it (`requireChironfs`): they never pass unrun.
  */
 import Database from 'better-sqlite3'
 import {execFileSync, spawnSync} from 'node:child_process'
 import {accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
-import {delimiter, dirname, join} from 'node:path'
+import {dirname, join, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
 
-function findChironfs(): string | null {
-  const override = process.env.LNSTORE_CHIRONFS_BIN
-  const candidates = override ? [override] : (process.env.PATH ?? '').split(delimiter).map((dir) => join(dir, 'chironfs'))
-  for (const candidate of candidates) {
-    try {
-      accessSync(candidate, constants.X_OK)
-      if (existsSync(join(dirname(candidate), 'chironctl'))) return candidate
-    } catch {}
+const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url))
+const DEFAULT_BIN = '../shared/prebuilt/chironfs/chironfs'
+
+/** Where the tests take chironfs from (absolute), whether or not it is there. */
+export const CHIRONFS_BIN = resolve(PROJECT_ROOT, process.env.LNSTORE_CHIRONFS_BIN || DEFAULT_BIN)
+
+/** Why the real chironfs cannot run here, or null when it can (the binary, chironctl beside it, FUSE). */
+export function chironfsProblem(): string | null {
+  try {
+    accessSync(CHIRONFS_BIN, constants.X_OK)
+  } catch {
+    return `${CHIRONFS_BIN} is missing or not executable`
   }
 
+  if (!existsSync(join(dirname(CHIRONFS_BIN), 'chironctl'))) return `chironctl is missing beside ${CHIRONFS_BIN}`
+  if (!existsSync('/dev/fuse')) return '/dev/fuse is missing (modprobe fuse)'
+  if (spawnSync('fusermount', ['-V']).error) return 'fusermount is not installed (apt-get install fuse libfuse2)'
   return null
 }
 
-export const CHIRONFS_BIN = findChironfs()
-export const CHIRONFS_MISSING =
-  'SKIPPED: chironfs and chironctl are not installed (ChironFS is not packaged in Debian 12). Build them (README: ChironFS mode) and set LNSTORE_CHIRONFS_BIN=/path/to/chironfs to run these tests.'
+/**
+ * For a `before` hook of tests that mount ChironFS: fails them, with what is missing and how to
+ * get it, when the real chironfs cannot run.
+ */
+export function requireChironfs(): void {
+  const problem = chironfsProblem()
+  if (problem) {
+    throw new Error(`the real ChironFS is needed and cannot run: ${problem}. scripts/test.sh installs fuse and libfuse2; the binaries are ../shared/prebuilt/chironfs/ beside the project (or set LNSTORE_CHIRONFS_BIN)`)
+  }
+}
 
 export function sh(command: string, args: string[]): string {
   return execFileSync(command, args, {encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']})
@@ -70,7 +87,7 @@ export class ChironSandbox {
       mode: 'chironfs',
       dataDir,
       stateDir: join(this.dir, `${name}-state`),
-      chironfs: {replicas, controlSocket: join(this.dir, `${name}.sock`), log: join(this.dir, `${name}.log`), binary: CHIRONFS_BIN ?? 'chironfs', settleSeconds: 1, probeTimeoutSeconds: 5, ...chironfs},
+      chironfs: {replicas, controlSocket: join(this.dir, `${name}.sock`), log: join(this.dir, `${name}.log`), binary: CHIRONFS_BIN, settleSeconds: 1, probeTimeoutSeconds: 5, ...chironfs},
       ...rest,
     }
     const file = join(this.dir, `${name}.json`)
@@ -81,7 +98,7 @@ export class ChironSandbox {
   /** Mounts ChironFS over the replicas at `mountpoint` (with --ctl and --log as lnstore does). */
   mount(mountpoint: string, replicas: string[], socket: string, log: string): void {
     mkdirSync(mountpoint, {recursive: true})
-    sh(CHIRONFS_BIN!, ['--ctl', socket, '--log', log, '-o', 'allow_other', replicas.join('='), mountpoint])
+    sh(CHIRONFS_BIN, ['--ctl', socket, '--log', log, '-o', 'allow_other', replicas.join('='), mountpoint])
     this.fuse.push(mountpoint)
   }
 

@@ -28,10 +28,18 @@ function dataVersion(): number | null {
 }
 
 while (!stopping) {
-  let address: string
+  let answer: {p2tr?: string}
   try {
-    address = (await rpcCall<{p2tr: string}>(socket, 'newaddr', {addresstype: 'p2tr'}, 30_000)).p2tr
+    answer = await rpcCall<{p2tr?: string}>(socket, 'newaddr', {addresstype: 'p2tr'}, 30_000)
   } catch {
+    await sleep(100)
+    continue
+  }
+
+  const address = answer?.p2tr
+  if (typeof address !== 'string') {
+    // No address handed out: not an acknowledged write. Said, so that a run shows what the node answered.
+    process.stderr.write(`cln-writer: newaddr answered without an address: ${JSON.stringify(answer)}\n`)
     await sleep(100)
     continue
   }

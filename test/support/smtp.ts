@@ -21,13 +21,20 @@ export type {ReceivedMail}
 
 /** The inbox with the fixture certificate, one user, and recipients starting with `bad` refused. */
 export class TestSmtpServer extends Inbox {
-  constructor(options: {secure?: boolean} = {}) {
+  /** Every login the server received, and whether it came over TLS. */
+  readonly logins: {user: string; overTls: boolean}[]
+
+  /** `allowInsecureAuth`: take logins without TLS, as a careless relay would (smtp-server refuses them by default). */
+  constructor(options: {secure?: boolean; allowInsecureAuth?: boolean} = {}) {
+    const logins: {user: string; overTls: boolean}[] = []
     super({
       secure: options.secure ?? false,
+      allowInsecureAuth: options.allowInsecureAuth ?? false,
       key: readFileSync(join(FIXTURES, 'key.pem')),
       cert: readFileSync(CA_FILE),
       authMethods: ['PLAIN', 'LOGIN'],
-      onAuth(auth, _session, callback) {
+      onAuth(auth, session, callback) {
+        logins.push({user: auth.username ?? '', overTls: session.secure})
         if (auth.username === SMTP_USER && auth.password === SMTP_PASSWORD) callback(null, {user: auth.username})
         else callback(new Error('Invalid username or password'))
       },
@@ -36,6 +43,7 @@ export class TestSmtpServer extends Inbox {
         else callback()
       },
     })
+    this.logins = logins
   }
 
   /** Resolves once `count` messages have arrived in all; fails after the wait deadline listing what did arrive. */

@@ -98,9 +98,22 @@ describe('alert mails', () => {
     expect(mail.text).to.contain('zpool online tank vdc')
     expect(mail.text).to.contain('  pool tank: first seen -> CRITICAL\n')
     expect(mail.text).to.match(/\n {2}vdb {2}WARNING {3}read 0 {2}write 0 {2}cksum 75 {2}new no history\n/)
+    // Devices seen for the first time are "first seen", not "OK -> WARNING".
+    expect(mail.text).to.contain('  vdb: first seen -> WARNING\n')
+    expect(mail.text).not.to.contain('OK -> WARNING')
     expect(mail.text).to.contain(`zpool status -v tank:\n\n${excerpt.trimEnd()}`)
     expect(mail.html).to.contain('<li><b>pool tank</b>: first seen &rarr; CRITICAL</li>')
     expect(mail.html).to.contain('<td><code>vdc</code></td><td>WARNING</td>')
+  })
+
+  it('errors counted before the history began are not shown as "new 0 / 0 / 0" without a word', async () => {
+    const observations = observe(await statusOf('openzfs-2.3.2/017-degraded-offline.txt'))
+    const {alerts} = decideAlerts({}, observations, options)
+    const alert = alerts.find((candidate) => candidate.scope === 'tank')!
+    const vdb = alert.observation.devices.find((device) => device.name === 'vdb')!
+    vdb.rates = {lastHour: 0, lastDay: 0, lastWindow: 0, windowDays: 30}
+    const mail = composeAlertMail(alert, {host: 'node1', now: NOW, repeatHours: 24, excerpt: ''}, await loadMailTemplates())
+    expect(mail.text).to.contain('cksum 75  new 0 / 0 / 0 (the 75 counted are older, or from before lnstore watched)\n')
   })
 
   it('a recovery mail says so, and a scrub summary gives what the scrub repaired and where', async () => {

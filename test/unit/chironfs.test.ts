@@ -1,13 +1,16 @@
 import {expect} from 'chai'
-import {readFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {chooseAuthoritative, type ReplicaState} from '../../src/chironfs/authority.js'
 import {controlEntryFor, parseChironctl, parseStatusFile} from '../../src/chironfs/control.js'
-import {confirmDifferences, confirmedLag, type Difference, type Look} from '../../src/chironfs/divergence.js'
+import {checkDivergence, confirmDifferences, confirmedLag, type Difference, type Look} from '../../src/chironfs/divergence.js'
 import {parseChironLog} from '../../src/chironfs/log.js'
 import {mountCommand, unmountCommand} from '../../src/chironfs/mount.js'
 import {assessNfsMount, exportOptionsFor, softTimeoutSeconds} from '../../src/chironfs/nfs.js'
+import {overlapsOnDisk} from '../../src/chironfs/replica-paths.js'
 import {formatReplica, parseReplica} from '../../src/chironfs/replicas.js'
 import {mountOf, parseProcMounts} from '../../src/storage/mounts.js'
 
@@ -210,5 +213,62 @@ describe('chironfs: the authoritative replica', () => {
     const authority = chooseAuthoritative([state('/a', 3), state('/b', 10, 'ok', {reachable: false})], [])
     expect(authority.authoritative).to.equal('/a')
     expect(authority.stale[0]).to.deep.include({replica: '/b', reason: 'unreachable: it cannot be compared'})
+  })
+})
+
+describe('chironfs: looking again within the settle window (real directories)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lnstore-settle-'))
+  const [a, b] = ['a', 'b'].map((name) => join(dir, name))
+  for (const replica of [a, b]) mkdirSync(replica)
+  after(() => rmSync(dir, {recursive: true, force: true}))
+  let now = 0
+  const waits: number[] = []
+  const options = (extra: object = {}) => ({full: false, integrity: false, settleMs: 3000, clock: () => now, sleep: async (ms: number) => void (waits.push(ms), (now += ms)), ...extra})
+  beforeEach(() => {
+    now = 0
+    waits.length = 0
+    rmSync(join(a, 'only-here'), {force: true})
+  })
+
+  it('waits for nothing when the replicas agree', async () => {
+    expect(await checkDivergence([a, b], options())).to.deep.include({differences: [], looks: 1})
+    expect(waits).to.deep.equal([])
+  })
+
+  it('a difference that stays: looked at again after 50 ms, doubling, until the window is over, then confirmed', async () => {
+    writeFileSync(join(a, 'only-here'), 'x')
+    const result = await checkDivergence([a, b], options())
+    expect(result.differences.map((difference) => difference.detail)).to.deep.equal([`only-here exists only in ${a}`])
+    expect(waits).to.deep.equal([50, 100, 200, 400, 800, 1450])
+  })
+
+  it('one that is gone at the next look ends the check at once', async () => {
+    writeFileSync(join(a, 'only-here'), 'x')
+    const result = await checkDivergence([a, b], options({sleep: async (ms: number) => void (waits.push(ms), rmSync(join(a, 'only-here')))}))
+    expect(result).to.deep.include({differences: [], looks: 2})
+    expect(waits).to.deep.equal([50])
+  })
+
+  it('what only a replica ChironFS disabled accounts for is confirmed without waiting (it gets no writes)', async () => {
+    writeFileSync(join(a, 'only-here'), 'x')
+    expect((await checkDivergence([a, b], options({frozen: [b]}))).looks).to.equal(1)
+    expect(waits).to.deep.equal([])
+  })
+})
+
+describe('chironfs: replicas that are one directory, by device and inode', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lnstore-overlap-'))
+  const r1 = join(dir, 'r1')
+  mkdirSync(join(r1, 'inner'), {recursive: true})
+  mkdirSync(join(dir, 'r2'))
+  symlinkSync(r1, join(dir, 'link'))
+  after(() => rmSync(dir, {recursive: true, force: true}))
+
+  it('finds the same directory written differently or through a symlink, and nesting, also of a path not there yet', async () => {
+    expect(await overlapsOnDisk([r1, `${dir}/./r1/`])).to.deep.equal([{first: r1, second: `${dir}/./r1/`, kind: 'same'}])
+    expect(await overlapsOnDisk([join(dir, 'link'), r1])).to.deep.equal([{first: join(dir, 'link'), second: r1, kind: 'same'}])
+    expect(await overlapsOnDisk([join(dir, 'link', 'inner'), r1])).to.deep.equal([{first: r1, second: join(dir, 'link', 'inner'), kind: 'inside'}])
+    expect(await overlapsOnDisk([join(dir, 'link', 'new'), join(r1, 'new')])).to.deep.equal([{first: join(dir, 'link', 'new'), second: join(r1, 'new'), kind: 'same'}])
+    expect(await overlapsOnDisk([r1, join(dir, 'r2')])).to.deep.equal([])
   })
 })

@@ -39,6 +39,34 @@ describe('configuration', () => {
     expect(() => validateConfig({pools: 'tank'}, 'f')).to.throw(ConfigError, '"pools" must be a list of names')
   })
 
+  it('suggests the key meant for a slip of a letter or two, in any section (edit distance)', () => {
+    const suggestion = (raw: object) => {
+      try {
+        validateConfig(raw, 'f')
+      } catch (error) {
+        return (error as Error).message
+      }
+
+      return 'accepted'
+    }
+
+    expect(suggestion({chironfs: {controlSockt: '/run/x.sock'}})).to.equal('f: unknown key "chironfs.controlSockt" (did you mean "chironfs.controlSocket"?)')
+    expect(suggestion({alerts: {smtp: {passwrodFile: '/x'}}})).to.contain('(did you mean "alerts.smtp.passwordFile"?)')
+    expect(suggestion({schedul: {}})).to.contain('(did you mean "schedule"?)')
+    expect(suggestion({chironfs: {settleSecs: 2}})).to.contain('(did you mean "chironfs.settleSeconds"?)')
+    expect(suggestion({nothingLikeIt: 1})).to.equal('f: unknown key "nothingLikeIt"')
+  })
+
+  it('refuses ChironFS replicas that are one directory written twice, or one inside another', () => {
+    const replicas = (list: string[]) => () => validateConfig({mode: 'chironfs', dataDir: '/home/ln/.lightning', chironfs: {replicas: list}}, 'f')
+    expect(replicas(['/x/r1', ':/x/./r1'])).to.throw(ConfigError, '"chironfs.replicas" names one directory twice ("/x/r1" and ":/x/./r1")')
+    expect(replicas(['/x/r1/', ':/x/r1'])).to.throw(ConfigError, 'names one directory twice')
+    expect(replicas(['/x/r1', '/x/r1'])).to.throw(ConfigError, 'names one directory twice')
+    expect(replicas(['/x/r1', ':/x/r1/inner'])).to.throw(ConfigError, 'names ":/x/r1/inner", which is inside "/x/r1"')
+    expect(replicas(['/x/r1', ':x/r2'])).to.throw(ConfigError, 'which is not an absolute path')
+    expect(replicas(['/x/r1', ':/x/r10'])).to.not.throw()
+  })
+
   it('says when a file asked for is missing or not parseable', async () => {
     const missing = await loadConfig(join(dir, 'nope.yaml')).catch((error: Error) => error.message)
     expect(missing).to.equal(`cannot read the config file ${join(dir, 'nope.yaml')}: it does not exist`)

@@ -109,6 +109,38 @@ describe('health verdicts', () => {
     expect(messages(health.pools[0].findings).join('\n')).to.match(/CRITICAL: permanent data errors/)
   })
 
+  it('permanent errors on zfs-fuse name the files; the node database gets its own warning against restoring a backup', () => {
+    const report = parseStatus(fixture('zfs-fuse-0.7.0/permanent-errors-v.txt'))
+    const database = '/tmp/hr-perm-BFUS/mnt/lightning/bitcoin/lightningd.sqlite3'
+    expect(report.pools[0].errors?.files).to.deep.equal(['/tmp/hr-perm-BFUS/mnt/data.bin', database])
+    const findings = messages(judge(report).pools[0].findings)
+    expect(findings).to.include(`CRITICAL: permanent data errors in 2 files: /tmp/hr-perm-BFUS/mnt/data.bin, ${database}: damaged, and no redundant copy was left to repair them`)
+    expect(findings.find((line) => line.startsWith(`CRITICAL: ${database} is the node's channel database`))).to.contain('"restore the file from backup" is exactly the hazard')
+    // The same name seen through an unmounted dataset (`dataset:/path`) is recognised too.
+    const unmounted = parseStatus(fixture('zfs-fuse-0.7.0/permanent-errors-v.txt').replace(database, 'tank/lightning:/bitcoin/lightningd.sqlite3'))
+    expect(messages(judge(unmounted).pools[0].findings).some((line) => line.includes("tank/lightning:/bitcoin/lightningd.sqlite3 is the node's channel database"))).to.equal(true)
+  })
+
+  it('dRAID: a distributed spare in use names the failed disk it stands in for, and the advice replaces that disk', () => {
+    const health = judge(parseStatus(fixture('public/openzfs-2.0-draid-sequential-resilver-spare-inuse.txt')))
+    const spare = [...health.pools[0].devices.entries()].find(([vdev]) => vdev.role === 'spare')![1]
+    expect(spare.findings).to.deep.equal([
+      {
+        verdict: 'WARNING',
+        message: "distributed spare (dRAID: space spread over all the vdev's disks, not a disk) is in use in place of sdg",
+        next: 'lnstore replace-disk sdg <new-device>   (pool tank; the spare returns to AVAIL by itself once the new disk has resilvered)',
+      },
+    ])
+    // A hot spare in use beside a device that is ONLINE (attached by hand): give the spare back.
+    const classic = judge(parseStatus(fixture('openzfs-2.1.11/232-spare-inuse.txt')))
+    const inUse = [...classic.pools[0].devices.entries()].find(([vdev]) => vdev.role === 'spare' && vdev.state === 'INUSE')![1]
+    expect(inUse.findings[0]).to.deep.equal({
+      verdict: 'WARNING',
+      message: 'hot spare is in use beside virtio-lnstore-disk1, which is ONLINE again',
+      next: 'zpool detach tank virtio-lnstore-disk7   (returns the spare; virtio-lnstore-disk1 keeps the data)',
+    })
+  })
+
   it('a device marked "too many errors" or UNAVAIL is CRITICAL; a suspended pool too', () => {
     const health = judge(parseStatus(fixture('public/openzfs-0.7-dev-unavail-suspended-scrub.txt')))
     expect(health.verdict).to.equal('CRITICAL')
@@ -116,14 +148,42 @@ describe('health verdicts', () => {
     expect(verdicts).to.include('CRITICAL')
   })
 
+  it('a suspended pool (printed UNAVAIL, "scrub in progress") is SUSPENDED and CRITICAL, with zpool clear after the cause is fixed', () => {
+    for (const [file, printed] of [
+      ['public/openzfs-0.7-dev-unavail-suspended-scrub.txt', 'UNAVAIL'],
+      ['public/openzfs-0.8-unavail-suspended-no-blank-before-errors.txt', 'UNAVAIL'],
+      ['public/solaris-unavail-io-failures-permanent-errors.txt', 'UNAVAIL'],
+    ]) {
+      const report = parseStatus(fixture(file))
+      expect(report.pools[0], file).to.include({state: 'SUSPENDED', printedState: printed})
+      const health = judge(report)
+      const pool = health.pools[0]
+      expect(pool.verdict, file).to.equal('CRITICAL')
+      const suspended = pool.findings.find((finding) => finding.message.startsWith('pool is SUSPENDED'))
+      expect(suspended, file).to.deep.include({verdict: 'CRITICAL', next: `zpool clear ${report.pools[0].name}   (after the device is back; then: lnstore status)`})
+      expect(suspended!.message).to.contain('Fix the cause first')
+      expect(messages(pool.findings).join('\n'), file).not.to.contain('OK: scrub in progress')
+    }
+  })
+
   it('scrubs: never, too old, and long paused are WARNINGs', () => {
-    expect(messages(judge(parseStatus(fixture('openzfs-2.3.2/002-mirror-healthy.txt'))).pools[0].findings)).to.include(
-      'WARNING: the pool has never been scrubbed: silent corruption would go unnoticed',
-    )
+    // A pool lnstore has watched for longer than the scrub limit and that was never scrubbed.
+    const neverScrubbed = parseStatus(fixture('openzfs-2.3.2/002-mirror-healthy.txt'))
+    const watchedLong = recordReport(EMPTY_HISTORY, neverScrubbed, NOW - 9 * DAY, 35)
+    expect(messages(judge(neverScrubbed, {history: watchedLong}).pools[0].findings)).to.include('WARNING: the pool has never been scrubbed: silent corruption would go unnoticed')
     expect(messages(judge(mirror(), {now: NOW + 10 * DAY}).pools[0].findings)).to.include('WARNING: last completed scrub was 11 days ago (limit 8)')
     const paused = mirror()
     paused.pools[0].scan = {...paused.pools[0].scan, kind: 'scrub', state: 'paused', pausedAt: NOW - 9 * 3_600_000}
     expect(messages(judge(paused).pools[0].findings)).to.include('WARNING: scrub paused for 9h 0m')
+  })
+
+  it('a new pool is not WARNING on day one for never having been scrubbed: it gets the scrub limit as grace', () => {
+    const fresh = parseStatus(fixture('openzfs-2.3.2/002-mirror-healthy.txt'))
+    const health = judge(fresh, {capacity: 10})
+    expect(health.verdict).to.equal('OK')
+    expect(messages(health.pools[0].findings)).to.include('OK: the pool has never been scrubbed yet; the first scrub is due within 8d 0h (the weekly timer, or now: zpool scrub tank)')
+    const seenTwoDaysAgo = recordReport(EMPTY_HISTORY, fresh, NOW - 2 * DAY, 35)
+    expect(messages(judge(fresh, {history: seenTwoDaysAgo}).pools[0].findings).join('\n')).to.contain('the first scrub is due within 6d 0h')
   })
 
   it('remembers the last scrub when the status shows a resilver since', () => {

@@ -21,7 +21,8 @@ const statusOf = (name: string) =>
 describe('status output', () => {
   it('shows the tree with the failing device marked, its reasons and next commands', async () => {
     const text = renderStatus(await statusOf('openzfs-2.3.2/017-degraded-offline.txt'), {color: false, now: NOW})
-    expect(text).to.contain('lnstore status: CRITICAL')
+    // The first line as Nagios plugins print it: verdict, the reason, then performance data.
+    expect(text.split('\n')[0]).to.equal("CRITICAL: tank: mirror-0 has no redundant copy left (vdc missing) | 'tank_device_errors'=75;;;0 'tank_data_errors'=0;;;0")
     expect(text).to.contain('pool tank  DEGRADED  CRITICAL  (last scrub 1d 15h ago, repaired 5.8M)')
     expect(text).to.match(/\n {6}vdb\s+ONLINE\s+0\s+0\s+75 {2}WARNING\n/)
     expect(text).to.match(/\n {6}vdc\s+OFFLINE\s+0\s+0\s+0 {2}WARNING\n/)
@@ -37,9 +38,14 @@ describe('status output', () => {
 
   it('writes node_exporter metrics', async () => {
     const metrics = renderPrometheus(await statusOf('openzfs-2.3.2/013-scrub-repaired-cksum.txt'))
-    expect(metrics).to.contain('# TYPE lnstore_verdict gauge\nlnstore_verdict 1\n')
-    expect(metrics).to.contain('lnstore_device_errors{pool="tank",device="vdb",type="checksum"} 75')
-    expect(metrics).to.contain('lnstore_pool_last_scrub_timestamp_seconds{pool="tank"}')
+    expect(metrics).to.contain('# TYPE lnstore_verdict gauge\nlnstore_verdict{verdict="ok"} 0\nlnstore_verdict{verdict="warning"} 1\n')
+    expect(metrics).to.contain('lnstore_check_success 1\n')
+    expect(metrics).to.contain('lnstore_device_errors{zpool="tank",device="vdb",type="checksum"} 75')
+    expect(metrics).to.contain('lnstore_pool_state{zpool="tank",state="online"} 1\n')
+    expect(metrics).to.match(/^lnstore_pool_last_scrub_timestamp_seconds\{zpool="tank"\} \d+$/m)
+    expect(metrics).to.match(/^lnstore_pool_last_scrub_duration_seconds\{zpool="tank"\} \d+$/m)
+    expect(metrics).to.match(/^lnstore_pool_last_scrub_repaired_bytes\{zpool="tank"\} [1-9]\d*$/m)
+    expect(metrics).not.to.match(/\{pool=/)
   })
 
   it('judges saved input without touching zpool or the history, and refuses a pool it does not have', async () => {

@@ -1,6 +1,7 @@
 import {expect} from 'chai'
 
-import {parseStatus} from '../../src/zfs/status-json.js'
+import {findMember} from '../../src/replace/plan.js'
+import {parseJsonKeepingBigIntegers, parseStatus, parseStatusJson} from '../../src/zfs/status-json.js'
 import {walkVdevs, type Pool} from '../../src/zfs/status-model.js'
 import {StatusParseError} from '../../src/zfs/status-text.js'
 import {fixture} from '../support/fixtures.js'
@@ -28,6 +29,49 @@ describe('zpool status -j reader (OpenZFS 2.3)', () => {
     expect(pool.guid).to.equal('6163926917756527699')
     const vdb = [...walkVdevs(pool.vdevs)].find((vdev) => vdev.name === 'vdb')
     expect(vdb).to.include({guid: '14401034150560727910', path: '/dev/vdb1'})
+  })
+
+  it('keeps 64-bit GUIDs exact in --json-int output (JSON numbers beyond 2^53)', () => {
+    // Captured on OpenZFS 2.3.2: `zpool status -j --json-int` prints GUIDs as bare numbers.
+    const pool = parseStatus(fixture('openzfs-2.3.2/108-mirror-healthy-j-int.json')).pools[0]
+    expect(pool.guid).to.equal('4454611981931733180')
+    const guids = [...walkVdevs(pool.vdevs)].map((vdev) => vdev.guid)
+    expect(guids).to.deep.equal(['2322577751031217638', '13068301850137390104', '16190916351951319957'])
+    // Counters and sizes stay numbers; a GUID-sized number inside a string or a fraction is left alone.
+    expect(pool.read).to.equal(0)
+    expect(parseJsonKeepingBigIntegers('{"a":"x 13068301850137390104","b":0.13068301850137390104,"c":-13068301850137390104,"d":9007199254740991}')).to.deep.equal({
+      a: 'x 13068301850137390104',
+      b: 0.13068301850137390104,
+      c: '-13068301850137390104',
+      d: 9007199254740991,
+    })
+  })
+
+  it('finds a device by its exact 64-bit GUID (replace-disk <guid>), not by the rounded one', () => {
+    const pool = parseStatus(fixture('openzfs-2.3.2/108-mirror-healthy-j-int.json')).pools[0]
+    expect(findMember(pool, '13068301850137390104')?.leaf.name).to.equal('virtio-lnstore-disk1')
+    expect(findMember(pool, String(Number('13068301850137390104')))).to.equal(null)
+  })
+
+  it('a special, dedup or log vdev in the root tree keeps its class (not read as a data disk)', () => {
+    // The real 2.3.2 --json-int output of a mirror, with a special, a dedup and a log vdev added to
+    // the root tree as `class` says (the VM capture of such a pool is h-vm's next fixture).
+    const doc = parseJsonKeepingBigIntegers(fixture('openzfs-2.3.2/108-mirror-healthy-j-int.json')) as any
+    const root = doc.pools.tank.vdevs.tank.vdevs
+    const leaf = (name: string, cls: string) => ({name, vdev_type: 'disk', guid: '1', path: `/dev/${name}`, class: cls, state: 'ONLINE', read_errors: 0, write_errors: 0, checksum_errors: 0})
+    root.sdx = leaf('sdx', 'special')
+    root.sdy = leaf('sdy', 'dedup')
+    root.sdz = leaf('sdz', 'log')
+    const pool = parseStatusJson(doc).pools[0]
+    expect(pool.vdevs.map((vdev) => [vdev.name, vdev.role])).to.deep.equal([
+      ['mirror-0', 'data'],
+      ['sdx', 'special'],
+      ['sdy', 'dedup'],
+      ['sdz', 'log'],
+    ])
+    // Listed in the root tree and in its section (the man page's layout): once, in its section.
+    doc.pools.tank.special = {sdx: root.sdx}
+    expect(parseStatusJson(doc).pools[0].vdevs.filter((vdev) => vdev.name === 'sdx').map((vdev) => vdev.role)).to.deep.equal(['special'])
   })
 
   it('reads scan_stats of a resilver in progress', () => {

@@ -17,6 +17,12 @@ export const CLIError = function CLIError(...args: ConstructorParameters<Errors[
 } as unknown as Errors['CLIError']
 Object.defineProperty(CLIError, Symbol.hasInstance, {value: (value: unknown) => value instanceof real().CLIError})
 
+/** `instanceof ExitError` asks the real class (help shown with -h ends in one; the fast entry never throws it). */
+export const ExitError = function ExitError(...args: ConstructorParameters<Errors['ExitError']>) {
+  return new (real().ExitError)(...args)
+} as unknown as Errors['ExitError']
+Object.defineProperty(ExitError, Symbol.hasInstance, {value: (value: unknown) => value instanceof real().ExitError})
+
 export const error: Errors['error'] = ((input: string | Error, options?: object) => real().error(input, options as never)) as Errors['error']
 export const warn: Errors['warn'] = (input) => real().warn(input)
 export const exit: Errors['exit'] = (code) => real().exit(code)

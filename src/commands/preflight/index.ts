@@ -1,3 +1,5 @@
+import * as Flags from '@oclif/core/flags'
+
 import {BaseCommand} from '../../base-command.js'
 import {alertRefusal} from '../../preflight/alert.js'
 import {preflight, type PreflightResult} from '../../preflight/preflight.js'
@@ -13,6 +15,10 @@ export default class Preflight extends BaseCommand {
     {command: 'sudo <%= config.bin %> <%= command.id %>', description: 'May the node start now?'},
     {command: 'sudo <%= config.bin %> <%= command.id %> --json', description: 'The same, as JSON.'},
   ]
+
+  static flags = {
+    help: Flags.help({char: 'h', description: 'Show this help (as monitoring plugins take -h).'}),
+  }
 
   static failureExitCode = 3
 

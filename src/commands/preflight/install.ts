@@ -21,16 +21,17 @@ export interface PreflightInstallResult {
 export default class PreflightInstall extends BaseCommand {
   static summary = "Make `lnstore preflight` the node service's start condition (a systemd drop-in)."
 
-  static description = `Writes <unit>.d/lnstore-preflight.conf with ExecStartPre=+lnstore preflight, so systemd refuses to start the node when preflight does, and ExecStopPost=+lnstore preflight record, so every stop records the node's last write. The unit is node.unit from the config unless --unit is given, and must exist; the command lines use absolute paths (the config file's too). Before installing, it runs the gate once and says what it would decide now. Idempotent; --remove takes it out again. Other init systems and Docker: run \`lnstore preflight\` before starting the node and start it only on exit code 0, and \`lnstore preflight record\` after it stops (see the README).`
+  static description = `Writes <unit>.d/lnstore-preflight.conf with ExecStartPre=+lnstore preflight, so systemd refuses to start the node when preflight does, and ExecStopPost=+lnstore preflight record, so every stop records the node's last write. The unit is node.unit from the config unless --node-unit is given, and must exist; the command lines use absolute paths (the config file's too). Before installing, it runs the gate once and says what it would decide now. Idempotent; --remove takes it out again. Other init systems and Docker: run \`lnstore preflight\` before starting the node and start it only on exit code 0, and \`lnstore preflight record\` after it stops (see the README).`
 
   static examples = [
     {command: 'sudo <%= config.bin %> <%= command.id %> --dry-run', description: 'Show the drop-in for node.unit (lightningd.service), and what the gate decides now.'},
-    {command: 'sudo <%= config.bin %> <%= command.id %> --unit cln.service --yes', description: 'Install it for another unit name.'},
+    {command: 'sudo <%= config.bin %> <%= command.id %> --node-unit cln.service --yes', description: 'Install it for another unit name.'},
     {command: 'sudo <%= config.bin %> <%= command.id %> --remove --yes', description: 'Take it out again.'},
   ]
 
   static flags = {
-    unit: Flags.string({description: "The node's systemd unit. Default: node.unit from the config (lightningd).", env: 'LNSTORE_NODE_UNIT'}),
+    // The same name and variable as replace-disk's and heal's --node-unit: one variable, one flag (--unit still works).
+    'node-unit': Flags.string({description: "The node's systemd unit. Default: node.unit from the config (lightningd).", aliases: ['unit'], env: 'LNSTORE_NODE_UNIT'}),
     'systemd-dir': Flags.string({description: 'Where systemd reads local units and drop-ins.', default: '/etc/systemd/system', env: 'LNSTORE_SYSTEMD_DIR'}),
     remove: Flags.boolean({description: 'Remove the drop-in that install wrote.'}),
     'dry-run': Flags.boolean({description: 'Print what would be written and stop.'}),
@@ -42,7 +43,7 @@ export default class PreflightInstall extends BaseCommand {
     const {config, source, stateDir} = await this.loadConfig(flags)
     // The node's every start runs this lnstore as root: it, node and its config must be root's alone.
     if (!flags.remove) assertRootOwned(lnstoreTargets(source, true), 'install the start gate')
-    const unit = flags.unit ?? config.node.unit
+    const unit = flags['node-unit'] ?? config.node.unit
     // The unit runs this very lnstore, with the config file it loaded now.
     const plan = await planDropIn({systemdDir: flags['systemd-dir'], unit, lnstore: [process.execPath, realpathSync(process.argv[1])], config: source})
     let gate: PreflightInstallResult['gate']

@@ -28,7 +28,8 @@ Where Debian's /etc/cron.d/zfsutils-linux would scrub the pools a second time ea
     day: Flags.string({description: 'Day of the weekly scrub (default: schedule.scrubDay, sun).', options: [...WEEKDAYS], env: 'LNSTORE_SCRUB_DAY'}),
     time: Flags.string({description: 'Local time of the weekly scrub, HH:MM (default: schedule.scrubTime, 03:00).', env: 'LNSTORE_SCRUB_TIME'}),
     'random-delay': Flags.integer({description: 'Start the scrub up to this many minutes later (default: schedule.randomDelayMinutes, 60).', min: 0, max: 1440, env: 'LNSTORE_SCRUB_RANDOM_DELAY'}),
-    pool: Flags.string({char: 'p', description: "Pools whose Debian monthly scrub to turn off (default: the config's, else all).", multiple: true, env: 'LNSTORE_POOL'}),
+    // No -p and not LNSTORE_POOL: elsewhere those choose the pools to check or scrub, here whose Debian scrub to turn off.
+    pool: Flags.string({description: "Pools whose Debian monthly scrub to turn off (default: the config's, else all).", multiple: true}),
   }
 
   async run(): Promise<ScheduleChange> {
