@@ -42,7 +42,7 @@ say "mailed advice: $advice"
 command=${advice%%   (*}                      # the "(pool ...)" note after three spaces is not part of it
 command=${command//<new-device>/$(disk 3)}
 say "operator runs: $command"
-LNSTORE_YES=1 bash -c "$command" || fail "the mailed command failed: $command"
+operator_runs "$command" || fail "the mailed command failed: $command"
 
 check_recovered
 stop_writer

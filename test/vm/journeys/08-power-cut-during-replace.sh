@@ -40,7 +40,7 @@ case "$boot" in
       advice=$(grep -oE 'lnstore replace-disk --resume[^ ]*' "$J/status-after-cut.out" | head -n 1)
       [ -n "$advice" ] || fail "the replace-disk run is open but lnstore status does not advise --resume: $(head -n 8 "$J/status-after-cut.out" | tr '\n' ' ')"
       say "operator runs: $advice"
-      LNSTORE_YES=1 bash -c "$advice" || fail "the advised '$advice' failed"
+      operator_runs "$advice" || fail "the advised '$advice' failed"
     fi
     check_recovered
     pass "power cut after '$cut_after': node ${state} at boot, then recovered"

@@ -35,7 +35,7 @@ start_again() {
   # for a deliberate `lnstore preflight ack` ("make sure the node data is the newest it wrote").
   if ! lnstore preflight >"$J/preflight.out" 2>&1 && grep -q 'then: lnstore preflight ack' "$J/preflight.out"; then
     say "the gate advises: $(grep -o 'next: .*lnstore preflight ack' "$J/preflight.out" | head -n 1); the operator runs it"
-    LNSTORE_YES=1 lnstore preflight ack || fail "lnstore preflight ack, as advised, failed"
+    operator_runs "lnstore preflight ack" || fail "lnstore preflight ack, as advised, failed"
   fi
   systemctl start lightningd.service || fail "the node does not start on its newest data: $(journalctl -b --no-pager -u lightningd.service -o cat | tail -n 5 | tr '\n' ' ')"
   wait_for 180 "the node answers getinfo" cli getinfo

@@ -176,6 +176,12 @@ mailed_command() { # grep pattern
     process.exit(1)' "$1"
 }
 
+# Runs a command line as an operator at a terminal: on a pseudo-terminal (script), answering
+# "yes" when lnstore asks for confirmation, no flag added. Its exit status is the command's.
+operator_runs() { # command line
+  { while :; do echo yes; sleep 2; done; } | script -qefc "$1" /dev/null
+}
+
 # The node runs, lnstore status says OK, the pool is ONLINE, every acknowledged write is there.
 check_recovered() {
   wait_for 300 "lightningd.service active" systemctl is-active --quiet lightningd.service
