@@ -7,18 +7,10 @@ import {fileURLToPath} from 'node:url'
 
 import {BIN, lnstore, lnstoreAsync} from '../support/cli.js'
 import {ChironSandbox, requireChironfs, sh} from '../support/chironfs-sandbox.js'
+import {waitFor} from '../support/wait.js'
 
 const STANDIN = fileURLToPath(new URL('../../src/demo/standin-node.ts', import.meta.url))
 const TSX = import.meta.resolve('tsx')
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-async function waitFor(condition: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(50)
-  }
-}
 
 /** `lnstore heal`: refusals and plans on plain replica directories; the whole runbook with the real chironfs where installed. */
 describe('lnstore heal in mode chironfs', function () {
@@ -108,9 +100,11 @@ describe('lnstore heal in mode chironfs', function () {
       if (fillerMb > 0) sh('dd', ['if=/dev/urandom', `of=${join(dataDir, 'filler')}`, 'bs=1M', `count=${fillerMb}`, 'status=none'])
       sh('sh', ['-c', start])
       const pidFile = join(dataDir, 'lightningd-bitcoin.pid')
-      await waitFor(() => existsSync(pidFile) && existsSync(rpcFile), 'the stand-in node')
+      await waitFor('the stand-in node', () => existsSync(pidFile) && existsSync(rpcFile))
       return {r1, r2, dataDir, config, ackLog, pidFile, start}
     }
+
+    const acks = (ackLog: string) => (existsSync(ackLog) ? readFileSync(ackLog, 'utf8').split('\n').length : 0)
 
     const running = (pidFile: string) => {
       try {
@@ -122,11 +116,13 @@ describe('lnstore heal in mode chironfs', function () {
     }
 
     /** A write fault on one replica (chattr +i on its database directory) until ChironFS disables it; then the cause is fixed. */
-    async function failReplica(replica: string, node: {config: string; pidFile: string; start: string}): Promise<void> {
+    async function failReplica(replica: string, node: {config: string; pidFile: string; start: string; ackLog: string}): Promise<void> {
       sandbox.makeImmutable(join(replica, 'bitcoin'))
-      await waitFor(() => lnstore(['status', '--config', node.config, '--no-alert', '--json']).json().chironfs.replicas.some((entry: {enabled: boolean}) => entry.enabled === false), 'ChironFS to disable the replica')
+      await waitFor('ChironFS to disable the replica', () => lnstore(['status', '--config', node.config, '--no-alert', '--json']).json().chironfs.replicas.some((entry: {enabled: boolean}) => entry.enabled === false))
       sandbox.makeMutable(join(replica, 'bitcoin'))
-      await sleep(300)
+      // The node has either gone on writing after the fault or exited of it; keepRunning sees which.
+      const acknowledged = acks(node.ackLog)
+      await waitFor('the node to write again, or to exit', () => acks(node.ackLog) > acknowledged || !running(node.pidFile))
       await keepRunning(node)
     }
 
@@ -139,7 +135,7 @@ describe('lnstore heal in mode chironfs', function () {
       console.log('      (the node exited with an I/O error from ChironFS after it disabled a replica: started again)')
       rmSync(node.pidFile, {force: true})
       sh('sh', ['-c', node.start])
-      await waitFor(() => running(node.pidFile), 'the node to start again')
+      await waitFor('the node to start again', () => running(node.pidFile))
     }
 
     function expectEveryWriteKept(dataDir: string, ackLog: string, pidFile: string): void {
@@ -168,7 +164,7 @@ describe('lnstore heal in mode chironfs', function () {
       expect(result.stale.map((entry: {replica: string}) => entry.replica)).to.deep.equal([r2])
       expect(result.downtimeSeconds).to.be.greaterThan(0)
       console.log(`      (the node was down for ${result.downtimeSeconds.toFixed(1)} s during the heal)`)
-      await waitFor(() => existsSync(pidFile), 'the node to run again')
+      await waitFor('the node to run again', () => existsSync(pidFile))
       const after = lnstore(['status', '--config', config, '--no-alert', '--json']).json()
       for (const replica of after.chironfs.replicas) expect(replica, JSON.stringify(replica.findings)).to.deep.include({enabled: true, verdict: 'OK'})
       expect(after.chironfs.view.log).to.deep.include({disabled: []})
@@ -218,7 +214,7 @@ describe('lnstore heal in mode chironfs', function () {
       expect(run.status, run.stdout + run.stderr).to.equal(0)
       expect(run.json()).to.deep.include({authoritative: r2})
       expect(run.json().stale[0].replica).to.equal(r1)
-      await waitFor(() => existsSync(pidFile), 'the node to run again')
+      await waitFor('the node to run again', () => existsSync(pidFile))
       process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGTERM')
     })
 
@@ -229,7 +225,7 @@ describe('lnstore heal in mode chironfs', function () {
       const stateDir = JSON.parse(readFileSync(config, 'utf8')).stateDir
       const journal = join(stateDir, 'runbooks', 'heal.json')
       const child = spawn(process.execPath, [BIN, 'heal', '--config', config, '--yes'], {stdio: 'ignore'})
-      await waitFor(() => existsSync(journal) && JSON.parse(readFileSync(journal, 'utf8')).steps.some((step: {id: string; status: string}) => step.id === 'copy' && step.status === 'running'), 'the copy step', 60_000)
+      await waitFor('the copy step', () => existsSync(journal) && JSON.parse(readFileSync(journal, 'utf8')).steps.some((step: {id: string; status: string}) => step.id === 'copy' && step.status === 'running'))
       child.kill('SIGKILL')
       await new Promise((resolve) => child.on('close', resolve))
       expect(existsSync(pidFile), 'the node is down').to.equal(false)
@@ -239,7 +235,7 @@ describe('lnstore heal in mode chironfs', function () {
       const resumed = await lnstoreAsync(['heal', '--config', config, '--resume', '--json'])
       expect(resumed.status, resumed.stdout + resumed.stderr).to.equal(0)
       expect(resumed.json().action).to.equal('resumed')
-      await waitFor(() => existsSync(pidFile), 'the node to run again')
+      await waitFor('the node to run again', () => existsSync(pidFile))
       const after = lnstore(['status', '--config', config, '--no-alert', '--json']).json()
       for (const replica of after.chironfs.replicas) expect(replica.verdict, JSON.stringify(replica.findings)).to.equal('OK')
       expectEveryWriteKept(dataDir, ackLog, pidFile)

@@ -8,19 +8,12 @@ import {fileURLToPath} from 'node:url'
 import {lnstoreAsync} from '../support/cli.js'
 import {ChironSandbox, requireChironfs, sh} from '../support/chironfs-sandbox.js'
 import {alertConfig, TestSmtpServer} from '../support/smtp.js'
+import {waitFor} from '../support/wait.js'
 
 const STANDIN = fileURLToPath(new URL('../../src/demo/standin-node.ts', import.meta.url))
 const TSX = import.meta.resolve('tsx')
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** Waits for a condition, up to 30 s, and says which one did not come. */
-async function waitUntil(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 30_000
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after 30 s waiting for ${what}`)
-    await sleep(100)
-  }
-}
+/** A replica database's data_version, read as another process would (waiting while the writer holds its lock). */
+const dataVersion = (database: string) => Number(sh('sqlite3', ['-cmd', '.timeout 5000', database, "SELECT intval FROM vars WHERE name = 'data_version'"]).trim())
 
 interface ReplicaJson {
   path: string
@@ -121,7 +114,8 @@ describe('lnstore status in mode chironfs (replica directories, real SQLite)', f
     // Writes each transaction to the first replica, then 30 ms later to the second, as ChironFS does one replica after the other.
     const writer = spawn(process.execPath, ['--import', TSX, '-e', MIRROR_WRITER, '--', ...replicas.map((path) => join(path, 'bitcoin', 'lightningd.sqlite3'))], {stdio: 'ignore'})
     try {
-      await sleep(300)
+      // Both replicas past the set-up's data_version: the writer is mirroring transactions.
+      await waitFor('the writer to commit into both replicas', () => replicas.every((path) => dataVersion(join(path, 'bitcoin', 'lightningd.sqlite3')) > 1))
       const json = (await status(config, '--json')).json()
       for (const path of replicas) expect(replicaOf(json, path).verdict, JSON.stringify(replicaOf(json, path).findings)).to.equal('OK')
     } finally {
@@ -153,7 +147,7 @@ describe('lnstore status in mode chironfs (replica directories, real SQLite)', f
 
     after(async () => {
       for (const node of nodes) node.kill('SIGTERM')
-      await sleep(300)
+      await waitFor('the stand-in nodes to exit', () => nodes.every((node) => node.exitCode !== null || node.signalCode !== null))
       await smtp.stop()
     })
 
@@ -172,11 +166,10 @@ describe('lnstore status in mode chironfs (replica directories, real SQLite)', f
       // ChironFS cannot hold a socket (mknod: ENOSYS): the node's rpc-file lives outside the mount, as README says.
       const node = spawn(process.execPath, ['--import', TSX, STANDIN, '--data-dir', dataDir, '--ack-log', join(sandbox.dir, `${name}-acks.log`), '--interval-ms', '50', '--rpc-file', join(sandbox.dir, `${name}-rpc`)], {stdio: 'ignore'})
       nodes.push(node)
-      const deadline = Date.now() + 20_000
-      while (!existsSync(join(dataDir, 'lightningd-bitcoin.pid'))) {
-        if (Date.now() > deadline || node.exitCode !== null) throw new Error(`the stand-in node did not start on the ChironFS mount (exit code ${node.exitCode})`)
-        await sleep(50)
-      }
+      await waitFor('the stand-in node to start on the ChironFS mount', () => {
+        if (node.exitCode !== null) throw new Error(`the stand-in node exited on the ChironFS mount (exit code ${node.exitCode})`)
+        return existsSync(join(dataDir, 'lightningd-bitcoin.pid'))
+      })
       return {r1, r2, dataDir, config: configWithName, node}
     }
 
@@ -195,7 +188,7 @@ describe('lnstore status in mode chironfs (replica directories, real SQLite)', f
       const {config, dataDir, r2, node} = await mountedNode('gate')
       await lnstoreAsync(['status', '--config', config, '--no-alert'])
       node.kill('SIGTERM')
-      while (existsSync(join(dataDir, 'lightningd-bitcoin.pid'))) await sleep(50)
+      await waitFor('the stand-in node to remove its pid file', () => !existsSync(join(dataDir, 'lightningd-bitcoin.pid')))
       const fresh = await lnstoreAsync(['preflight', '--config', config])
       expect(fresh.status, fresh.stdout + fresh.stderr).to.equal(0)
       expect(fresh.stdout).to.contain('the node may start')
@@ -226,12 +219,14 @@ describe('lnstore status in mode chironfs (replica directories, real SQLite)', f
       const mailsBefore = smtp.messages.length
       // New files cannot be created there: the node's next transaction (its journal file) fails on r2 only.
       sandbox.makeImmutable(join(r2, 'bitcoin'))
-      await sleep(500)
-      const run = await lnstoreAsync(['status', '--config', config, '--json'])
+      let run = await lnstoreAsync(['status', '--config', config, '--json'])
+      await waitFor('ChironFS to disable r2 after the node\'s next write', async () => {
+        run = await lnstoreAsync(['status', '--config', config, '--json'])
+        return replicaOf(run.json(), r2).enabled === false
+      }, {pollMs: 200, seen: () => run.stdout.slice(0, 2000)})
       const json = run.json()
       expect(run.status).to.equal(2)
       const stale = replicaOf(json, r2)
-      expect(stale.enabled).to.equal(false)
       const reasons = stale.findings.map((finding) => finding.message).join('\n')
       expect(reasons).to.contain('ChironFS disabled it after a write failed there')
       expect(reasons).to.match(/its node database is behind: data_version \d+, the newest replica has \d+/)
@@ -254,12 +249,12 @@ describe('lnstore status in mode chironfs (replica directories, real SQLite)', f
       const node = spawn(process.execPath, ['--import', TSX, STANDIN, '--data-dir', dataDir, '--ack-log', join(sandbox.dir, 'remount-acks.log'), '--interval-ms', '50', '--rpc-file', join(sandbox.dir, 'remount-rpc')], {stdio: 'ignore'})
       nodes.push(node)
       const pidFile = join(dataDir, 'lightningd-bitcoin.pid')
-      await waitUntil(() => existsSync(pidFile), 'the stand-in node to start')
+      await waitFor('the stand-in node to start', () => existsSync(pidFile))
       // The local replica fails a write: ChironFS disables it and the node goes on writing to the slow one only.
       sandbox.makeImmutable(join(r1, 'bitcoin'))
-      await waitUntil(async () => replicaOf((await status(config, '--json')).json(), r1).enabled === false, 'ChironFS to disable the local replica')
+      await waitFor('ChironFS to disable the local replica', async () => replicaOf((await status(config, '--json')).json(), r1).enabled === false)
       node.kill('SIGTERM')
-      await waitUntil(() => !existsSync(pidFile), 'the stand-in node to stop')
+      await waitFor('the stand-in node to stop', () => !existsSync(pidFile))
       const before = (await status(config, '--json')).json()
       const newest = replicaOf(before, r2).dataVersion!
       sandbox.makeMutable(join(r1, 'bitcoin'))
@@ -267,7 +262,7 @@ describe('lnstore status in mode chironfs (replica directories, real SQLite)', f
       sh('fusermount', ['-u', dataDir])
       rmSync(chironfs.controlSocket, {force: true})
       sandbox.mount(dataDir, [r1, `:${r2}`], chironfs.controlSocket, chironfs.log)
-      await waitUntil(() => existsSync(join(dataDir, 'bitcoin', 'lightningd.sqlite3')), 'the remounted ChironFS to answer')
+      await waitFor('the remounted ChironFS to answer', () => existsSync(join(dataDir, 'bitcoin', 'lightningd.sqlite3')))
       const gate = await lnstoreAsync(['preflight', '--config', config])
       expect(gate.status, gate.stdout + gate.stderr).to.equal(2)
       expect(gate.stdout).to.contain('this data is OLDER than what the node last wrote')
@@ -289,7 +284,7 @@ describe('lnstore status in mode chironfs (replica directories, real SQLite)', f
       const config = sandbox.config('dead', dataDir, [r1, `:${r2}`])
       const {chironfs} = JSON.parse(readFileSync(config, 'utf8'))
       sandbox.mount(dataDir, [r1, `:${r2}`], chironfs.controlSocket, chironfs.log)
-      await waitUntil(() => existsSync(join(dataDir, 'bitcoin')), 'the mount to answer')
+      await waitFor('the mount to answer', () => existsSync(join(dataDir, 'bitcoin')))
       process.kill(Number(sh('pgrep', ['-f', '-n', chironfs.controlSocket]).trim()), 'SIGKILL')
       const run = await status(config, '--json')
       expect(run.status, run.stdout).to.equal(2)
@@ -301,7 +296,7 @@ describe('lnstore status in mode chironfs (replica directories, real SQLite)', f
       expect(gate.stdout).to.contain('DO NOT START')
       // The advice, as printed, without systemd here: the part after "or:".
       sh('sh', ['-c', /\(or: (.*)\)$/.exec(dead.next)![1]])
-      await waitUntil(() => existsSync(join(dataDir, 'bitcoin')), 'the mount to answer again')
+      await waitFor('the mount to answer again', () => existsSync(join(dataDir, 'bitcoin')))
       const again = (await status(config, '--json')).json()
       expect(again.chironfs).to.deep.include({mounted: true, mountProblem: null})
       expect(again.pools[0].state).to.equal('MOUNTED')

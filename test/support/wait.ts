@@ -2,13 +2,14 @@
  * Waiting in tests: for a condition, never for a fixed time, so that a test passes on a busy 2-core
  * machine as on an idle one. The deadline is generous (far beyond what an idle machine needs) and
  * below mocha's timeout, so that a test that fails says what it waited for and what it last saw
- * instead of "timeout of 120000ms exceeded".
+ * instead of "timeout of 120000ms exceeded". LNSTORE_TEST_WAIT_SECONDS raises it where everything
+ * is slower (the VM tier: software emulation, mocha's timeout 15 minutes).
  */
-export const WAIT_DEADLINE_MS = 90_000
+export const WAIT_DEADLINE_MS = Number(process.env.LNSTORE_TEST_WAIT_SECONDS ?? 90) * 1000
 const POLL_MS = 50
 
 export interface WaitOptions {
-  /** Give up after this long (default 90 s). */
+  /** Give up after this long (default 90 s, or LNSTORE_TEST_WAIT_SECONDS). */
   deadlineMs?: number
   /** How often to look (default 50 ms). */
   pollMs?: number

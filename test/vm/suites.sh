@@ -56,6 +56,8 @@ if [ -z "${LNSTORE_VM_IMAGE:-}" ]; then
   echo "== images ready after $((SECONDS - build_start)) s"
 fi
 export LNSTORE_TEST_RESULT_LINES=1
+# Waits in the tests for a condition (a mail, a scrub's end) get ten minutes under emulation, not 90 s.
+export LNSTORE_TEST_WAIT_SECONDS=${LNSTORE_TEST_WAIT_SECONDS:-600}
 status=0
 summary_args=()
 for variant in "${variants[@]}"; do
