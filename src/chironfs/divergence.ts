@@ -1,5 +1,4 @@
-import {copyFile, mkdtemp, realpath, rm} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {realpath} from 'node:fs/promises'
 import {join, relative} from 'node:path'
 
 import {describeTree, sha256, type TreeEntry} from '../init/copy-tree.js'
@@ -80,7 +79,7 @@ export async function lookAtReplicas(replicas: string[], options: LookOptions): 
   const looks = await Promise.all(
     replicas.map(async (replica): Promise<ReplicaLook> => {
       const dbFile = databasePath === null ? null : join(replica, databasePath)
-      const read = async (quickCheck: boolean) => (dbFile ? readReplicaDatabase(dbFile, quickCheck).catch((error: Error) => ({path: dbFile, dataVersion: null, check: missing(error) ? 'missing' : `unreadable: ${error.message}`})) : null)
+      const read = async (quickCheck: boolean) => (dbFile ? readDatabase(dbFile, {quickCheck}).catch((error: Error) => ({path: dbFile, dataVersion: null, check: missing(error) ? 'missing' : `unreadable: ${error.message}`})) : null)
       try {
         const before = await read(options.integrity)
         // The tree below the replica's real path: a replica given through a symlink is a directory, not a link.
@@ -94,36 +93,6 @@ export async function lookAtReplicas(replicas: string[], options: LookOptions): 
   )
   const differences = await compareReplicaTrees(looks, databasePath, options.full, options)
   return {replicas: looks, differences, databasePath}
-}
-
-/**
- * Reads a replica's copy of the database. A replica ChironFS disabled in the middle of a
- * transaction keeps SQLite's hot journal, which a read-only reader may not roll back: then a
- * scratch copy (database and journal) is rolled back and read instead, which is what SQLite
- * itself would find there: the last transaction committed on that replica. The replica is not touched.
- */
-export async function readReplicaDatabase(path: string, quickCheck: boolean): Promise<DatabaseReading> {
-  try {
-    return await readDatabase(path, {quickCheck})
-  } catch (error) {
-    if (!/readonly/i.test(String((error as {code?: string}).code)) && !/readonly database/i.test((error as Error).message)) throw error
-  }
-
-  const scratch = await mkdtemp(join(tmpdir(), 'lnstore-replica-db-'))
-  try {
-    const copy = join(scratch, 'copy.sqlite3')
-    await copyFile(path, copy)
-    await copyFile(`${path}-journal`, `${copy}-journal`).catch(() => {})
-    const {default: Database} = await import('better-sqlite3')
-    // Opening it writable and reading rolls the hot journal back, in the copy.
-    const database = new Database(copy, {fileMustExist: true})
-    database.prepare('SELECT count(*) FROM sqlite_master').get()
-    database.close()
-    const reading = await readDatabase(copy, {quickCheck})
-    return {...reading, path}
-  } finally {
-    await rm(scratch, {recursive: true, force: true})
-  }
 }
 
 const missing = (error: Error) => (error as NodeJS.ErrnoException).code === 'SQLITE_CANTOPEN' || /unable to open|ENOENT|does not exist/i.test(error.message)

@@ -2,7 +2,7 @@ import {lstat, readdir, rm} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {compareTrees, describeTree, mirrorTree} from '../init/copy-tree.js'
-import type {DatabaseReading} from '../node/data-version.js'
+import {readDatabase, type DatabaseReading} from '../node/data-version.js'
 import {downtimeSeconds, nodeSteps, type NodeRunContext} from '../node/steps.js'
 import {freshnessProblem} from '../replace/freshness.js'
 import type {Step} from '../runbook/engine.js'
@@ -13,7 +13,7 @@ import type {Deps} from '../system/deps.js'
 import {CommandError, runChecked} from '../system/runner.js'
 import {parseMountInfo} from '../storage/mounts.js'
 import {chooseAuthoritative} from './authority.js'
-import {checkDivergence, readReplicaDatabase} from './divergence.js'
+import {checkDivergence} from './divergence.js'
 import {mountCommand, unmountCommand, type MountSettings} from './mount.js'
 import {notData, SCOPE} from './replicas.js'
 import {readVerified, recordVerifiedTree} from './verified.js'
@@ -49,7 +49,7 @@ export async function removeStaleSocket(path: string): Promise<void> {
 /** A copy of the node database, with its integrity check; a copy that cannot be opened says which. */
 async function readCopy(path: string): Promise<DatabaseReading> {
   try {
-    return await readReplicaDatabase(path, true)
+    return await readDatabase(path, {quickCheck: true})
   } catch (error) {
     throw new Error(`cannot read ${path}: ${(error as Error).message}`)
   }

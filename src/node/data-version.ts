@@ -1,4 +1,5 @@
-import {access, readFile, readdir} from 'node:fs/promises'
+import {access, copyFile, mkdtemp, readFile, readdir, rm} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 
 /**
@@ -22,6 +23,40 @@ export interface DatabaseReading {
  * node may hold a write lock for a moment: wait for it rather than fail.
  */
 export async function readDatabase(path: string, options: {quickCheck?: boolean} = {}): Promise<DatabaseReading> {
+  try {
+    return await readDatabaseAsItIs(path, options)
+  } catch (error) {
+    if (!/readonly/i.test(String((error as {code?: string}).code)) && !/readonly database/i.test((error as Error).message)) throw error
+  }
+
+  return readRolledBackCopy(path, options)
+}
+
+/**
+ * A database left in the middle of a transaction (the node killed or the power cut mid-write; a
+ * ChironFS replica disabled mid-write) keeps SQLite's hot journal, which a read-only reader may
+ * not roll back ("attempt to write a readonly database"). Then a scratch copy (database and
+ * journal) is rolled back and read instead: what SQLite itself will find there, the last committed
+ * transaction. The file itself is not touched.
+ */
+async function readRolledBackCopy(path: string, options: {quickCheck?: boolean}): Promise<DatabaseReading> {
+  const scratch = await mkdtemp(join(tmpdir(), 'lnstore-db-'))
+  try {
+    const copy = join(scratch, 'copy.sqlite3')
+    await copyFile(path, copy)
+    await copyFile(`${path}-journal`, `${copy}-journal`).catch(() => {})
+    const {default: Database} = await import('better-sqlite3')
+    // Opening it writable and reading rolls the hot journal back, in the copy.
+    const database = new Database(copy, {fileMustExist: true})
+    database.prepare('SELECT count(*) FROM sqlite_master').get()
+    database.close()
+    return {...(await readDatabaseAsItIs(copy, options)), path}
+  } finally {
+    await rm(scratch, {recursive: true, force: true})
+  }
+}
+
+async function readDatabaseAsItIs(path: string, options: {quickCheck?: boolean}): Promise<DatabaseReading> {
   const {default: Database} = await import('better-sqlite3')
   let database: InstanceType<typeof Database> | undefined
   try {
