@@ -6,7 +6,9 @@
 //       zfs-fuse pool holding a node database; the goals of issue 20 are printed with the ratios;
 //       and `lnstore status` in mode chironfs (bench/chironfs-status.js: healthy, one replica behind);
 //   (b) the status reader on synthetic pools of 10, 100 and 1,000 devices.
-// Usage: npm run bench [-- --runs N]   (root: it creates a pool on sparse files; it installs nothing)
+// Usage: npm run bench [-- --runs N] [-- --before DIR]
+//        --before DIR: also time the hot commands of another built checkout (DIR/bin/run.js), in the
+//        same interleaved runs, as rows marked "(before)": a change's effect free of the machine's load.   (root: it creates a pool on sparse files; it installs nothing)
 import {spawnSync} from 'node:child_process'
 import {copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -22,6 +24,8 @@ import {chironfsStatusCommands} from './chironfs-status.js'
 const runsFlag = process.argv.indexOf('--runs')
 const RUNS = runsFlag > 0 ? Number(process.argv[runsFlag + 1]) : 21
 const BIN = fileURLToPath(new URL('../bin/run.js', import.meta.url))
+const beforeFlag = process.argv.indexOf('--before')
+const BEFORE_BIN = beforeFlag > 0 ? join(process.argv[beforeFlag + 1], 'bin', 'run.js') : undefined
 const work = mkdtempSync(join(tmpdir(), 'lnstore-bench-'))
 const POOL = `lnsbench${process.pid}`
 let chironfsCleanup
@@ -132,6 +136,10 @@ try {
     lnstore('lnstore status --input FILE', ['status', '--input', savedStatus]),
     lnstore('lnstore preflight (live pool, node db)', ['preflight'], {LNSTORE_CONFIG: gateConfig}),
   ]
+  if (BEFORE_BIN) {
+    for (const command of commands.slice(3)) commands.push({...command, label: `${command.label} (before)`, argv: [process.execPath, BEFORE_BIN, ...command.argv.slice(2)]})
+  }
+
   for (const command of commands.slice(2)) {
     const result = spawnSync(command.argv[0], command.argv.slice(1), {encoding: 'utf8', env: {...process.env, ...command.env}})
     // A benchmark of a failing command measures nothing: each must give its healthy answer.
