@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-import {readFileSync, renameSync, statSync, writeFileSync} from 'node:fs'
+import {readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import module, {createRequire} from 'node:module'
-import {dirname} from 'node:path'
+import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import vm from 'node:vm'
 
@@ -42,10 +42,17 @@ function loadFastEntry() {
   })
   if (!cachedData || script.cachedDataRejected) {
     process.once('exit', () => {
+      // Written whole under a name of its own, then renamed: a run beside it never reads half a cache.
+      const partial = `${cacheFile}.${process.pid}`
       try {
-        writeFileSync(`${cacheFile}.${process.pid}`, script.createCachedData(), {mode: 0o644})
-        renameSync(`${cacheFile}.${process.pid}`, cacheFile)
-      } catch {}
+        writeFileSync(partial, script.createCachedData(), {mode: 0o644})
+        renameSync(partial, cacheFile)
+        // Caches of an earlier bundle (one changed in place rather than rebuilt) only take room.
+        const stale = readdirSync(dirname(filename)).filter((name) => name.endsWith('.v8cache') && join(dirname(filename), name) !== cacheFile)
+        for (const name of stale) rmSync(join(dirname(filename), name), {force: true})
+      } catch {
+        rmSync(partial, {force: true})
+      }
     })
   }
 

@@ -10,7 +10,7 @@
 // spares the ES module loader resolving ~30 chunks. The parts a run does not need are only
 // pre-parsed by V8, not run.
 import {build} from 'esbuild'
-import {readFileSync} from 'node:fs'
+import {readFileSync, rmSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -53,6 +53,8 @@ const parsing = Object.fromEntries(
   ]),
 )
 
+// Also drops the code caches bin/run.js keeps beside the old bundle.
+rmSync(`${root}dist/fast`, {recursive: true, force: true})
 await build({
   absWorkingDir: root,
   entryPoints: ['src/cli/fast.ts'],
