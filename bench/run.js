@@ -161,10 +161,11 @@ try {
   const zpool = times.get(labels.zpool)
   const sanoid = times.get(labels.sanoid)
   console.log(`(a) end to end, zfs-fuse pool ${POOL}: wall time (median of ${RUNS} runs) and CPU time with children (mean)\n`)
-  console.log(`${'command'.padEnd(44)}${'ms'.padStart(8)}${'× node -e 0'.padStart(13)}${'× zpool'.padStart(9)}${sanoid ? '× sanoid'.padStart(10) : ''}${'CPU ms'.padStart(9)}${sanoid ? '× sanoid'.padStart(10) : ''}`)
+  const width = Math.max(44, ...[...times.keys()].map((label) => label.length + 1))
+  console.log(`${'command'.padEnd(width)}${'ms'.padStart(8)}${'× node -e 0'.padStart(13)}${'× zpool'.padStart(9)}${sanoid ? '× sanoid'.padStart(10) : ''}${'CPU ms'.padStart(9)}${sanoid ? '× sanoid'.padStart(10) : ''}`)
   for (const [label, {wall, cpu}] of times) {
     const ratios = [wall / floor.wall, wall / zpool.wall, ...(sanoid ? [wall / sanoid.wall] : [])].map((ratio, index) => ratio.toFixed(2).padStart([13, 9, 10][index]))
-    console.log(`${label.padEnd(44)}${wall.toFixed(1).padStart(8)}${ratios.join('')}${cpu.toFixed(1).padStart(9)}${sanoid ? (cpu / sanoid.cpu).toFixed(2).padStart(10) : ''}`)
+    console.log(`${label.padEnd(width)}${wall.toFixed(1).padStart(8)}${ratios.join('')}${cpu.toFixed(1).padStart(9)}${sanoid ? (cpu / sanoid.cpu).toFixed(2).padStart(10) : ''}`)
   }
 
   console.log('\ngoals (issue 20), wall time; CPU time beside it')
