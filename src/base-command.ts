@@ -45,8 +45,9 @@ export abstract class BaseCommand extends Command {
 
   protected async catch(error: Interfaces.CommandError): Promise<unknown> {
     const own = (error as {exitCode?: number}).exitCode ?? (error instanceof Errors.CLIError ? error.oclif.exit : undefined)
-    // `-h` ends the command with an ExitError of 0: help shown is not a failure.
-    const exit = error instanceof Errors.ExitError ? (own ?? 0) : ((this.constructor as typeof BaseCommand).failureExitCode ?? own ?? 1)
+    // `-h` ends the command with oclif's ExitError (code EEXIT, exit 0): help shown is not a failure.
+    // Matched by its code: the fast entry's stand-in for oclif's errors has no ExitError class.
+    const exit = (error as {code?: string}).code === 'EEXIT' ? (own ?? 0) : ((this.constructor as typeof BaseCommand).failureExitCode ?? own ?? 1)
     // @oclif/core's catch takes process.exitCode as it finds it and ignores err.oclif.exit under --json.
     process.exitCode = exit
     return super.catch(toCliError(error, exit))

@@ -15,7 +15,7 @@ import {parseMountInfo} from '../storage/mounts.js'
 import {chooseAuthoritative} from './authority.js'
 import {checkDivergence, readReplicaDatabase} from './divergence.js'
 import {mountCommand, unmountCommand, type MountSettings} from './mount.js'
-import {notData} from './replicas.js'
+import {notData, SCOPE} from './replicas.js'
 import {readVerified, recordVerifiedTree} from './verified.js'
 import {highWaterMark} from './status-observe.js'
 
@@ -194,11 +194,11 @@ export function healSteps(deps: Deps, context: HealContext): Step<HealContext>[]
       async run(ctx) {
         // Every stale replica was just compared with the source file by file: a clean full comparison.
         const at = deps.now()
-        await new HistoryStore(ctx.stateDir).recordScrub({pool: 'chironfs', startedAt: at, endedAt: at, durationSeconds: 0, errors: 0, devices: []}, at)
+        await new HistoryStore(ctx.stateDir).recordScrub({pool: SCOPE, startedAt: at, endedAt: at, durationSeconds: 0, errors: 0, devices: []}, at)
         await appendEvent(ctx.stateDir, {
           at: deps.now(),
           kind: 'replicas-healed',
-          pool: 'chironfs',
+          pool: SCOPE,
           detail: {from: ctx.authoritative, healed: ctx.stale, dataVersion: ctx.atStop?.dataVersion ?? null, downtimeSeconds: downtimeSeconds(ctx)},
         })
       },

@@ -1,6 +1,8 @@
 import {lstat, realpath, stat} from 'node:fs/promises'
 import {dirname, isAbsolute, posix} from 'node:path'
 
+import {parseReplica} from './replicas.js'
+
 /**
  * Two replica entries that are one directory keep one copy where lnstore counts two: the same
  * path written differently (`/x/r1`, `/x/./r1`, `/x/r1/`), a symlink or bind mount to it, or one
@@ -9,11 +11,9 @@ import {dirname, isAbsolute, posix} from 'node:path'
  * are on disk: device and inode of the directory and of its parents.
  */
 
-const strip = (entry: string) => (entry.startsWith(':') ? entry.slice(1) : entry)
-
 /** The path as written, made canonical as text: `.`/`..` resolved, no trailing slash. */
 export function normalizedReplica(entry: string): string {
-  const path = posix.normalize(strip(entry))
+  const path = posix.normalize(parseReplica(entry).path)
   return path.length > 1 ? path.replace(/\/+$/, '') : path
 }
 

@@ -1,13 +1,13 @@
 import type {ChironfsConfig} from '../config/schema.js'
 
+/** The name ChironFS mode reports under where ZFS mode names a pool: history, alerts, events. */
+export const SCOPE = 'chironfs'
+
 /**
  * A replica as ChironFS takes it on its command line: a directory, and whether it is the "slow"
  * replica (written `:DIR`), which ChironFS reads only when the others fail. The NFS replica
  * should be the slow one: every read then stays local.
  */
-/** The name ChironFS mode reports under where ZFS mode names a pool: history, alerts, events. */
-export const SCOPE = 'chironfs'
-
 export interface Replica {
   path: string
   slow: boolean

@@ -1,6 +1,6 @@
 import {BaseCommand} from '../base-command.js'
 import type {HealContext} from '../chironfs/heal.js'
-import {nodeFlags, nodeSettingsFromFlags} from '../node/flags.js'
+import {NO_DATA_DIR, nodeFlags, nodeSettingsFromFlags} from '../node/flags.js'
 import {downtimeSeconds} from '../node/steps.js'
 import {requireRunbook, runbookEnvelope, runbookFlags, type RunbookAction} from '../runbook/command.js'
 import type {PlanEntry} from '../runbook/engine.js'
@@ -49,7 +49,7 @@ Exit codes: 0 done, planned, or nothing to heal; 1 a step failed (run --resume o
       steps: (context) => healSteps(this.deps, context),
       plan: async () => {
         const node = nodeSettingsFromFlags(config, flags)
-        if (!node) this.error("lnstore does not know the node's data directory: set dataDir in the config", {exit: 2})
+        if (!node) this.error(NO_DATA_DIR, {exit: 2})
         const {prepareHeal} = await import('../chironfs/prepare-heal.js')
         const {context, steps, plan, notes} = await prepareHeal(this.deps, {config, stateDir, node})
         if (!context) {

@@ -2,7 +2,7 @@ import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 
 import {BaseCommand} from '../base-command.js'
-import {nodeFlags, nodeSettingsFromFlags} from '../node/flags.js'
+import {NO_DATA_DIR, nodeFlags, nodeSettingsFromFlags} from '../node/flags.js'
 import type {ReplaceContext} from '../replace/plan.js'
 import {renderDone, replaceResult, type ReplaceResult} from '../replace/result.js'
 import {requireRunbook, runbookEnvelope, runbookFlags} from '../runbook/command.js'
@@ -56,7 +56,7 @@ Exit codes: 0 done (or planned, with --dry-run), 1 a step failed (run --resume o
       plan: async () => {
         if (!args.failing || !args.new) this.error('say which device to replace and with what: lnstore replace-disk FAILING NEW (or --resume / --abort)', {exit: 2})
         const node = nodeSettingsFromFlags(config, flags)
-        if (!node) this.error("lnstore does not know the node's data directory: give --data-dir, or run lnstore init (it writes dataDir to the config)", {exit: 2})
+        if (!node) this.error(NO_DATA_DIR, {exit: 2})
         const {prepareReplace} = await import('../replace/prepare.js')
         const planned = await prepareReplace(this.deps, {
           failing: args.failing,

@@ -1,4 +1,3 @@
-import * as Errors from '@oclif/core/errors'
 import * as Flags from '@oclif/core/flags'
 import {readFile} from 'node:fs/promises'
 import {text} from 'node:stream/consumers'
@@ -42,7 +41,7 @@ Exit codes, as Nagios/Icinga plugins use them: 0 OK, 1 WARNING, 2 CRITICAL, 3 UN
 
   protected async catch(error: Parameters<BaseCommand['catch']>[0]): Promise<unknown> {
     // Monitoring plugins read the first line of standard output: it must say UNKNOWN and why.
-    if (!this.jsonEnabled() && !(error instanceof Errors.ExitError)) this.log(`UNKNOWN: ${error.message.split('\n')[0]}`)
+    if (!this.jsonEnabled() && (error as {code?: string}).code !== 'EEXIT') this.log(`UNKNOWN: ${error.message.split('\n')[0]}`)
     return super.catch(error)
   }
 

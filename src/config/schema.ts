@@ -168,7 +168,6 @@ export type HealthConfig = Config['health']
 export type AlertsConfig = Config['alerts']
 export type SmtpConfig = AlertsConfig['smtp']
 export type TlsMode = SmtpConfig['tls']
-export type ScheduleConfig = Config['schedule']
 export type NodeConfig = Config['node']
 export type ChironfsConfig = Config['chironfs']
 

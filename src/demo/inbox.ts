@@ -25,8 +25,8 @@ export class Inbox {
   /** `options`: TLS, authentication and recipient checks of the server; receiving is the inbox's. */
   constructor(private readonly options: SMTPServerOptions = {}) {}
 
-  /** Starts listening on `host` (127.0.0.1); on `port` when given (a restart after `stop()` keeps the port). */
-  async start(port = 0, host = '127.0.0.1'): Promise<number> {
+  /** Starts listening on 127.0.0.1; on `port` when given (a restart after `stop()` keeps the port). */
+  async start(port = 0): Promise<number> {
     const {SMTPServer} = await import('smtp-server')
     const server = new SMTPServer({
       logger: false,
@@ -43,7 +43,7 @@ export class Inbox {
       },
     })
     server.on('error', () => {})
-    await new Promise<void>((resolve) => server.listen(port, host, resolve))
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
     this.server = server
     return (server.server.address() as AddressInfo).port
   }

@@ -97,7 +97,7 @@ export async function planZfsInit(deps: Deps, request: InitRequest): Promise<Pla
 /** A new ChironFS init (small boards): the replicas, the mount and its boot unit. */
 export async function planChironfsInit(deps: Deps, request: InitRequest, config: Config): Promise<PlannedRun<AnyInitContext>> {
   const {prepareChironfsInit} = await import('../chironfs/init.js')
-  const {systemdRuns} = await import('../schedule/plan.js')
+  const {systemdRuns} = await import('../system/systemd.js')
   const {context, steps, plan, notes} = await prepareChironfsInit(deps, {
     replicas: request.replicas,
     dataDir: request['data-dir'],

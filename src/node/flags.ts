@@ -17,7 +17,10 @@ export const nodeFlags = {
 
 type NodeFlagValues = {[K in keyof typeof nodeFlags]?: K extends 'stop-timeout' ? number : string}
 
-/** The node's settings from the config and these flags; null when the data directory is known from neither. */
+/** Why a command that stops and starts the node cannot, when nodeSettingsFromFlags found no data directory, and what to do. */
+export const NO_DATA_DIR = "lnstore does not know the node's data directory: give --data-dir, or set dataDir in the config (lnstore init writes it)"
+
+/** The node's settings from the config and these flags; null when the data directory is known from neither (say NO_DATA_DIR). */
 export function nodeSettingsFromFlags(config: Config, flags: NodeFlagValues): NodeSettings | null {
   const dataDir = flags['data-dir'] ?? config.dataDir
   if (!dataDir) return null

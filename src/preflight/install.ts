@@ -4,6 +4,7 @@ import {dirname, join, resolve} from 'node:path'
 import {writeFileAtomically} from '../state/json-file.js'
 import type {Deps} from '../system/deps.js'
 import {commandLine} from '../system/runner.js'
+import {systemdRuns} from '../system/systemd.js'
 import {loadTemplate, renderTemplate} from '../system/templates.js'
 
 export const DROP_IN_NAME = 'lnstore-preflight.conf'
@@ -54,14 +55,13 @@ const UNIT_DIRS = ['/etc/systemd/system', '/run/systemd/system', '/usr/local/lib
 export async function unitExists(deps: Deps, systemdDir: string, unit: string): Promise<boolean> {
   const name = unitName(unit)
   for (const dir of [systemdDir, ...UNIT_DIRS]) if (await access(join(dir, name)).then(() => true, () => false)) return true
-  if (!(await access('/run/systemd/system').then(() => true, () => false))) return false
+  if (!(await systemdRuns())) return false
   return (await deps.runner.run(['systemctl', 'cat', '--', name], {timeoutMs: 30_000})).exitCode === 0
 }
 
 /** Tells a running systemd about the change; returns notes on what the operator must do otherwise. */
 async function reloadSystemd(deps: Deps): Promise<string[]> {
-  const running = await access('/run/systemd/system').then(() => true, () => false)
-  if (!running) return ['systemd is not running here: the drop-in takes effect when systemd next loads its units']
+  if (!(await systemdRuns())) return ['systemd is not running here: the drop-in takes effect when systemd next loads its units']
   const result = await deps.runner.run(['systemctl', 'daemon-reload'])
   return result.exitCode === 0 ? [] : [`systemctl daemon-reload failed (${result.stderr.trim()}): run it yourself`]
 }

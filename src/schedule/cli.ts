@@ -2,8 +2,9 @@ import * as Flags from '@oclif/core/flags'
 
 import {confirmOrRefuse} from '../runbook/confirm.js'
 import type {Deps} from '../system/deps.js'
+import {systemdRuns} from '../system/systemd.js'
 import {applyPlan, type SchedulePlan} from './apply.js'
-import {cronInstalled, systemdRuns, type ScheduleEnvironment} from './plan.js'
+import {cronInstalled, type ScheduleEnvironment} from './plan.js'
 import {describeStep, renderPlan} from './render.js'
 
 /** Where the schedule's files go; tests point them into a temporary root. */

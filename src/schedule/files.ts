@@ -3,7 +3,8 @@ import {join} from 'node:path'
 import type {Config} from '../config/schema.js'
 import {commandLine} from '../system/runner.js'
 import {loadTemplate, renderTemplate} from '../system/templates.js'
-import {renderHardening, sandboxFor} from './hardening.js'
+import {storageBackend} from '../storage/load.js'
+import {renderHardening} from './hardening.js'
 import {delayWeekly, describeWeekly, everyCron, everyOnCalendar, stableDelayMinutes, weeklyCron, weeklyOnCalendar, type Weekly} from './calendar.js'
 
 /**
@@ -76,7 +77,7 @@ export async function renderFiles(spec: ScheduleSpec, paths: SchedulePaths): Pro
       scrubCalendar: weeklyOnCalendar(spec.scrub),
       checkCalendar: everyOnCalendar(spec.checkEverySeconds),
       randomDelayMinutes: spec.randomDelayMinutes,
-      hardening: await renderHardening(sandboxFor(spec.config, spec.stateDir), systemdQuote),
+      hardening: await renderHardening((await storageBackend(spec.config)).sandbox(spec.config, spec.stateDir), systemdQuote),
     }
     for (const unit of SYSTEMD_UNITS[spec.kind]) {
       const onCalendar = unit.startsWith('lnstore-scrub') ? view.scrubCalendar : view.checkCalendar

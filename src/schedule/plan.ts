@@ -57,10 +57,6 @@ export function unitEnvironment(configFile: string | undefined, config: Config, 
   }
 }
 
-export async function systemdRuns(): Promise<boolean> {
-  return exists('/run/systemd/system')
-}
-
 export async function cronInstalled(): Promise<boolean> {
   return (await Promise.all(['/usr/sbin/cron', '/usr/sbin/crond', '/usr/bin/crond'].map(exists))).some(Boolean)
 }

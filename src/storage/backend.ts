@@ -1,4 +1,5 @@
 import type {Config} from '../config/schema.js'
+import type {Sandbox} from '../schedule/hardening.js'
 import type {Deps} from '../system/deps.js'
 import type {Finding, Verdict} from './verdict.js'
 import type {PoolView, ScrubOptions, ScrubResult, StatusOptions, StatusResult} from './view.js'
@@ -17,6 +18,8 @@ export interface StorageBackend {
   scrub(deps: Deps, options: ScrubOptions): Promise<ScrubResult>
   /** What the start gate says of the storage before it reads the node's data. */
   startGate(deps: Deps, config: Config, stateDir: string): Promise<StartGate>
+  /** What the units `schedule install` writes may touch and which privileges they keep, for this storage. */
+  sandbox(config: Config, stateDir: string): Sandbox
   /** How `status` draws one of this backend's pools; the ZFS tree when absent. */
   renderPool?: (pool: PoolView, paint: (verdict: Verdict, text: string) => string, now: number) => string[]
   /** The runbooks this storage has no use for, with why and what to run instead. */

@@ -14,6 +14,14 @@ const zfs: StorageBackend = {
   status: async (deps, options) => (await import('../status/check-status.js')).checkStatus(deps, options),
   scrub: async (deps, options) => (await import('../scrub/run-scrub.js')).scrubAndCheck(deps, options),
   startGate: async (deps, config, stateDir) => (await import('../zfs/start-gate.js')).zfsStartGate(deps, config, stateDir),
+  sandbox: (_config, stateDir) => ({
+    stateDir,
+    writablePaths: [],
+    device: '/dev/zfs',
+    capabilities: 'CAP_SYS_ADMIN CAP_DAC_READ_SEARCH',
+    capabilitiesWhy: "zpool scrub needs SYS_ADMIN (OpenZFS's ioctl policy); reading the node's database (its user's, mode 0600) needs DAC_READ_SEARCH.",
+    chironfs: false,
+  }),
   unsupported: {
     heal: {reason: 'heal is for ChironFS replicas; ZFS heals a pool from its redundant copies by itself (a scrub finds and repairs bad copies; a failing disk: lnstore replace-disk)', next: 'lnstore scrub --wait'},
   },

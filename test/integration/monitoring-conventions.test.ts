@@ -46,7 +46,7 @@ describe('monitoring plugin conventions of status and preflight', () => {
 
     const run = lnstore(['status'], {env: {LNSTORE_STATE_DIR: join(shared, 'state'), LNSTORE_CONFIG: join(shared, 'config.json')}, as: nobody})
     expect(run.status, run.stderr).to.equal(3)
-    expect(run.stdout.split('\n')[0]).to.match(/^UNKNOWN: zpool status .*: permission denied \(.*\): reading the pools needs root, or access to ZFS's control device$/)
+    expect(run.stdout.split('\n')[0]).to.match(/^UNKNOWN: zpool (status|list) .*: permission denied \(.*\): reading the pools needs root, or access to ZFS's control device$/)
     expect(run.errors).to.contain('Run lnstore as root')
     expect(run.errors).not.to.contain('modprobe')
   })

@@ -94,7 +94,8 @@ describe('the fast entry parses flags as oclif does (every flag in oclif.manifes
       })
 
       it('gives what oclif gives for each flag in each plain form, from the environment and by default', async () => {
-        const cases = casesFor(Object.values(entry.flags))
+        // -h/--help (monitoring plugins' help) shows help and ends the command: 'leaves help ... to oclif' below covers it.
+        const cases = casesFor(Object.values(entry.flags).filter((flag) => flag.name !== 'help'))
         expect(cases.length).to.be.greaterThan(Object.keys(entry.flags).length)
         for (const {argv, env, mayDecline} of cases) {
           const expected = await withEnv(env, () => oclifFlags(command, config, argv))
