@@ -6,7 +6,9 @@
 //       zfs-fuse pool holding a node database; the goals of issue 20 are printed with the ratios;
 //       and `lnstore status` in mode chironfs (bench/chironfs-status.js: healthy, one replica behind);
 //   (b) the status reader on synthetic pools of 10, 100 and 1,000 devices.
-// Usage: npm run bench [-- --runs N]   (root: it creates a pool on sparse files; it installs nothing)
+// Usage: npm run bench [-- --runs N] [-- --before DIR]
+//        --before DIR: also time the hot commands of another built checkout (DIR/bin/run.js), in the
+//        same interleaved runs, as rows marked "(before)": a change's effect free of the machine's load.   (root: it creates a pool on sparse files; it installs nothing)
 import {spawnSync} from 'node:child_process'
 import {copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -22,6 +24,8 @@ import {chironfsStatusCommands} from './chironfs-status.js'
 const runsFlag = process.argv.indexOf('--runs')
 const RUNS = runsFlag > 0 ? Number(process.argv[runsFlag + 1]) : 21
 const BIN = fileURLToPath(new URL('../bin/run.js', import.meta.url))
+const beforeFlag = process.argv.indexOf('--before')
+const BEFORE_BIN = beforeFlag > 0 ? join(process.argv[beforeFlag + 1], 'bin', 'run.js') : undefined
 const work = mkdtempSync(join(tmpdir(), 'lnstore-bench-'))
 const POOL = `lnsbench${process.pid}`
 let chironfsCleanup
@@ -132,6 +136,10 @@ try {
     lnstore('lnstore status --input FILE', ['status', '--input', savedStatus]),
     lnstore('lnstore preflight (live pool, node db)', ['preflight'], {LNSTORE_CONFIG: gateConfig}),
   ]
+  if (BEFORE_BIN) {
+    for (const command of commands.slice(3)) commands.push({...command, label: `${command.label} (before)`, argv: [process.execPath, BEFORE_BIN, ...command.argv.slice(2)]})
+  }
+
   for (const command of commands.slice(2)) {
     const result = spawnSync(command.argv[0], command.argv.slice(1), {encoding: 'utf8', env: {...process.env, ...command.env}})
     // A benchmark of a failing command measures nothing: each must give its healthy answer.
@@ -153,10 +161,11 @@ try {
   const zpool = times.get(labels.zpool)
   const sanoid = times.get(labels.sanoid)
   console.log(`(a) end to end, zfs-fuse pool ${POOL}: wall time (median of ${RUNS} runs) and CPU time with children (mean)\n`)
-  console.log(`${'command'.padEnd(44)}${'ms'.padStart(8)}${'× node -e 0'.padStart(13)}${'× zpool'.padStart(9)}${sanoid ? '× sanoid'.padStart(10) : ''}${'CPU ms'.padStart(9)}${sanoid ? '× sanoid'.padStart(10) : ''}`)
+  const width = Math.max(44, ...[...times.keys()].map((label) => label.length + 1))
+  console.log(`${'command'.padEnd(width)}${'ms'.padStart(8)}${'× node -e 0'.padStart(13)}${'× zpool'.padStart(9)}${sanoid ? '× sanoid'.padStart(10) : ''}${'CPU ms'.padStart(9)}${sanoid ? '× sanoid'.padStart(10) : ''}`)
   for (const [label, {wall, cpu}] of times) {
     const ratios = [wall / floor.wall, wall / zpool.wall, ...(sanoid ? [wall / sanoid.wall] : [])].map((ratio, index) => ratio.toFixed(2).padStart([13, 9, 10][index]))
-    console.log(`${label.padEnd(44)}${wall.toFixed(1).padStart(8)}${ratios.join('')}${cpu.toFixed(1).padStart(9)}${sanoid ? (cpu / sanoid.cpu).toFixed(2).padStart(10) : ''}`)
+    console.log(`${label.padEnd(width)}${wall.toFixed(1).padStart(8)}${ratios.join('')}${cpu.toFixed(1).padStart(9)}${sanoid ? (cpu / sanoid.cpu).toFixed(2).padStart(10) : ''}`)
   }
 
   console.log('\ngoals (issue 20), wall time; CPU time beside it')
