@@ -1,4 +1,4 @@
-import {access, copyFile, mkdtemp, readFile, readdir, rm} from 'node:fs/promises'
+import {access, copyFile, mkdtemp, readFile, readdir, rm, stat} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 
@@ -23,6 +23,20 @@ export interface DatabaseReading {
  * node may hold a write lock for a moment: wait for it rather than fail.
  */
 export async function readDatabase(path: string, options: {quickCheck?: boolean} = {}): Promise<DatabaseReading> {
+  for (let attempt = 1; ; attempt++) {
+    const before = await stat(path).catch(() => null)
+    const reading = await readOnce(path, options)
+    if (reading.check === 'ok' || reading.check === 'not run' || attempt >= TORN_READ_ATTEMPTS) return reading
+    // A failed check of a file that changed while it was read may be a torn read, not damage: a
+    // ChironFS replica is written behind SQLite's locks (the node locks the file on the mount).
+    const after = await stat(path).catch(() => null)
+    if (!before || !after || (before.mtimeMs === after.mtimeMs && before.size === after.size)) return reading
+  }
+}
+
+const TORN_READ_ATTEMPTS = 5
+
+async function readOnce(path: string, options: {quickCheck?: boolean}): Promise<DatabaseReading> {
   try {
     return await readDatabaseAsItIs(path, options)
   } catch (error) {

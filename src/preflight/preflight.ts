@@ -193,15 +193,22 @@ export function databaseFindings(reading: DatabaseReading, highWater: number | n
  * at a pool sets the baseline: lnstore cannot judge what happened before it watched.
  */
 async function unacknowledgedDiscards(deps: Deps, {pool, dataset}: {pool: string; dataset: string}, state: FreshnessState, options: PreflightOptions, now: number): Promise<DiscardEvent[]> {
+  const history = (await runChecked(deps.runner, ['zpool', 'history', '-il', pool])).stdout
+  const discards = discardingEvents(parsePoolHistory(history), dataset)
   const acknowledged = state.historyAcknowledged[pool]
   if (!acknowledged) {
-    await acknowledgeHistory(options.stateDir, pool, now, `baseline (${options.by})`, now, [])
+    await acknowledgeHistory(options.stateDir, pool, now, `baseline (${options.by})`, now, [], discards.map(discardKey))
     return []
   }
 
-  const history = (await runChecked(deps.runner, ['zpool', 'history', '-il', pool])).stdout
-  return discardingEvents(parsePoolHistory(history), dataset).filter((event) => event.at > acknowledged.until)
+  // zpool history counts in whole seconds: an event of the acknowledgement's own second came after
+  // it unless the acknowledgement saw it (a rollback right after a check must not slip through).
+  const seen = new Set(acknowledged.seen ?? [])
+  const since = Math.floor(acknowledged.until / 1000) * 1000
+  return discards.filter((event) => event.at > acknowledged.until || (event.at >= since && !seen.has(discardKey(event))))
 }
+
+const discardKey = (event: DiscardEvent) => `${event.at} ${event.command}`
 
 /** In words, what `preflight ack` would accept on the operator's word. */
 export function describeAcceptance(checked: PreflightResult): string[] {
@@ -225,5 +232,5 @@ export async function acceptCurrentData(stateDir: string, pool: string, checked:
     await reseedDataVersion(stateDir, database.path, database.dataVersion, now, `ack (${by})`)
   }
 
-  await acknowledgeHistory(stateDir, pool, now, by, now, describeAcceptance(checked))
+  await acknowledgeHistory(stateDir, pool, now, by, now, describeAcceptance(checked), checked.discarded.map(discardKey))
 }

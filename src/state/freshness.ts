@@ -13,7 +13,7 @@ export interface FreshnessState {
   /** Per database path: the highest data_version seen, when, and by which lnstore command. */
   highWater: Record<string, {dataVersion: number; seenAt: number; by: string}>
   /** Per pool: events in `zpool history` up to this time (epoch ms) need no acknowledgement. */
-  historyAcknowledged: Record<string, {until: number; by: string; at: number; events: string[]}>
+  historyAcknowledged: Record<string, {until: number; by: string; at: number; events: string[]; seen?: string[]}>
 }
 
 export const EMPTY_FRESHNESS: FreshnessState = {version: 1, highWater: {}, historyAcknowledged: {}}
@@ -57,9 +57,15 @@ export async function setAsideDamaged(stateDir: string, now: number): Promise<vo
   }
 }
 
-export function acknowledgeHistory(stateDir: string, pool: string, until: number, by: string, now: number, events: string[]): Promise<FreshnessState> {
+/**
+ * Acknowledges the pool's history up to `until`. `seen`: the discarding events (`<epoch ms> <command>`)
+ * known at that moment; zpool history counts in whole seconds, so these tell the events of the
+ * acknowledgement's own second that it covers from those that came after it.
+ */
+export function acknowledgeHistory(stateDir: string, pool: string, until: number, by: string, now: number, events: string[], seen: string[]): Promise<FreshnessState> {
+  const sameSecond = (key: string) => Number.parseInt(key, 10) >= Math.floor(until / 1000) * 1000
   return updateJsonFile(freshnessPath(stateDir), EMPTY_FRESHNESS, (state) => ({
     ...state,
-    historyAcknowledged: {...state.historyAcknowledged, [pool]: {until, by, at: now, events}},
+    historyAcknowledged: {...state.historyAcknowledged, [pool]: {until, by, at: now, events, seen: [...new Set([...(state.historyAcknowledged[pool]?.seen ?? []), ...seen])].filter(sameSecond)}},
   }))
 }
