@@ -4,7 +4,7 @@ import {tmpdir} from 'node:os'
 import {basename, join} from 'node:path'
 
 import {lnstore} from '../support/cli.js'
-import {backend, ensureZfs, sh, ZfsSandbox, type PoolHandle} from '../support/zfs-sandbox.js'
+import {backend, ensureZfs, onlyOn, sh, ZfsSandbox, type PoolHandle} from '../support/zfs-sandbox.js'
 
 /** `lnstore status` end to end, as a user runs it, against real pools. */
 describe(`lnstore status on real ZFS (${backend})`, function () {
@@ -169,12 +169,13 @@ describe(`lnstore status on real ZFS (${backend})`, function () {
       // The pool that is imported is still read and judged.
       expect(json.pools.map((entry: any) => entry.name)).to.deep.equal([mirror.name])
     } finally {
-      sh('zpool', ['import', '-d', sandbox.dir, pool.name])
       writeFileSync(env.LNSTORE_CONFIG, '{}')
+      sandbox.importPool(pool.name)
     }
   })
 
-  it('permanent errors name the damaged files in the text output, and the channel database as such', async () => {
+  it('permanent errors name the damaged files in the text output, and the channel database as such', async function () {
+    onlyOn('zfs-fuse', this, "the sandbox's corruption on the kernel module zeroes a disk's whole data area, which takes a single-disk pool's metadata too; the reader is unit-tested on OpenZFS's own -v output")
     const pool = sandbox.createPool('lnsperm', [], sandbox.devices(1))
     const dataDir = join(pool.mountpoint, 'lightning')
     sh('zfs', ['create', '-o', `mountpoint=${dataDir}`, `${pool.name}/lightning`])

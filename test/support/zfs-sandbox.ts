@@ -125,7 +125,12 @@ export class ZfsSandbox {
       sh('dd', ['if=/dev/urandom', `of=${device}`, 'bs=1M', 'seek=8', 'count=40', 'conv=notrunc,fsync', 'status=none'])
     }
 
-    sh('zpool', ['import', '-d', backend === 'kernel' ? '/dev/disk/by-id' : this.dir, pool.name])
+    this.importPool(pool.name)
+  }
+
+  /** Imports an exported pool of this sandbox again, from where its devices are. */
+  importPool(name: string): void {
+    sh('zpool', ['import', '-d', backend === 'kernel' ? '/dev/disk/by-id' : this.dir, name])
   }
 
   /** Starts a scrub and polls until it ends (zfs-fuse has no `zpool wait`). */
