@@ -9,15 +9,24 @@ import {cleanup, DEMO_STEPS} from './steps.js'
  * older copy of the data. Every step runs lnstore's own commands, as a user would.
  */
 
+const STEP_END_WAIT_MS = 30_000
+
 export async function runDemo(deps: Deps, options: DemoOptions): Promise<DemoReport> {
   const ctx = await createDemo(deps, options)
   const {report, say} = ctx
   let failed = false
   let cleaned = false
+  let interrupted = false
+  let current: Promise<string[]> = Promise.resolve([])
   const interrupt = () => {
+    if (interrupted) return
+    interrupted = true
     say('\nInterrupted: cleaning up')
     for (const child of running) child.kill('SIGTERM')
-    if (!cleaned) void cleanup(ctx).finally(() => process.exit(130))
+    // The step under way is let end first (its programs were just stopped): one still writing into
+    // the sandbox (a backup of the database, a disk file) would leave it behind after the clean-up.
+    const stepEnded = Promise.race([current.catch(() => {}), new Promise((resolve) => setTimeout(resolve, STEP_END_WAIT_MS))])
+    if (!cleaned) void stepEnded.then(() => cleanup(ctx)).finally(() => process.exit(130))
   }
 
   process.once('SIGINT', interrupt)
@@ -31,7 +40,8 @@ export async function runDemo(deps: Deps, options: DemoOptions): Promise<DemoRep
         step = {id, title, result: 'skipped', detail: ['an earlier step failed'], seconds: 0}
       } else {
         try {
-          const detail = await run(ctx)
+          current = run(ctx)
+          const detail = await current
           cleaned ||= id === 'cleanup'
           step = {id, title, result: 'passed', detail, seconds: 0}
         } catch (error) {
@@ -40,6 +50,8 @@ export async function runDemo(deps: Deps, options: DemoOptions): Promise<DemoRep
         }
       }
 
+      // Interrupted: the clean-up is under way and ends the process; no further step may start.
+      if (interrupted) await new Promise(() => {})
       step.seconds = Math.round((deps.now() - started) / 100) / 10
       report.steps.push(step)
       for (const line of step.detail) say(`  ${step.result === 'passed' ? 'ok' : step.result.toUpperCase()}: ${line}`)
