@@ -26,9 +26,11 @@ export async function readDatabase(path: string, options: {quickCheck?: boolean}
   for (let attempt = 1; ; attempt++) {
     const before = await stat(path).catch(() => null)
     const reading = await readOnce(path, options)
-    if (reading.check === 'ok' || reading.check === 'not run' || attempt >= TORN_READ_ATTEMPTS) return reading
-    // A failed check of a file that changed while it was read may be a torn read, not damage: a
-    // ChironFS replica is written behind SQLite's locks (the node locks the file on the mount).
+    const sound = (reading.check === 'ok' || reading.check === 'not run') && reading.dataVersion !== null
+    if (sound || attempt >= TORN_READ_ATTEMPTS) return reading
+    // A failed check, or no data_version, in a file that changed while it was read may be a torn
+    // read, not damage: a ChironFS replica is written behind SQLite's locks (the node locks the
+    // file on the mount, not the replica's).
     const after = await stat(path).catch(() => null)
     if (!before || !after || (before.mtimeMs === after.mtimeMs && before.size === after.size)) return reading
   }

@@ -193,15 +193,21 @@ describe(`lnstore with the real lightningd (${backend})`, function () {
       return s
     }
 
-    it('an older copy of the database put in place while the node was stopped', async () => {
+    /** A stopped node whose database is copied aside, then `writes` more acknowledged writes made and the node stopped again. */
+    async function copiedThenWritten(writes: number) {
       const s = await stoppedNode()
       const old = join(s.root, 'old.sqlite3')
       copyFileSync(s.node.database, old)
       s.node.start()
       s.node.startWriter()
-      await s.node.acknowledgedMore(10)
+      await s.node.acknowledgedMore(writes)
       await s.node.stopWriter()
       await s.node.stop()
+      return {s, old}
+    }
+
+    it('an older copy of the database put in place while the node was stopped', async () => {
+      const {s, old} = await copiedThenWritten(10)
       expect(preflight(s).status).to.equal(0)
       copyFileSync(old, s.node.database)
       const refused = preflight(s)
@@ -210,14 +216,7 @@ describe(`lnstore with the real lightningd (${backend})`, function () {
     })
 
     it('a database put back from before the node\'s last writes, caught by the record its stop left (preflight record)', async () => {
-      const s = await stoppedNode()
-      const old = join(s.root, 'copy.sqlite3')
-      copyFileSync(s.node.database, old)
-      s.node.start()
-      s.node.startWriter()
-      await s.node.acknowledgedMore(55)
-      await s.node.stopWriter()
-      await s.node.stop()
+      const {s, old} = await copiedThenWritten(55)
       // What the installed drop-in's ExecStopPost= runs; lnstore read nothing in between.
       const recorded = lnstore(['preflight', 'record', '--json'], {env: s.env})
       expect(recorded.status, recorded.stderr).to.equal(0)
