@@ -113,6 +113,8 @@ export function replaceSteps(deps: Deps, context: ReplaceContext): Step<ReplaceC
       }
 
       ctx.freshness.atStop = reading
+      // A check made before this stop (a resumed run stopping the node again) says nothing about now.
+      delete ctx.freshness.beforeStart
       if (reading.dataVersion !== null) await recordDataVersion(ctx.stateDir, reading.path, reading.dataVersion, deps.now(), 'replace-disk')
       report(`node stopped; data_version ${reading.dataVersion ?? 'none'}`)
     },

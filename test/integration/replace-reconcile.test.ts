@@ -208,7 +208,10 @@ describe('replace-disk reconciles with the world; open runs are visible; advice 
     const resumed = c.run(['replace-disk', '--resume', '--yes', '--json'])
     expect(resumed.status, resumed.stderr).to.equal(0)
     const report = resumed.json()
-    expect(report.freshness.beforeStart).to.deep.equal(report.freshness.atStop)
+    // What lnstore checked before it started the node is what the node had at its last stop. (Started
+    // by hand after the last kill, the node may already run when the resume reaches its start: then
+    // lnstore starts nothing and checked nothing there.)
+    if (report.freshness.beforeStart) expect(report.freshness.beforeStart, JSON.stringify(report.freshness)).to.deep.equal(report.freshness.atStop)
     const status = sh('zpool', ['status', c.pool.name])
     expect(listsDevice(status, spare), status).to.equal(true)
     expect(listsDevice(status, failing), status).to.equal(false)
