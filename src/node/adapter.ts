@@ -81,12 +81,15 @@ export function nodeAdapter(deps: Deps, settings: NodeSettings): NodeAdapter {
     call: (method, params) => rpcCall(socket, method, params),
     async stop(timeoutMs) {
       if (!(await adapter.isRunning())) return
+      // The process seen now is waited for by its pid: a node removes its pid file before its
+      // process has exited, and "no pid file" alone would end the wait too early.
+      const pid = await pidInFile(settings)
       const stop = commands[settings.kind].stop()
       // A node that exits while answering `stop` may drop the connection: only the process table tells.
       if (stop === 'rpc') await rpcCall(socket, 'stop').catch(() => {})
       else await runChecked(deps.runner, stop, {timeoutMs})
       const deadline = deps.now() + timeoutMs
-      while (await adapter.isRunning()) {
+      while ((pid !== null && (await alive(pid))) || (await adapter.isRunning())) {
         if (deps.now() >= deadline) throw new Error(`the node is still running ${timeoutMs / 1000} s after it was asked to stop`)
         await sleep(POLL_MS)
       }
@@ -115,9 +118,14 @@ export function nodeAdapter(deps: Deps, settings: NodeSettings): NodeAdapter {
  * process named lightningd has files open there (a node started without a pid file).
  */
 async function lightningdRunning(settings: NodeSettings): Promise<boolean> {
-  const pid = Number((await readFile(pidFile(settings), 'utf8').catch(() => '')).trim())
-  if (Number.isInteger(pid) && pid > 0 && (await alive(pid))) return true
+  const pid = await pidInFile(settings)
+  if (pid !== null && (await alive(pid))) return true
   return (await processesUsing(settings.dataDir)).some((process) => process.command === 'lightningd')
+}
+
+async function pidInFile(settings: NodeSettings): Promise<number | null> {
+  const pid = Number((await readFile(pidFile(settings), 'utf8').catch(() => '')).trim())
+  return Number.isInteger(pid) && pid > 0 ? pid : null
 }
 
 async function alive(pid: number): Promise<boolean> {
