@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 import {spawn} from 'node:child_process'
-import {copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {copyFileSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {validateConfig} from '../../src/config/schema.js'
@@ -10,6 +10,7 @@ import {ClnNode, NETWORK, writeSummary} from '../support/cln.js'
 import {BIN, lnstore} from '../support/cli.js'
 import {waitFor} from '../support/wait.js'
 import {backend, ensureZfs, listsDevice, sh, ZfsSandbox, type PoolHandle} from '../support/zfs-sandbox.js'
+import {REPLACE_STEPS_TO_KILL_AFTER, stepsDone} from '../support/journal.js'
 
 /**
  * lnstore around the real Core Lightning (lightningd v26.06.6 on a fake regtest chain, see
@@ -85,16 +86,15 @@ describe(`lnstore with the real lightningd (${backend})`, function () {
       s.node.startWriter()
       await s.node.acknowledgedMore(20)
       const journal = join(s.env.LNSTORE_STATE_DIR!, 'runbooks', 'replace-disk.json')
-      const stepsDone = () => (existsSync(journal) ? (JSON.parse(readFileSync(journal, 'utf8')).steps as {id: string; status: string}[]) : []).filter((step) => step.status === 'done').map((step) => step.id)
-      const order = ['self-test', 'record', 'stop', 'offline', 'replace', 'resilver', 'verify-pool', 'verify-data', 'clear']
+      const done = () => stepsDone(journal)
       const kills: string[] = []
-      for (const [index, step] of order.entries()) {
-        if (stepsDone().includes(step)) continue
+      for (const [index, step] of REPLACE_STEPS_TO_KILL_AFTER.entries()) {
+        if (done().includes(step)) continue
         const args = index === 0 ? [failing, spare, ...nodeArgs(s, kind)] : ['--resume', '--yes']
         const child = spawn(process.execPath, [BIN, 'replace-disk', ...args], {env: {...process.env, ...s.env}, stdio: ['ignore', 'ignore', 'pipe']})
         let stderr = ''
         child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk))
-        await waitFor(`step ${step} done (or lnstore ended)`, () => stepsDone().includes(step) || child.exitCode !== null, {deadlineMs: 300_000, seen: () => `done: ${stepsDone().join(' ')}`})
+        await waitFor(`step ${step} done (or lnstore ended)`, () => done().includes(step) || child.exitCode !== null, {deadlineMs: 300_000, seen: () => `done: ${done().join(' ')}`})
         if (child.exitCode !== null && child.exitCode !== 0) throw new Error(`replace-disk ended (exit ${child.exitCode}) before the kill after ${step}: ${stderr}`)
         child.kill('SIGKILL')
         await new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve(null)))

@@ -9,6 +9,7 @@ import {BIN, lnstore, lnstoreAsync} from '../support/cli.js'
 import {alertConfig, TestSmtpServer} from '../support/smtp.js'
 import {waitFor} from '../support/wait.js'
 import {backend, ensureZfs, listsDevice, onlyOn, printedName, sh, ZfsSandbox, type PoolHandle} from '../support/zfs-sandbox.js'
+import {REPLACE_STEPS_TO_KILL_AFTER, stepsDone} from '../support/journal.js'
 
 const STANDIN = fileURLToPath(new URL('../../src/demo/standin-node.ts', import.meta.url))
 const TSX = import.meta.resolve('tsx')
@@ -260,15 +261,13 @@ describe(`lnstore replace-disk on real ZFS (${backend})`, function () {
     const s = await scenario(['--stop-delay-ms', '300'])
     const failing = s.pool.devices[0]
     const journal = join(s.env.LNSTORE_STATE_DIR!, 'runbooks', 'replace-disk.json')
-    const stepsDone = () => (existsSync(journal) ? (JSON.parse(readFileSync(journal, 'utf8')).steps as {id: string; status: string}[]) : []).filter((step) => step.status === 'done').map((step) => step.id)
-    // Not after 'start': the last step takes milliseconds, so the run could end before the kill lands.
-    const order = ['self-test', 'record', 'stop', 'offline', 'replace', 'resilver', 'verify-pool', 'verify-data', 'clear']
+    const done = () => stepsDone(journal)
     const kills: string[] = []
-    for (const [index, step] of order.entries()) {
-      if (stepsDone().includes(step)) continue
+    for (const [index, step] of REPLACE_STEPS_TO_KILL_AFTER.entries()) {
+      if (done().includes(step)) continue
       const args = index === 0 ? [failing, s.spare, ...s.args] : ['--resume', '--yes']
       const child = spawn(process.execPath, [BIN, 'replace-disk', ...args], {env: {...process.env, ...s.env}, stdio: 'ignore'})
-      await waitFor(`step ${step} done (or the run over)`, () => stepsDone().includes(step) || child.exitCode !== null, {pollMs: 10, seen: () => stepsDone().join(' ')})
+      await waitFor(`step ${step} done (or the run over)`, () => done().includes(step) || child.exitCode !== null, {pollMs: 10, seen: () => done().join(' ')})
       child.kill('SIGKILL')
       await new Promise((resolve) => child.once('exit', resolve))
       kills.push(step)

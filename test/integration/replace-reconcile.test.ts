@@ -9,6 +9,7 @@ import {BIN, lnstore, lnstoreAsync} from '../support/cli.js'
 import {ClnNode, NETWORK} from '../support/cln.js'
 import {alertConfig, TestSmtpServer} from '../support/smtp.js'
 import {ensureZfs, listsDevice, sh, ZfsSandbox, type PoolHandle} from '../support/zfs-sandbox.js'
+import {journalSteps, REPLACE_STEPS_TO_KILL_AFTER, stepsDone} from '../support/journal.js'
 
 const STANDIN = fileURLToPath(new URL('../../src/demo/standin-node.ts', import.meta.url))
 const TSX = import.meta.resolve('tsx')
@@ -149,8 +150,8 @@ describe('replace-disk reconciles with the world; open runs are visible; advice 
   }
 
   const nodeRunning = (c: Case) => existsSync(c.pidPath)
-  const steps = (c: {journal: string}): {id: string; status: string}[] => (existsSync(c.journal) ? JSON.parse(readFileSync(c.journal, 'utf8')).steps : [])
-  const done = (c: {journal: string}) => steps(c).filter((step) => step.status === 'done').map((step) => step.id)
+  const steps = (c: {journal: string}) => journalSteps(c.journal)
+  const done = (c: {journal: string}) => stepsDone(c.journal)
 
   /** Stops the node, then checks that every write it acknowledged is in its database. */
   async function expectEveryWriteKept(c: Case): Promise<void> {
@@ -179,10 +180,9 @@ describe('replace-disk reconciles with the world; open runs are visible; advice 
     const c = await realSetup()
     const [failing] = c.pool.devices
     const [spare] = sandbox.devices(1, 256)
-    const order = ['self-test', 'record', 'stop', 'offline', 'replace', 'resilver', 'verify-pool', 'verify-data', 'clear']
     const seenStopped: string[] = []
     let restarts = 0
-    for (const [index, step] of order.entries()) {
+    for (const [index, step] of REPLACE_STEPS_TO_KILL_AFTER.entries()) {
       if (done(c).includes(step)) continue
       await killAfter(c, index === 0 ? [failing, spare, '--allow-files', '--i-understand', '--yes'] : ['--resume', '--yes'], step)
 
