@@ -206,7 +206,7 @@ describe('lnstore preflight on real ZFS (zfs-fuse)', function () {
       const [mail] = await server.waitFor(1)
       expect(mail.subject).to.match(/^\[lnstore\] CRITICAL: preflight kept the Lightning node on \S+ from starting: the node data directory .+ is not a mount point/)
       expect(mail.to).to.deep.equal(['ops@example.org', 'node-owner@example.org'])
-      expect(mail.text).to.contain(`zpool import -a; zfs mount ${dataset}`)
+      expect(mail.text).to.contain('zpool import -a; zfs mount -a')
     } finally {
       sh('zfs', ['mount', dataset])
       await server.stop()
