@@ -3,6 +3,9 @@
 # Needs root (apt packages, FUSE, ZFS pools). Usage: sudo ./scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Each phase prints its wall time, so a CI log shows where the budget went (the README's figures).
+phase_start=$SECONDS
+phase_done() { echo "== $1 took $((SECONDS - phase_start)) s (total $SECONDS s)"; phase_start=$SECONDS; }
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "scripts/test.sh: the tests create real ZFS pools and need root: run it with sudo" >&2
@@ -29,11 +32,14 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+phase_done "apt packages"
 
 echo "== npm ci"
 npm ci --no-audit --no-fund
+phase_done "npm ci"
 echo "== npm test (build, type check, unit and zfs-fuse integration tests)"
 npm test
+phase_done "npm test"
 
 # Fails loudly when QEMU cannot run or an image cannot be built: this tier never passes unrun.
 for tool in qemu-system-x86_64 debootstrap; do
@@ -41,3 +47,4 @@ for tool in qemu-system-x86_64 debootstrap; do
 done
 echo "== npm run test:vm (OpenZFS 2.1 and 2.3 kernel module in QEMU; builds the images on a cold cache)"
 npm run test:vm
+phase_done "npm run test:vm"
