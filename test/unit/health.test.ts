@@ -76,14 +76,6 @@ describe('health verdicts', () => {
     expect(vdb.findings[0].message).to.match(/^20 errors over the last 30 days: plan a replacement/)
   })
 
-  it('errors on every member of a mirror at once point at the cable or controller', () => {
-    const health = judge(mirror({vdb: 3, vdc: 4}))
-    expect(messages(health.pools[0].findings)).to.include(
-      'WARNING: 2 of 2 members of mirror-0 have errors at once: this points at a shared cable, USB bridge, controller or power supply, not at the disks; replacing disks would not help. Check `dmesg` for link resets and the cabling first',
-    )
-    expect(messages(judge(mirror({vdb: 3})).pools[0].findings).join()).not.to.match(/at once/)
-  })
-
   it('errors every member gained at once stop counting against the disks once `zpool clear` settled them (a suspended pool, a cable); a disk\'s own errors, or errors after the clear, still count', () => {
     const before = recordReport(EMPTY_HISTORY, mirror(), NOW - 40 * 60_000, 35)
     const suspended = recordReport(before, mirror({vdb: 68, vdc: 61}), NOW - 30 * 60_000, 35)
@@ -106,6 +98,14 @@ describe('health verdicts', () => {
     // Errors that go on after the clear count again.
     const again = recordReport(cleared, mirror({vdb: 12, vdc: 12}), NOW + 60_000, 35)
     expect(deviceFindings(judge(mirror({vdb: 12, vdc: 12}), {history: again, now: NOW + 60_000}), 'vdb').verdict).to.equal('CRITICAL')
+  })
+
+  it('errors on every member of a mirror at once point at the cable or controller', () => {
+    const health = judge(mirror({vdb: 3, vdc: 4}))
+    expect(messages(health.pools[0].findings)).to.include(
+      'WARNING: 2 of 2 members of mirror-0 have errors at once: this points at a shared cable, USB bridge, controller or power supply, not at the disks; replacing disks would not help. Check `dmesg` for link resets and the cabling first',
+    )
+    expect(messages(judge(mirror({vdb: 3})).pools[0].findings).join()).not.to.match(/at once/)
   })
 
   it('an OFFLINE member of a two-way mirror leaves no redundant copy: CRITICAL', () => {
