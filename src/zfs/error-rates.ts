@@ -78,6 +78,8 @@ export function worstBurst(increments: ErrorIncrement[], kind: 'cksum' | 'io', r
   return worst
 }
 
+const INCIDENT_MARGIN_MS = 3_600_000
+
 /** Checksum errors a member showed after the clear of a shared incident, and when that clear came (after this time). */
 export interface Fallout {
   errors: number
@@ -99,7 +101,8 @@ export interface Fallout {
  */
 export function withoutSettledSharedErrors(members: ErrorIncrement[][], scrubEndedAt: number | null = null): {increments: ErrorIncrement[][]; settled: number[]; fallout: Fallout[]} {
   if (members.length < 2) return {increments: members, settled: members.map(() => 0), fallout: members.map(() => ({errors: 0, clearedAfter: 0}))}
-  const overlaps = (a: ErrorIncrement, b: ErrorIncrement) => a.from < b.to && b.from < a.to
+  // One incident: errors within the hour of the others' (checks sample each disk as its counters move).
+  const overlaps = (a: ErrorIncrement, b: ErrorIncrement) => a.from < b.to + INCIDENT_MARGIN_MS && b.from < a.to + INCIDENT_MARGIN_MS
   const shared = (member: number, increment: ErrorIncrement) =>
     members.every((others, index) => index === member || others.some((other) => total(other) > 0 && overlaps(increment, other)))
   const result = members.map((increments, member) => {

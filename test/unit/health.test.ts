@@ -114,7 +114,8 @@ describe('health verdicts', () => {
           .join('\n'),
       )
     const before = recordReport(EMPTY_HISTORY, counters({}), NOW - 40 * 60_000, 35)
-    const suspended = recordReport(before, counters({vdb: [3, 65, 0], vdc: [3, 58, 0]}), NOW - 30 * 60_000, 35)
+    // Checks while it lasts see the counters move, not always on both sides at once.
+    const suspended = recordReport(recordReport(before, counters({vdb: [3, 56, 0], vdc: [3, 58, 0]}), NOW - 31 * 60_000, 35), counters({vdb: [3, 65, 0], vdc: [3, 58, 0]}), NOW - 30 * 60_000, 35)
     // zpool clear; the resilver finds 12 stale blocks on vdb and repairs them from vdc.
     const resilvered = counters({vdb: [0, 0, 12]})
     const after = judge(resilvered, {history: recordReport(suspended, resilvered, NOW - 20 * 60_000, 35), now: NOW - 20 * 60_000})
