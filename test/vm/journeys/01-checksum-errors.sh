@@ -4,10 +4,7 @@
 # replace-disk` with the new disk put in -> status OK, the node running, no acknowledged write lost.
 . "$(dirname "$0")/lib.sh"
 
-install_machine
-start_writer
-wait_for 120 "the writer's first acknowledged writes" acked_at_least 5
-systemctl start lnstore-check.service # what the check timer runs: lnstore notes the error counters
+machine_in_service
 
 # The fault: silent corruption of disk 2: random bytes over its whole data area (past the 4 MiB
 # of labels and boot area at the start, short of the two labels at the end), written under ZFS's

@@ -5,10 +5,7 @@
 
 size=$(blockdev --getsz "$(disk 2)")
 dmsetup create jflaky --table "0 $size linear $(disk 2) 0" || fail "dmsetup create jflaky"
-INIT_DEVICES="$(disk 1) /dev/mapper/jflaky" install_machine
-start_writer
-wait_for 120 "the writer's first acknowledged writes" acked_at_least 5
-systemctl start lnstore-check.service
+INIT_DEVICES="$(disk 1) /dev/mapper/jflaky" machine_in_service
 before=$(mail_count)
 dmsetup suspend jflaky && dmsetup load jflaky --table "0 $size flakey $(disk 2) 0 3 1" && dmsetup resume jflaky \
   || fail "cannot swap in the flakey target"

@@ -147,6 +147,16 @@ start_writer() {
 acked_at_least() { [ "$(cat "$ACKED" 2>/dev/null | wc -l)" -ge "$1" ]; }
 stop_writer() { systemctl stop journey-writer.service 2>/dev/null || true; }
 
+# The opening of a journey: the operator's machine set up (INIT_DEVICES passes through), the
+# writer running with its first acknowledged writes, and one run of what the check timer runs
+# (lnstore notes the pool healthy and its error counters: the baseline a fault is judged against).
+machine_in_service() {
+  install_machine
+  start_writer
+  wait_for 120 "the writer's first acknowledged writes" acked_at_least 5
+  systemctl start lnstore-check.service || fail "lnstore-check.service (what the check timer runs) failed on the healthy pool"
+}
+
 # Every acknowledged address must be in the wallet (listaddresses); writes lost go to $J/lost.
 check_writes() {
   local listed lost=0 a
