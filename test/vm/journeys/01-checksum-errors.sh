@@ -42,6 +42,10 @@ say "operator runs: $command"
 operator_runs "$command" || fail "the mailed command failed: $command"
 
 check_recovered
+# The disk taken out still holds an old copy of the channel database: replace-disk offers to clear
+# its ZFS labels while it is attached (the operator said yes), so it can never be imported again.
+[ "$(blkid -p -o value -s TYPE "$(disk 2)-part1" 2>/dev/null)" != zfs_member ] \
+  || fail "the replaced disk 2 still carries the pool's ZFS labels: its old copy of the database could be imported"
 stop_writer
 check_writes
 pass "$latency; '$command' recovered the node"
