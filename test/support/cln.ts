@@ -18,7 +18,7 @@ import {fileURLToPath} from 'node:url'
 import Database from 'better-sqlite3'
 
 import {rpcCall} from '../../src/node/rpc.js'
-import {waitFor} from './wait.js'
+import {WAIT_DEADLINE_MS, waitFor} from './wait.js'
 
 const PROJECT = fileURLToPath(new URL('../..', import.meta.url))
 const PREBUILT = resolve(PROJECT, '..', 'shared', 'prebuilt', 'cln')
@@ -175,7 +175,7 @@ export class ClnNode {
   /** Starts the node (lightningd --daemon returns once start-up is done); throws with its log's tail on a failed start. */
   start(): void {
     // The daemon keeps whatever output it was given open: a pipe here would block spawnSync for its lifetime.
-    const result = spawnSync('sh', ['-c', this.startCommand], {encoding: 'utf8', stdio: 'ignore', timeout: 120_000})
+    const result = spawnSync('sh', ['-c', this.startCommand], {encoding: 'utf8', stdio: 'ignore', timeout: Math.max(120_000, WAIT_DEADLINE_MS)})
     if (result.status !== 0) throw new Error(`lightningd did not start (exit ${result.status ?? result.signal}): ${this.logTail()}`)
   }
 
@@ -189,7 +189,7 @@ export class ClnNode {
   }
 
   /** `stop`, then waits for the process to exit. */
-  async stop(timeoutMs = 60_000): Promise<void> {
+  async stop(timeoutMs = WAIT_DEADLINE_MS): Promise<void> {
     const pid = this.pid()
     if (pid === null) return
     await this.call('stop').catch(() => {})
@@ -246,7 +246,7 @@ export class ClnNode {
   }
 
   /** Waits until the writer has `count` more acknowledged writes than now (a sign the node is up and writing). */
-  async acknowledgedMore(count: number, timeoutMs = 90_000): Promise<void> {
+  async acknowledgedMore(count: number, timeoutMs = WAIT_DEADLINE_MS): Promise<void> {
     const target = this.acknowledged().length + count
     await waitFor(`${target} acknowledged writes`, () => this.acknowledged().length >= target, {deadlineMs: timeoutMs, seen: () => `${this.acknowledged().length}; node ${this.running() ? 'running' : 'not running'}\n${this.logTail()}`})
   }
@@ -279,16 +279,27 @@ export class ClnNode {
   }
 }
 
-/** One line per run for the test output: the figures issue 14 asks for. */
-export function writeSummary(title: string, check: WriteCheck, extra: {downtimeSeconds?: number; kills?: number} = {}): string {
+/**
+ * One line per run for the test output: the figures issue 14 asks for. With
+ * LNSTORE_TEST_RESULT_LINES=1 (the VM tier) also a `LNSTORE-NODE-RUN {json}` line, from which
+ * test/vm/summary.mjs prints the same figures per OpenZFS version.
+ */
+export function writeSummary(title: string, check: WriteCheck, extra: {downtimeSeconds?: number; killedAfter?: string[]} = {}): string {
+  const kills = extra.killedAfter ?? []
+  const gap = `${(check.longestGapMs / 1000).toFixed(1)} s`
   const parts = [
     `acknowledged writes ${check.acknowledged}`,
     `lost writes ${check.lost.length}`,
-    `node downtime ${extra.downtimeSeconds === undefined ? `${(check.longestGapMs / 1000).toFixed(1)} s (longest gap between acknowledged writes)` : `${extra.downtimeSeconds.toFixed(1)} s (lnstore's report); longest gap between acknowledged writes ${(check.longestGapMs / 1000).toFixed(1)} s`}`,
-    `kills survived ${extra.kills ?? 0}`,
+    `node downtime ${extra.downtimeSeconds === undefined ? `${gap} (longest gap between acknowledged writes)` : `${extra.downtimeSeconds.toFixed(1)} s (lnstore's report); longest gap between acknowledged writes ${gap}`}`,
+    `kills survived ${kills.length}${kills.length > 0 ? ` (after ${kills.join(', ')})` : ''}`,
     `data_version ${check.dataVersion} (highest after an acknowledged write ${check.highestAcknowledgedDataVersion})`,
   ]
   const line = `      [real lightningd] ${title}: ${parts.join(', ')}`
   console.log(line)
+  if (process.env.LNSTORE_TEST_RESULT_LINES === '1') {
+    const figures = {title, acknowledged: check.acknowledged, lost: check.lost.length, downtimeSeconds: extra.downtimeSeconds ?? null, longestGapSeconds: check.longestGapMs / 1000, kills: kills.length}
+    console.log(`LNSTORE-NODE-RUN ${JSON.stringify(figures)}`)
+  }
+
   return line
 }
