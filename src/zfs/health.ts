@@ -67,8 +67,16 @@ function evaluatePool(pool: Pool, input: HealthInput): PoolHealth {
   // A count of null is "List of errors unavailable" (suspended pool, no permission): unknown, not damage.
   if (pool.errors && ((pool.errors.count ?? 0) > 0 || pool.errors.files.length > 0)) findings.push(...permanentErrorFindings(pool, pool.errors))
 
-  for (const vdev of pool.vdevs) findings.push(...redundancyFindings(pool, vdev, input.replacing ?? []))
-  findings.push(...commonCauseFindings(pool, devices))
+  const sharedCauses = commonCauseFindings(pool, devices)
+  for (const vdev of pool.vdevs) findings.push(...pointAtSharedCause(redundancyFindings(pool, vdev, input.replacing ?? []), sharedCauses.get(vdev)))
+  for (const [vdev, shared] of sharedCauses) {
+    findings.push(shared)
+    for (const member of walkVdevs([vdev])) {
+      const health = devices.get(member)
+      if (health) devices.set(member, {...health, findings: pointAtSharedCause(health.findings, shared)})
+    }
+  }
+
   const lastScrub = latestScrub(pool, input.history.scrubs[pool.name])
   findings.push(...scanFindings(pool, lastScrub, config, now, firstSeen(pool, input.history, now)))
 
@@ -374,8 +382,8 @@ function redundancyFindings(pool: Pool, vdev: Vdev, replacing: NonNullable<Healt
  * When every member of a mirror (or most of a raidz) gains errors together, the disks are rarely
  * all failing at once: a shared cable, USB bridge, controller or power supply is.
  */
-function commonCauseFindings(pool: Pool, devices: Map<Vdev, DeviceHealth>): Finding[] {
-  const findings: Finding[] = []
+function commonCauseFindings(pool: Pool, devices: Map<Vdev, DeviceHealth>): Map<Vdev, Finding> {
+  const findings = new Map<Vdev, Finding>()
   const erring = (vdev: Vdev) => {
     const health = devices.get(vdev)
     if (health?.rates) return health.rates.lastDay > 0
@@ -388,7 +396,7 @@ function commonCauseFindings(pool: Pool, devices: Map<Vdev, DeviceHealth>): Find
     const count = members.filter(erring).length
     const together = /^mirror/.test(vdev.name) ? count === members.length : count > members.length / 2
     if (together) {
-      findings.push({
+      findings.set(vdev, {
         verdict: 'WARNING',
         message: `${count} of ${members.length} members of ${vdev.name} have errors at once: this points at a shared cable, USB bridge, controller or power supply, not at the disks; replacing disks would not help. Check \`dmesg\` for link resets and the cabling first`,
         next: `zpool clear ${pool.name} && zpool scrub ${pool.name}`,
@@ -397,6 +405,18 @@ function commonCauseFindings(pool: Pool, devices: Map<Vdev, DeviceHealth>): Find
   }
 
   return findings
+}
+
+/**
+ * While every member of a vdev errs at once, advice to replace one of them is wrong: the new disk
+ * would sit behind the same cable or controller, and the resilver reads from members that err too.
+ * Such findings keep their verdict and point at the shared cause's command instead.
+ */
+function pointAtSharedCause(findings: Finding[], shared: Finding | undefined): Finding[] {
+  if (!shared) return findings
+  return findings.map((finding) =>
+    finding.next?.startsWith('lnstore replace-disk ') ? {...finding, message: `${finding.message}; but every member errs at once, so not the disk: fix the shared cause first`, next: shared.next} : finding,
+  )
 }
 
 function latestScrub(pool: Pool, recorded: ScrubRecord | undefined): ScrubRecord | null {

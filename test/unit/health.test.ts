@@ -157,6 +157,21 @@ describe('health verdicts', () => {
     expect(messages(judge(mirror({vdb: 3})).pools[0].findings).join()).not.to.match(/at once/)
   })
 
+  it('while every member of a mirror errs at once, nothing advises replacing a disk: the advice is the shared cause', () => {
+    const before = recordReport(EMPTY_HISTORY, mirror(), NOW - 5 * 60_000, 35)
+    const health = judge(mirror({vdb: 12, vdc: 15}), {history: recordReport(before, mirror({vdb: 12, vdc: 15}), NOW, 35)})
+    const vdb = deviceFindings(health, 'vdb')
+    // The burst is still CRITICAL: the errors are real, only their cause is not the disk.
+    expect(vdb.verdict).to.equal('CRITICAL')
+    expect(messages(vdb.findings)[0]).to.match(/^CRITICAL: 12 checksum errors within 5m .*; but every member errs at once, so not the disk: fix the shared cause first$/)
+    const advice = [...health.pools[0].findings, ...[...health.pools[0].devices.values()].flatMap((device) => device.findings)].map((finding) => finding.next)
+    expect(advice.filter((next) => next?.includes('replace-disk'))).to.deep.equal([])
+    expect(advice).to.include('zpool clear tank && zpool scrub tank')
+    // One member alone erring is the disk: its advice stays the replacement.
+    const alone = judge(mirror({vdb: 12}), {history: recordReport(before, mirror({vdb: 12}), NOW, 35)})
+    expect(deviceFindings(alone, 'vdb').findings[0].next).to.equal('lnstore replace-disk vdb <new-device> --i-understand')
+  })
+
   it('an OFFLINE member of a two-way mirror leaves no redundant copy: CRITICAL', () => {
     const health = judge(parseStatus(fixture('openzfs-2.3.2/017-degraded-offline.txt')))
     expect(health.verdict).to.equal('CRITICAL')
