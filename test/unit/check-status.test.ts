@@ -1,5 +1,6 @@
+import Database from 'better-sqlite3'
 import {expect} from 'chai'
-import {mkdirSync, mkdtempSync, rmSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -17,8 +18,10 @@ describe('status of the pool the node lives on', () => {
 
   it("reads none of the node's files on a SUSPENDED pool (a read there blocks in the kernel, the hung node holds SQLite's lock): the pool's CRITICAL says it", async () => {
     const dataDir = join(dir, 'lightning')
-    // Anything that opened the database would fail on this: a directory where the file should be.
-    mkdirSync(join(dataDir, 'regtest', 'lightningd.sqlite3'), {recursive: true})
+    mkdirSync(join(dataDir, 'regtest'), {recursive: true})
+    const database = new Database(join(dataDir, 'regtest', 'lightningd.sqlite3'))
+    database.exec("CREATE TABLE vars (name VARCHAR(32), val VARCHAR(255), intval INTEGER, blobval BLOB, PRIMARY KEY (name)); INSERT INTO vars (name, intval) VALUES ('data_version', 5);")
+    database.close()
     const runner = new StubRunner()
       .expect(['zpool', 'status', '-j', '--json-int', 'dozer'], {exitCode: 2, stderr: "invalid option 'j'"})
       .expect(['zpool', 'list', '-Hp', '-o', 'name,size,allocated,free,capacity,health', 'dozer'], {stdout: 'dozer\t1073741824\t536870912\t536870912\t50\tUNAVAIL\n'})
@@ -36,5 +39,7 @@ describe('status of the pool the node lives on', () => {
     expect(result.verdict).to.equal('CRITICAL')
     expect(result.pools[0].findings.map((finding) => finding.message).join('\n')).to.match(/pool is SUSPENDED/)
     expect(result.findings).to.deep.equal([])
+    // Had status read the database, it would have recorded its data_version.
+    expect(existsSync(join(dir, 'state', 'freshness.json')), 'status read the node database on a suspended pool').to.equal(false)
   })
 })
