@@ -26,6 +26,13 @@ const STAND_INS = {
  */
 const YAML_ESM = `${root}node_modules/yaml/browser/index.js`
 
+/**
+ * better-sqlite3's JavaScript (CommonJS, no dependency loaded at start): the start gate reads the
+ * node database with it, and loading its ~13 small files one by one costs ~5 ms; its native addon
+ * stays where it is (src/node/sqlite.ts hands it over).
+ */
+const BUNDLED = new Set(['better-sqlite3'])
+
 const oclifLite = {
   name: 'oclif-lite',
   setup(builder) {
@@ -36,7 +43,7 @@ const oclifLite = {
       return {errors: [{text: `${args.path} has no stand-in in src/cli/oclif-lite/: the fast entry would load oclif (import it lazily, or add a stand-in)`}]}
     })
     builder.onResolve({filter: /^yaml$/}, () => ({path: YAML_ESM}))
-    builder.onResolve({filter: /^[^./]/}, (args) => (args.path.startsWith('node:') ? undefined : {path: args.path, external: true}))
+    builder.onResolve({filter: /^[^./]/}, (args) => (args.path.startsWith('node:') || BUNDLED.has(args.path) ? undefined : {path: args.path, external: true}))
   },
 }
 

@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 import {spawnSync} from 'node:child_process'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -69,4 +69,70 @@ describe('the fast entry answers as oclif does', () => {
       expect(fast.stdout + fast.stderr, 'each case says something').to.not.equal('')
     })
   }
+})
+
+/**
+ * bin/run.js keeps V8's compiled code of the fast entry beside the bundle, named by the bundle's
+ * size and time of change and by the paths whose code it holds. Run here on a copy of bin/ and the
+ * bundle, so the checkout's own cache is left alone.
+ */
+describe("the fast entry's code cache", () => {
+  const root = mkdtempSync(join(tmpdir(), 'lnstore-cache-'))
+  const bundle = join(root, 'dist', 'fast', 'fast.cjs')
+  const config = join(root, 'config.yaml')
+  const env = {LNSTORE_CONFIG: config, LNSTORE_STATE_DIR: join(root, 'state')}
+  const healthy = `${FIXTURES}zfs-fuse-0.7.0/mirror-healthy.txt`
+  const caches = () => readdirSync(join(root, 'dist', 'fast')).filter((name) => name !== 'fast.cjs')
+  const named = (paths: string) => {
+    const {size, mtimeMs} = statSync(bundle)
+    return `fast.cjs.${size}-${Math.trunc(mtimeMs)}.${paths}.v8cache`
+  }
+
+  before(() => {
+    const checkout = join(BIN, '..', '..')
+    mkdirSync(join(root, 'bin'))
+    mkdirSync(join(root, 'dist', 'fast'), {recursive: true})
+    copyFileSync(BIN, join(root, 'bin', 'run.js'))
+    copyFileSync(join(checkout, 'dist', 'fast', 'fast.cjs'), bundle)
+    copyFileSync(join(checkout, 'package.json'), join(root, 'package.json'))
+    symlinkSync(join(checkout, 'node_modules'), join(root, 'node_modules'))
+    writeFileSync(config, 'alerts: {}\n')
+  })
+  after(() => rmSync(root, {recursive: true, force: true}))
+
+  const status = () => run(join(root, 'bin', 'run.js'), ['status', '--input', healthy], env)
+  let answer: Outcome
+
+  it('the first run writes a cache holding its path; the next reads it and writes nothing', () => {
+    answer = status()
+    expect(answer.status, answer.stderr).to.equal(0)
+    expect(caches()).to.deep.equal([named('status')])
+    const written = statSync(join(root, 'dist', 'fast', named('status')))
+    expect(status()).to.deep.equal(answer)
+    const after = statSync(join(root, 'dist', 'fast', named('status')))
+    expect([after.ino, after.mtimeMs]).to.deep.equal([written.ino, written.mtimeMs])
+  })
+
+  it('a run along another path writes one cache holding both, and removes the other', () => {
+    const preflight = run(join(root, 'bin', 'run.js'), ['preflight'], env)
+    expect(preflight.status, preflight.stderr).to.equal(3)
+    expect(caches()).to.deep.equal([named('preflight+status')])
+    expect(status()).to.deep.equal(answer)
+    expect(caches()).to.deep.equal([named('preflight+status')])
+  })
+
+  it('a changed bundle never meets the old cache', () => {
+    const old = caches()
+    appendFileSync(bundle, '\n// changed\n')
+    expect(status()).to.deep.equal(answer)
+    expect(caches()).to.deep.equal([named('status')])
+    expect(caches()).to.not.include(old[0])
+  })
+
+  it('a cache V8 refuses (damaged) is replaced, and the answer is the same', () => {
+    rmSync(join(root, 'dist', 'fast', named('status')))
+    writeFileSync(join(root, 'dist', 'fast', named('preflight+status')), 'not a code cache')
+    expect(status()).to.deep.equal(answer)
+    expect(caches()).to.deep.equal([named('status')])
+  })
 })
