@@ -16,7 +16,11 @@ export async function zfsStartGate(deps: Deps, config: Config, stateDir: string)
   // Whatever sits in that directory is not the pool's data: reading it would prove nothing.
   if (mount) return {findings: [mount], dataPresent: false, poolHistory: null}
   const pool = dataset.split('/')[0]
-  const findings = [...(await poolFindings(deps, pool, config.allowDegradedStart, stateDir)), ...(await datasetFindings(deps, dataset))]
+  // Both asked at once (each a process and a round trip to ZFS); a failure is still the pool's first, as when asked in turn.
+  const pooled = poolFindings(deps, pool, config.allowDegradedStart, stateDir)
+  const datasetFound = datasetFindings(deps, dataset)
+  datasetFound.catch(() => {})
+  const findings = [...(await pooled), ...(await datasetFound)]
   return {findings, dataPresent: true, poolHistory: {pool, dataset}}
 }
 

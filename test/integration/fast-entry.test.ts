@@ -15,7 +15,7 @@ import {FIXTURES} from '../support/fixtures.js'
  * same standard output, standard error and exit code: results, errors, --json, help, usage errors.
  */
 const EXECUTE = pathToFileURL(createRequire(import.meta.url).resolve('@oclif/core/execute')).href
-const OCLIF_ONLY = `import {execute} from ${JSON.stringify(EXECUTE)}\nawait execute({dir: ${JSON.stringify(pathToFileURL(BIN).href)}})\n`
+const OCLIF_ONLY = `import {execute} from ${JSON.stringify(EXECUTE)}\nawait execute({dir: ${JSON.stringify(join(BIN, '..', '..'))}})\n`
 
 interface Outcome {
   status: number | null
@@ -93,6 +93,7 @@ describe("the fast entry's code cache", () => {
     mkdirSync(join(root, 'bin'))
     mkdirSync(join(root, 'dist', 'fast'), {recursive: true})
     copyFileSync(BIN, join(root, 'bin', 'run.js'))
+    copyFileSync(join(checkout, 'bin', 'package.json'), join(root, 'bin', 'package.json'))
     copyFileSync(join(checkout, 'dist', 'fast', 'fast.cjs'), bundle)
     copyFileSync(join(checkout, 'package.json'), join(root, 'package.json'))
     symlinkSync(join(checkout, 'node_modules'), join(root, 'node_modules'))
