@@ -78,7 +78,8 @@ function timeCommands(commands) {
       const {label, argv} = command
       const cpuBefore = childrenCpuMs()
       const start = process.hrtime.bigint()
-      const result = spawnSync(argv[0], argv.slice(1), {stdio: 'ignore', env: environment(command)})
+      // Output read through pipes, as cron, monitoring and systemd's journal take it.
+      const result = spawnSync(argv[0], argv.slice(1), {stdio: ['ignore', 'pipe', 'pipe'], env: environment(command)})
       const elapsed = Number(process.hrtime.bigint() - start) / 1e6
       if (result.error) throw result.error
       if (run === 0) continue // the first run warms caches

@@ -1,6 +1,6 @@
 import {expect} from 'chai'
-import {spawnSync} from 'node:child_process'
-import {appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
+import {spawn, spawnSync} from 'node:child_process'
+import {appendFileSync, closeSync, constants, copyFileSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -8,6 +8,7 @@ import {pathToFileURL} from 'node:url'
 
 import {BIN} from '../support/cli.js'
 import {FIXTURES} from '../support/fixtures.js'
+import {waitFor} from '../support/wait.js'
 
 /**
  * bin/run.js answers plain `status` and `preflight` calls through the fast entry (src/cli/fast.ts)
@@ -60,6 +61,49 @@ describe('the fast entry answers as oclif does', () => {
     {args: ['preflight', '--json']},
     {args: ['preflight', 'extra']},
   ]
+
+  // The fast entry writes standard output itself (src/cli/oclif-lite/command.ts); where the pipe is
+  // full and left non-blocking by whoever made it, the rest must still arrive, whole and in order.
+  it('a long answer through a full non-blocking pipe arrives whole', async () => {
+    const rows = Array.from({length: 600}, (_, index) => `\t  mirror-${index}  ONLINE  0 0 0\n\t    sd${index}a  ONLINE  0 0 0\n\t    sd${index}b  ONLINE  0 0 ${index % 7}`)
+    const big = join(dir, 'big.txt')
+    writeFileSync(big, `  pool: tank\n state: ONLINE\nconfig:\n\n\tNAME  STATE  READ WRITE CKSUM\n\ttank  ONLINE  0 0 0\n${rows.join('\n')}\n\nerrors: No known data errors\n`)
+    const expected = run(BIN, ['status', '--input', big], env)
+    const PIPE_CAPACITY = 65536
+    expect(expected.stdout.length, expected.stderr).to.be.greaterThan(2 * PIPE_CAPACITY)
+    const fifo = join(dir, 'out.fifo')
+    expect(spawnSync('mkfifo', [fifo]).status).to.equal(0)
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK)
+    const writer = openSync(fifo, constants.O_WRONLY)
+    // A child's standard output is blocking as Node (libuv) spawns it; a pipe made non-blocking by
+    // another program shows like this: the child's fd 1 opened by libuv as a pipe handle, before lnstore runs.
+    const nonBlocking = join(dir, 'non-blocking-stdout.cjs')
+    writeFileSync(nonBlocking, "new (require('node:net').Socket)({fd: 1, readable: false}).unref()\n")
+    const child = spawn(process.execPath, ['--require', nonBlocking, BIN, 'status', '--input', big], {stdio: ['ignore', writer, 'ignore'], env: {...process.env, NO_COLOR: '1', ...env}})
+    closeSync(writer)
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+    // Nothing is read until the pipe is full: the child's next write finds it so.
+    const written = () => Number(/wchar: (\d+)/.exec(readFileSync(`/proc/${child.pid}/io`, 'utf8'))?.[1])
+    await waitFor('the child to fill the pipe', () => written() >= PIPE_CAPACITY, {seen: () => `${written()} bytes written`})
+    const chunks: Buffer[] = []
+    const buffer = Buffer.alloc(PIPE_CAPACITY)
+    await waitFor('the end of the answer', () => {
+      for (;;) {
+        let read: number
+        try {
+          read = readSync(reader, buffer)
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'EAGAIN') return false
+          throw error
+        }
+
+        if (read === 0) return true
+        chunks.push(Buffer.from(buffer.subarray(0, read)))
+      }
+    }, {seen: () => `${Buffer.concat(chunks).length} bytes read`})
+    closeSync(reader)
+    expect({status: await exited, stdout: Buffer.concat(chunks).toString()}).to.deep.equal({status: expected.status, stdout: expected.stdout})
+  })
 
   for (const {args, env: extra} of cases) {
     it(`lnstore ${args.map((arg) => arg.replace(dir, 'DIR').replace(FIXTURES, '')).join(' ')}${extra ? ` (${JSON.stringify(extra)})` : ''}`, () => {
