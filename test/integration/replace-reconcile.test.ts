@@ -10,20 +10,10 @@ import {ClnNode, NETWORK} from '../support/cln.js'
 import {alertConfig, TestSmtpServer} from '../support/smtp.js'
 import {ensureZfs, listsDevice, sh, ZfsSandbox, type PoolHandle} from '../support/zfs-sandbox.js'
 import {journalSteps, REPLACE_STEPS_TO_KILL_AFTER, stepsDone} from '../support/journal.js'
+import {waitUntil} from '../support/wait.js'
 
 const STANDIN = fileURLToPath(new URL('../../src/demo/standin-node.ts', import.meta.url))
 const TSX = import.meta.resolve('tsx')
-
-/** Waits for a condition with a deadline, failing with what it last saw. */
-async function waitFor<T>(what: string, look: () => T | Promise<T>, ready: (seen: T) => boolean, seconds = 120): Promise<T> {
-  const deadline = Date.now() + seconds * 1000
-  for (;;) {
-    const seen = await look()
-    if (ready(seen)) return seen
-    if (Date.now() > deadline) throw new Error(`${what}: not so after ${seconds} s; last seen: ${JSON.stringify(seen)}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
 
 interface Finding {
   verdict: string
@@ -96,7 +86,7 @@ describe('replace-disk reconciles with the world; open runs are visible; advice 
     const env = {LNSTORE_CONFIG: config, LNSTORE_STATE_DIR: join(root, 'state')}
     const startNode = async (extra = options.nodeArgs ?? []) => {
       sh('sh', ['-c', command(extra)])
-      await waitFor('the node answers', () => existsSync(pidPath) && existsSync(join(dataDir, 'bitcoin', 'lightning-rpc')), Boolean)
+      await waitUntil('the node answers', () => existsSync(pidPath) && existsSync(join(dataDir, 'bitcoin', 'lightning-rpc')), Boolean)
     }
 
     if (options.node !== false) await startNode()
@@ -156,7 +146,7 @@ describe('replace-disk reconciles with the world; open runs are visible; advice 
   /** Stops the node, then checks that every write it acknowledged is in its database. */
   async function expectEveryWriteKept(c: Case): Promise<void> {
     signalNode(c.pidPath, 'SIGTERM')
-    await waitFor('the node has stopped', () => nodeRunning(c), (running) => !running)
+    await waitUntil('the node has stopped', () => nodeRunning(c), (running) => !running)
     const db = new Database(join(c.dataDir, 'bitcoin', 'lightningd.sqlite3'), {readonly: true})
     try {
       const acknowledged = readFileSync(c.ackLog, 'utf8').trim().split('\n').map(Number)
@@ -170,7 +160,7 @@ describe('replace-disk reconciles with the world; open runs are visible; advice 
   /** Starts replace-disk (or a resume), and SIGKILLs it as soon as the journal has `step` done. */
   async function killAfter(c: {env: NodeJS.ProcessEnv; journal: string}, args: string[], step: string): Promise<void> {
     const child = spawn(process.execPath, [BIN, 'replace-disk', ...args], {env: {...process.env, ...c.env}, stdio: 'ignore'})
-    await waitFor(`step ${step} done (or the run ended)`, () => ({done: done(c), exit: child.exitCode}), (seen) => seen.done.includes(step) || seen.exit !== null)
+    await waitUntil(`step ${step} done (or the run ended)`, () => ({done: done(c), exit: child.exitCode}), (seen) => seen.done.includes(step) || seen.exit !== null)
     child.kill('SIGKILL')
     await new Promise((resolve) => child.once('exit', resolve))
   }
@@ -315,7 +305,7 @@ describe('replace-disk reconciles with the world; open runs are visible; advice 
       return pid && spawnSync('kill', ['-0', String(pid)]).status === 0 ? pid : 0
     }
 
-    const pid = await waitFor('the first resume holds the run, inside the stop', () => ({pid: liveOwner(), stop: steps(c).find((step) => step.id === 'stop')?.status}), (seen) => seen.pid !== 0 && seen.stop === 'running').then((seen) => seen.pid)
+    const pid = await waitUntil('the first resume holds the run, inside the stop', () => ({pid: liveOwner(), stop: steps(c).find((step) => step.id === 'stop')?.status}), (seen) => seen.pid !== 0 && seen.stop === 'running').then((seen) => seen.pid)
 
     const second = c.run(['replace-disk', '--resume', '--yes'])
     expect(second.status).to.equal(1)
@@ -347,7 +337,7 @@ describe('replace-disk reconciles with the world; open runs are visible; advice 
 
     // Killed once the node is down; it is started again with an HTLC about to expire: the stop done again refuses.
     signalNode(c.pidPath, 'SIGTERM')
-    await waitFor('the node has stopped', () => nodeRunning(c), (running) => !running)
+    await waitUntil('the node has stopped', () => nodeRunning(c), (running) => !running)
     await c.startNode([])
     await killAfter(c, [failing, spare, '--allow-files', '--i-understand', '--yes'], 'stop')
     await c.startNode(['--htlc-expiry-blocks', '3'])
@@ -407,7 +397,7 @@ describe('replace-disk reconciles with the world; open runs are visible; advice 
       // The dead disk is what to replace, and replacing it lowers nothing: no --i-understand.
       expect(ran.command).to.match(/^lnstore replace-disk \d+ \S+ --allow-files$/)
       expect(ran.status, `${ran.command}\n${ran.output}`).to.equal(0)
-      await waitFor(`${c.pool.name} ONLINE`, () => sh('zpool', ['status', c.pool.name]), (status) => /state: ONLINE/.test(status))
+      await waitUntil(`${c.pool.name} ONLINE`, () => sh('zpool', ['status', c.pool.name]), (status) => /state: ONLINE/.test(status))
     })
   }
 
@@ -438,7 +428,7 @@ describe('replace-disk reconciles with the world; open runs are visible; advice 
     const [ran] = runAdvice(c)
     expect(ran.command).to.match(new RegExp(`^zpool attach ${c.pool.name} ${c.pool.devices[0]} \\S+$`))
     expect(ran.status, ran.output).to.equal(0)
-    await waitFor(`${c.pool.name} a mirror`, () => sh('zpool', ['status', c.pool.name]), (status) => /mirror/.test(status))
+    await waitUntil(`${c.pool.name} a mirror`, () => sh('zpool', ['status', c.pool.name]), (status) => /mirror/.test(status))
     // And replace-disk on it says so, without "Infinity GiB".
     const [spare] = sandbox.devices(1, 128)
     const lonely = sandbox.createPool(`lnsrcone${count}x`, [], sandbox.devices(1, 128))

@@ -29,12 +29,17 @@ const pending = (value: unknown) => value === undefined || value === null || val
 
 /** Polls `probe` until it answers something other than undefined, null or false, and returns that answer. */
 export async function waitFor<T>(what: string, probe: () => T | Promise<T>, options: WaitOptions = {}): Promise<Exclude<T, undefined | null | false>> {
+  return (await waitUntil(what, probe, (answer) => !pending(answer), options)) as Exclude<T, undefined | null | false>
+}
+
+/** Looks with `look` until `ready` accepts what it saw, and returns that; a timeout shows the last look as JSON. */
+export async function waitUntil<T>(what: string, look: () => T | Promise<T>, ready: (seen: T) => boolean, options: WaitOptions = {}): Promise<T> {
   const deadlineMs = options.deadlineMs ?? WAIT_DEADLINE_MS
   const deadline = Date.now() + deadlineMs
   for (;;) {
-    const answer = await probe()
-    if (!pending(answer)) return answer as Exclude<T, undefined | null | false>
-    if (Date.now() >= deadline) throw new WaitTimeout(what, deadlineMs, options.seen ? options.seen() : String(answer))
+    const seen = await look()
+    if (ready(seen)) return seen
+    if (Date.now() >= deadline) throw new WaitTimeout(what, deadlineMs, options.seen ? options.seen() : String(JSON.stringify(seen)))
     await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? POLL_MS))
   }
 }

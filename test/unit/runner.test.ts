@@ -1,20 +1,36 @@
 import {expect} from 'chai'
+import {mkdtempSync, readFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 
 import {CommandError, commandLine, defaultTimeoutMs, processRunner, runChecked} from '../../src/system/runner.js'
 import {StubRunner} from '../support/stub-runner.js'
+import {waitFor} from '../support/wait.js'
+
+/** Whether a process exists (signal 0 only checks). */
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
 
 describe('the process runner (real processes)', () => {
   it('answers by the deadline when the child ignores SIGTERM, and reports it killed, never exit 0', async () => {
-    const started = Date.now()
-    // The child ignores SIGTERM and its own child holds the output pipes: only SIGKILL to the group ends it.
-    const result = await processRunner.run(['sh', '-c', 'trap "" TERM; sleep 30; echo done'], {timeoutMs: 500})
-    const elapsed = Date.now() - started
+    // The child ignores SIGTERM and its own child (a sleep far longer than mocha's timeout) holds the
+    // output pipes: only SIGKILL to the whole group ends it. A runner that waited for the pipes would
+    // hit mocha's timeout; one that killed only the shell would leave the sleep running.
+    const pidFile = join(mkdtempSync(join(tmpdir(), 'lnstore-runner-')), 'sleep.pid')
+    const script = `trap "" TERM; sleep 3000 & echo $! > ${pidFile}; wait; echo done`
+    const result = await processRunner.run(['sh', '-c', script], {timeoutMs: 500})
     expect(result).to.deep.include({exitCode: null, timedOut: true, signal: 'SIGKILL'})
     expect(result.stdout).to.equal('')
-    // An answer by the deadline: well before the child's 30 s, with room for a busy machine.
-    expect(elapsed, `answered after ${elapsed} ms`).to.be.below(10_000)
+    const sleepPid = Number(readFileSync(pidFile, 'utf8'))
+    await waitFor(`the grandchild sleep (pid ${sleepPid}) killed with its group`, () => !processExists(sleepPid))
     const error = new CommandError(result)
-    expect(error.message).to.contain("sh -c 'trap \"\" TERM; sleep 30; echo done' failed (no answer in time; killed)")
+    expect(error.message).to.contain(`sh -c '${script.replaceAll("'", "'\\''")}' failed (no answer in time; killed)`)
   })
 
   it('gives 127 with a clear message for a program that does not exist', async () => {

@@ -36,42 +36,37 @@ timeout=${LNSTORE_VM_TIMEOUT:-2700}
 logs=$(mktemp -d "${TMPDIR:-/tmp}/lnstore-test-vm.XXXXXX")
 trap 'rm -rf "$logs"' EXIT
 
-# Build (or find) every variant's image first, all at once: after the shared base, their DKMS
-# builds overlap (each has a long single-threaded configure). On a warm cache this takes a second.
-if [ -z "${LNSTORE_VM_IMAGE:-}" ]; then
-  build_start=$SECONDS
-  pids=()
-  for variant in "${variants[@]}"; do
-    test/vm/build-image.sh "$variant" >"$logs/build-$variant.out" 2>&1 &
-    pids+=($!)
-  done
-  for i in "${!pids[@]}"; do
-    if ! wait "${pids[$i]}"; then
-      cat "$logs/build-${variants[$i]}.out" >&2
-      echo "== the ${variants[$i]} image could not be built (above): the VM tier cannot run" >&2
-      exit 1
-    fi
-    grep -E 'image ready|reusing' "$logs/build-${variants[$i]}.out" || true
-  done
-  echo "== images ready after $((SECONDS - build_start)) s"
-fi
+# Build (or find) every variant's image first (a second on a warm cache).
+[ -n "${LNSTORE_VM_IMAGE:-}" ] || test/vm/build-images.sh "${variants[@]}"
 export LNSTORE_TEST_RESULT_LINES=1
 # Waits in the tests for a condition (a mail, a scrub's end) get ten minutes under emulation, not 90 s.
 export LNSTORE_TEST_WAIT_SECONDS=${LNSTORE_TEST_WAIT_SECONDS:-600}
+# The variants run side by side: mocha in the guest keeps about one emulated CPU busy, so two VMs
+# share the two host cores well. Each console goes to its own log, printed whole when it ends.
+run_variant() { # variant -> LOG.result "VARIANT LOG EXIT SECONDS"
+  local variant=$1 log=$logs/$1.log start=$SECONDS rc
+  set +e
+  test/vm/run.sh "$variant" --disks 20 --nfs --timeout "$timeout" -- \
+    node node_modules/mocha/bin/mocha.js --timeout 900000 "${suites[@]}" 2>&1 \
+    | if [ "${#variants[@]}" -eq 1 ]; then tee "$log"; else cat >"$log"; fi # one variant: live
+  rc=${PIPESTATUS[0]}
+  set -e
+  printf '%s %s %s %s\n' "$variant" "$log" "$rc" "$((SECONDS - start))" >"$log.result"
+}
+echo "== ${variants[*]}, side by side: ${suites[*]}"
+for variant in "${variants[@]}"; do run_variant "$variant" & done
+wait
 status=0
 summary_args=()
 for variant in "${variants[@]}"; do
-  echo "== $variant: ${suites[*]}"
-  start=$SECONDS
-  set +e
-  test/vm/run.sh "$variant" --disks 20 --nfs --timeout "$timeout" -- \
-    node node_modules/mocha/bin/mocha.js --timeout 900000 "${suites[@]}" 2>&1 | tee "$logs/$variant.log"
-  rc=${PIPESTATUS[0]}
-  set -e
-  elapsed=$((SECONDS - start))
-  echo "== $variant: exit $rc after $elapsed s"
-  [ "$rc" -eq 0 ] || status=1
-  summary_args+=("$variant" "$logs/$variant.log" "$rc" "$elapsed")
+  [ -f "$logs/$variant.log.result" ] || printf '%s %s 125 0\n' "$variant" "$logs/$variant.log" >"$logs/$variant.log.result"
+  read -r -a fields <"$logs/$variant.log.result"
+  if [ "${#variants[@]}" -gt 1 ]; then
+    echo "== console of $variant (exit ${fields[2]} after ${fields[3]} s):"
+    cat "$logs/$variant.log"
+  fi
+  [ "${fields[2]}" -eq 0 ] || status=1
+  summary_args+=("${fields[@]}")
 done
 
 node test/vm/summary.mjs "${summary_args[@]}"
