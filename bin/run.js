@@ -28,8 +28,8 @@ runFast(process.argv.slice(2)).then(async (fast) => {
  * Loads dist/fast/fast.cjs (one CommonJS bundle) with V8's code cache: compiling it is most of what
  * the fast entry costs beyond Node's own start, and Node 20 keeps no compiled code between runs.
  * The cache lies beside the bundle, so only who may write the code may write it (it runs as root),
- * and its name carries the bundle's size and time of change: a rebuilt bundle never meets an old
- * cache (V8 itself checks only its version, flags and the source's length).
+ * and its name carries the bundle's size, time of change and build hash: a rebuilt bundle never meets
+ * an old cache (V8 itself checks only its version, flags and the source's length).
  *
  * V8 compiles a function when it first runs, and a cache holds what the run that wrote it had
  * compiled: one written by `--version` held next to none of `status` (~8 ms of CPU per run). So the
@@ -43,7 +43,10 @@ function loadFastEntry() {
   const directory = dirname(filename)
   const source = readFileSync(filename, 'utf8')
   const {size, mtimeMs} = statSync(filename)
-  const prefix = `${basename(filename)}.${size}-${Math.trunc(mtimeMs)}.`
+  // The build's hash of the bundle (its last line, written by scripts/build-fast-entry.js), beside its
+  // size and time of change: an installed copy's time is npm pack's fixed date.
+  const build = /\/\/# lnstore-build=([0-9a-f]+)\n$/.exec(source.slice(-64))?.[1] ?? 'none'
+  const prefix = `${basename(filename)}.${size}-${Math.trunc(mtimeMs)}-${build}.`
   const caches = readdirSync(directory)
     .filter((name) => name.startsWith(prefix) && name.endsWith(CACHE_SUFFIX))
     .map((name) => ({name, paths: name.slice(prefix.length, -CACHE_SUFFIX.length).split('+')}))

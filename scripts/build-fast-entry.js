@@ -10,7 +10,8 @@
 // spares the ES module loader resolving ~30 chunks. The parts a run does not need are only
 // pre-parsed by V8, not run.
 import {build} from 'esbuild'
-import {readFileSync, rmSync} from 'node:fs'
+import {createHash} from 'node:crypto'
+import {appendFileSync, readFileSync, rmSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -47,6 +48,9 @@ const oclifLite = {
   },
 }
 
+/** The last line of the bundle: `//# lnstore-build=` and a hash of the rest (bin/run.js reads it). */
+const BUILD_MARK = '\n//# lnstore-build='
+
 /** The manifest's flags and args of every command, without their help texts: built into the bundle, not read at each run. */
 const manifest = JSON.parse(readFileSync(`${root}oclif.manifest.json`, 'utf8'))
 const HELP_ONLY = new Set(['description', 'summary', 'helpValue', 'helpGroup', 'helpLabel'])
@@ -79,3 +83,8 @@ await build({
   define: {LNSTORE_MANIFEST: JSON.stringify({commands: parsing}), 'import.meta.url': '__lnstoreBundleUrl'},
   logLevel: 'warning',
 })
+
+// What the bundle is, for bin/run.js's code cache: its size and time of change say too little of a
+// copy installed from `npm pack` (every file's time is the same fixed date there).
+const bundle = readFileSync(`${root}dist/fast/fast.cjs`)
+appendFileSync(`${root}dist/fast/fast.cjs`, `${BUILD_MARK}${createHash('sha256').update(bundle).digest('hex').slice(0, 16)}\n`)

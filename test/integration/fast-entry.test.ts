@@ -129,7 +129,8 @@ describe("the fast entry's code cache", () => {
   const caches = () => readdirSync(join(root, 'dist', 'fast')).filter((name) => name !== 'fast.cjs')
   const named = (paths: string) => {
     const {size, mtimeMs} = statSync(bundle)
-    return `fast.cjs.${size}-${Math.trunc(mtimeMs)}.${paths}.v8cache`
+    const build = /lnstore-build=([0-9a-f]+)\n$/.exec(readFileSync(bundle, 'utf8'))?.[1] ?? 'none'
+    return `fast.cjs.${size}-${Math.trunc(mtimeMs)}-${build}.${paths}.v8cache`
   }
 
   before(() => {
