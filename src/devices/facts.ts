@@ -4,7 +4,7 @@ import {basename, join} from 'node:path'
 import type {Deps} from '../system/deps.js'
 import {CommandError} from '../system/runner.js'
 import {parseMountInfo} from '../storage/mounts.js'
-import {isLeaf, walkVdevs, type StatusReport} from '../zfs/status-model.js'
+import {isLeaf, walkVdevs, type StatusReport, type Vdev} from '../zfs/status-model.js'
 import type {DeviceFacts} from './checks.js'
 
 const BY_ID = '/dev/disk/by-id'
@@ -69,7 +69,7 @@ async function inspect(given: string): Promise<Inspected> {
     Object.assign(facts, {kind: 'file', identity: `${info.dev}:${info.ino}`, sizeBytes: info.size})
   } else if (info.isBlockDevice()) {
     const sys = join('/sys/class/block', basename(facts.realPath))
-    const partitions = (await readdir(sys).catch(() => [])).filter((entry) => entry.startsWith(basename(facts.realPath)))
+    const partitions = await partitionNames(facts.realPath)
     const numbers = await Promise.all([sys, ...partitions.map((part) => join(sys, part))].map((dir) => readFile(join(dir, 'dev'), 'utf8').then((text) => text.trim())))
     Object.assign(facts, {
       kind: 'block',
@@ -81,6 +81,16 @@ async function inspect(given: string): Promise<Inspected> {
   }
 
   return facts
+}
+
+async function partitionNames(realPath: string): Promise<string[]> {
+  return (await readdir(join('/sys/class/block', basename(realPath))).catch(() => [])).filter((entry) => entry.startsWith(basename(realPath)))
+}
+
+/** The partitions of a block device (none for a partition or a file), as /dev paths. */
+export async function partitionsOf(path: string): Promise<string[]> {
+  const realPath = await realpath(path).catch(() => null)
+  return realPath ? (await partitionNames(realPath)).map((name) => join('/dev', name)) : []
 }
 
 /** /dev/disk/by-id names by the device they point to; ata-/nvme-/scsi- names before wwn- ones, which say nothing to a person. */
@@ -95,15 +105,19 @@ async function listStableNames(): Promise<Map<string, string>> {
   return byTarget
 }
 
+/** Where the device of a pool member may be: zpool prints a path, or a name under /dev or /dev/disk/by-id (whole disks without their partition). */
+export function memberPaths(vdev: Vdev): string[] {
+  return [vdev.path, vdev.name.startsWith('/') ? vdev.name : null, join('/dev', vdev.name), join(BY_ID, vdev.name)].filter((candidate): candidate is string => Boolean(candidate))
+}
+
 /** The real path of every leaf of every imported pool, to its pool's name. */
 async function poolMemberPaths(report: StatusReport): Promise<Map<string, string>> {
   const members = new Map<string, string>()
   for (const pool of report.pools) {
     for (const vdev of walkVdevs(pool.vdevs)) {
       if (!isLeaf(vdev)) continue
-      const candidates = [vdev.path, vdev.name.startsWith('/') ? vdev.name : null, join('/dev', vdev.name), join(BY_ID, vdev.name)]
-      for (const candidate of candidates) {
-        const target = candidate ? await realpath(candidate).catch(() => null) : null
+      for (const candidate of memberPaths(vdev)) {
+        const target = await realpath(candidate).catch(() => null)
         if (target) members.set(target, pool.name)
       }
     }

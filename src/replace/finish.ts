@@ -5,6 +5,7 @@ import {composeReplaceMail, loadMailTemplates} from '../alerts/compose.js'
 import {mailWhenConfigured} from '../alerts/outbox.js'
 import {alertsConfigured} from '../alerts/smtp.js'
 import type {AlertsConfig} from '../config/schema.js'
+import {partitionsOf} from '../devices/facts.js'
 import type {Deps} from '../system/deps.js'
 import {Zpool} from '../zfs/zpool.js'
 
@@ -20,8 +21,13 @@ export async function retireOldDevice(deps: Deps, failing: string, path: string 
   if (!attached) return {path: device, labelsCleared: false, warning}
   if (!(await ask(`Clear the ZFS labels of the removed device ${device} (zpool labelclear -f), so its old copy can never be imported?`))) return {path: device, labelsCleared: false, warning}
   const result = await deps.runner.run(['zpool', 'labelclear', '-f', device])
-  if (result.exitCode !== 0) return {path: device, labelsCleared: false, warning: `zpool labelclear failed (${result.stderr.trim().split('\n')[0]}). ${warning}`}
-  return {path: device, labelsCleared: true}
+  if (result.exitCode === 0) return {path: device, labelsCleared: true}
+  // A whole disk given to ZFS keeps its labels in its first partition, and zpool reads them only there.
+  for (const partition of await partitionsOf(device)) {
+    if ((await deps.runner.run(['zpool', 'labelclear', '-f', partition])).exitCode === 0) return {path: partition, labelsCleared: true}
+  }
+
+  return {path: device, labelsCleared: false, warning: `zpool labelclear failed (${result.stderr.trim().split('\n')[0]}). ${warning}`}
 }
 
 /** One line on a pool after an abort: its state and any scan under way. */

@@ -1,5 +1,5 @@
 import {checkReplacement, Refused, type Refusal} from '../devices/checks.js'
-import {gatherDeviceFacts} from '../devices/facts.js'
+import {gatherDeviceFacts, memberPaths} from '../devices/facts.js'
 import {nodeAdapter} from '../node/adapter.js'
 import {findNodeDatabases} from '../node/data-version.js'
 import {planOf, type PlanEntry, type Step} from '../runbook/engine.js'
@@ -34,15 +34,18 @@ const refusal = (device: string, reason: string, wayOut: string): Refusal => ({d
 /** Looks at the pool, the devices and the node, and decides everything replace-disk will do; touches nothing. */
 export async function prepareReplace(deps: Deps, request: ReplaceRequest): Promise<ReplacePreparation> {
   const report = (await new Zpool(deps.runner).status()).report
-  const [failingFacts, newFacts] = await gatherDeviceFacts(deps, [request.failing, request.newDevice], report)
+  const [typedFacts, newFacts] = await gatherDeviceFacts(deps, [request.failing, request.newDevice], report)
   // zpool names files by path and disks by their short or by-id name: try what the user typed, then what it resolves to.
-  const names = [request.failing, failingFacts.path, failingFacts.realPath, failingFacts.stableName].filter((name): name is string => Boolean(name))
+  const names = [request.failing, typedFacts.path, typedFacts.realPath, typedFacts.stableName].filter((name): name is string => Boolean(name))
   const found = report.pools.flatMap((pool) => names.map((name) => ({pool, member: findMember(pool, name)}))).find((candidate) => candidate.member)
   if (!found?.member) {
     throw new Refused('replace-disk', [refusal(request.failing, 'is not a device of any imported pool', 'name it as `zpool status` shows it (lnstore status lists the failing device)')])
   }
 
   const {pool, member} = found
+  // The name as zpool prints it (what status advises) is no path: the device it stands for, when attached, is
+  // the one whose size counts and whose labels are cleared afterwards (its old copy of the database).
+  const failingFacts = typedFacts.exists ? typedFacts : ((await gatherDeviceFacts(deps, memberPaths(member.leaf), report)).find((facts) => facts.exists) ?? typedFacts)
   if (member.top === member.leaf || member.top.children.length < 2) {
     // Nothing to replace it from: the other checks (sizes of its siblings) would only add noise.
     throw new Refused('replace-disk', [refusal(member.leaf.name, `is not in a redundant vdev of ${pool.name}: its data exists nowhere else`, `add a mirror first: zpool attach ${pool.name} ${member.leaf.name} <new-device>`)])

@@ -1,6 +1,6 @@
 import type {HealthConfig} from '../config/schema.js'
 import {deviceKey, type History, type ScrubRecord} from '../state/history.js'
-import {errorIncrements, errorRates, worstBurst, type ErrorRates} from './error-rates.js'
+import {errorIncrements, errorRates, withoutSettledSharedErrors, worstBurst, type ErrorIncrement, type ErrorRates} from './error-rates.js'
 import {isLeaf, walkVdevs, type DataErrors, type Pool, type StatusReport, type Vdev} from './status-model.js'
 import type {PoolCapacity} from './zpool.js'
 import {formatBytes, formatDuration} from '../storage/units.js'
@@ -58,15 +58,25 @@ function evaluatePool(pool: Pool, input: HealthInput): PoolHealth {
   const {config, now} = input
   const findings: Finding[] = []
   const devices = new Map<Vdev, DeviceHealth>()
-  for (const top of pool.vdevs) for (const vdev of walkVdevs([top])) if (isLeaf(vdev)) devices.set(vdev, evaluateDevice(pool, top, vdev, input))
+  const {increments, settled} = deviceIncrements(pool, input.history)
+  for (const top of pool.vdevs) for (const vdev of walkVdevs([top])) if (isLeaf(vdev)) devices.set(vdev, evaluateDevice(pool, top, vdev, input, increments.get(vdev)))
+  findings.push(...settled)
 
   findings.push(...stateFindings(pool))
   if (!pool.complete) findings.push({verdict: 'UNKNOWN', message: 'the status output is incomplete (truncated?), so the pool cannot be judged', next: `zpool status ${pool.name}`})
   // A count of null is "List of errors unavailable" (suspended pool, no permission): unknown, not damage.
   if (pool.errors && ((pool.errors.count ?? 0) > 0 || pool.errors.files.length > 0)) findings.push(...permanentErrorFindings(pool, pool.errors))
 
-  for (const vdev of pool.vdevs) findings.push(...redundancyFindings(pool, vdev, input.replacing ?? []))
-  findings.push(...commonCauseFindings(pool, devices))
+  const sharedCauses = commonCauseFindings(pool, devices)
+  for (const vdev of pool.vdevs) findings.push(...pointAtSharedCause(redundancyFindings(pool, vdev, input.replacing ?? []), sharedCauses.get(vdev)))
+  for (const [vdev, shared] of sharedCauses) {
+    findings.push(shared)
+    for (const member of walkVdevs([vdev])) {
+      const health = devices.get(member)
+      if (health) devices.set(member, {...health, findings: pointAtSharedCause(health.findings, shared)})
+    }
+  }
+
   const lastScrub = latestScrub(pool, input.history.scrubs[pool.name])
   findings.push(...scanFindings(pool, lastScrub, config, now, firstSeen(pool, input.history, now)))
 
@@ -131,7 +141,30 @@ function stateFindings(pool: Pool): Finding[] {
   }
 }
 
-function evaluateDevice(pool: Pool, top: Vdev, vdev: Vdev, input: HealthInput): DeviceHealth {
+/**
+ * Each leaf's error increments from its history (null: no history), without the errors that every
+ * member of its vdev gained at once and that a `zpool clear` settled since; those are said once, as OK.
+ */
+function deviceIncrements(pool: Pool, history: History): {increments: Map<Vdev, ErrorIncrement[] | null>; settled: Finding[]} {
+  const increments = new Map<Vdev, ErrorIncrement[] | null>()
+  const settled: Finding[] = []
+  for (const top of pool.vdevs) {
+    const members = [...walkVdevs([top])].filter(isLeaf)
+    const own = members.map((vdev) => history.devices[deviceKey(pool, vdev)]?.samples)
+    const cleaned = tolerance(top) > 0 && own.every(Boolean) ? withoutSettledSharedErrors(own.map((samples) => errorIncrements(samples!))) : null
+    for (const [index, vdev] of members.entries()) increments.set(vdev, cleaned ? cleaned.increments[index] : own[index] ? errorIncrements(own[index]) : null)
+    if (cleaned && cleaned.settled.some((count) => count > 0)) {
+      settled.push({
+        verdict: 'OK',
+        message: `errors came on every member of ${top.name} at once (${members.map((vdev, index) => `${vdev.name}: ${cleaned.settled[index]}`).join(', ')}) before the last \`zpool clear\`: a shared cause (cable, controller, the pool suspended), not counted against the disks`,
+      })
+    }
+  }
+
+  return {increments, settled}
+}
+
+function evaluateDevice(pool: Pool, top: Vdev, vdev: Vdev, input: HealthInput, increments: ErrorIncrement[] | null = null): DeviceHealth {
   const {config, now} = input
   const key = deviceKey(pool, vdev)
   const findings: Finding[] = []
@@ -149,11 +182,9 @@ function evaluateDevice(pool: Pool, top: Vdev, vdev: Vdev, input: HealthInput): 
     findings.push({verdict: 'CRITICAL', message: 'ZFS marked it "too many errors"', next: replace})
   }
 
-  const history = input.history.devices[key]
-  const increments = history ? errorIncrements(history.samples) : []
-  const rates = history ? errorRates(increments, now, config.slowBurn.days) : null
-  const cksumBurst = worstBurst(increments, 'cksum', config.checksumBurst)
-  const ioBurst = worstBurst(increments, 'io', config.ioBurst)
+  const rates = increments ? errorRates(increments, now, config.slowBurn.days) : null
+  const cksumBurst = worstBurst(increments ?? [], 'cksum', config.checksumBurst)
+  const ioBurst = worstBurst(increments ?? [], 'io', config.ioBurst)
   for (const [burst, rule, kind] of [
     [cksumBurst, config.checksumBurst, 'checksum'],
     [ioBurst, config.ioBurst, 'read/write'],
@@ -330,8 +361,8 @@ function redundancyFindings(pool: Pool, vdev: Vdev, replacing: NonNullable<Healt
  * When every member of a mirror (or most of a raidz) gains errors together, the disks are rarely
  * all failing at once: a shared cable, USB bridge, controller or power supply is.
  */
-function commonCauseFindings(pool: Pool, devices: Map<Vdev, DeviceHealth>): Finding[] {
-  const findings: Finding[] = []
+function commonCauseFindings(pool: Pool, devices: Map<Vdev, DeviceHealth>): Map<Vdev, Finding> {
+  const findings = new Map<Vdev, Finding>()
   const erring = (vdev: Vdev) => {
     const health = devices.get(vdev)
     if (health?.rates) return health.rates.lastDay > 0
@@ -344,7 +375,7 @@ function commonCauseFindings(pool: Pool, devices: Map<Vdev, DeviceHealth>): Find
     const count = members.filter(erring).length
     const together = /^mirror/.test(vdev.name) ? count === members.length : count > members.length / 2
     if (together) {
-      findings.push({
+      findings.set(vdev, {
         verdict: 'WARNING',
         message: `${count} of ${members.length} members of ${vdev.name} have errors at once: this points at a shared cable, USB bridge, controller or power supply, not at the disks; replacing disks would not help. Check \`dmesg\` for link resets and the cabling first`,
         next: `zpool clear ${pool.name} && zpool scrub ${pool.name}`,
@@ -353,6 +384,18 @@ function commonCauseFindings(pool: Pool, devices: Map<Vdev, DeviceHealth>): Find
   }
 
   return findings
+}
+
+/**
+ * While every member of a vdev errs at once, advice to replace one of them is wrong: the new disk
+ * would sit behind the same cable or controller, and the resilver reads from members that err too.
+ * Such findings keep their verdict and point at the shared cause's command instead.
+ */
+function pointAtSharedCause(findings: Finding[], shared: Finding | undefined): Finding[] {
+  if (!shared) return findings
+  return findings.map((finding) =>
+    finding.next?.startsWith('lnstore replace-disk ') ? {...finding, message: `${finding.message}; but every member errs at once, so not the disk: fix the shared cause first`, next: shared.next} : finding,
+  )
 }
 
 function latestScrub(pool: Pool, recorded: ScrubRecord | undefined): ScrubRecord | null {

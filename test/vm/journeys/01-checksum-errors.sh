@@ -4,10 +4,7 @@
 # replace-disk` with the new disk put in -> status OK, the node running, no acknowledged write lost.
 . "$(dirname "$0")/lib.sh"
 
-install_machine
-start_writer
-wait_for 120 "the writer's first acknowledged writes" acked_at_least 5
-systemctl start lnstore-check.service # what the check timer runs: lnstore notes the error counters
+machine_in_service
 
 # The fault: silent corruption of disk 2: random bytes over its whole data area (past the 4 MiB
 # of labels and boot area at the start, short of the two labels at the end), written under ZFS's
@@ -45,6 +42,10 @@ say "operator runs: $command"
 operator_runs "$command" || fail "the mailed command failed: $command"
 
 check_recovered
+# The disk taken out still holds an old copy of the channel database: replace-disk offers to clear
+# its ZFS labels while it is attached (the operator said yes), so it can never be imported again.
+[ "$(blkid -p -o value -s TYPE "$(disk 2)-part1" 2>/dev/null)" != zfs_member ] \
+  || fail "the replaced disk 2 still carries the pool's ZFS labels: its old copy of the database could be imported"
 stop_writer
 check_writes
 pass "$latency; '$command' recovered the node"

@@ -4,10 +4,7 @@
 # disk's path filled in and no extra flags -> status OK, node running, nothing lost.
 . "$(dirname "$0")/lib.sh"
 
-install_machine
-start_writer
-wait_for 120 "the writer's first acknowledged writes" acked_at_least 5
-systemctl start lnstore-check.service # what the check timer runs: lnstore notes the pool healthy
+machine_in_service
 
 before=$(mail_count)
 say "unplugging disk 2: $(monitor 'device_del lnstore-disk2' | tr -d '\r' | tail -n 1)"

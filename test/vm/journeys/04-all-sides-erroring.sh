@@ -4,10 +4,7 @@
 # does not tell the operator to replace disks.
 . "$(dirname "$0")/lib.sh"
 
-install_machine
-start_writer
-wait_for 120 "the writer's first acknowledged writes" acked_at_least 5
-systemctl start lnstore-check.service
+machine_in_service
 before=$(mail_count)
 for i in 1 2; do
   zinject -d "$(disk "$i")-part1" -e io -T read -f 25 "$POOL" || fail "zinject refused the I/O fault on disk $i"

@@ -147,6 +147,16 @@ start_writer() {
 acked_at_least() { [ "$(cat "$ACKED" 2>/dev/null | wc -l)" -ge "$1" ]; }
 stop_writer() { systemctl stop journey-writer.service 2>/dev/null || true; }
 
+# The opening of a journey: the operator's machine set up (INIT_DEVICES passes through), the
+# writer running with its first acknowledged writes, and one run of what the check timer runs
+# (lnstore notes the pool healthy and its error counters: the baseline a fault is judged against).
+machine_in_service() {
+  install_machine
+  start_writer
+  wait_for 120 "the writer's first acknowledged writes" acked_at_least 5
+  systemctl start lnstore-check.service || fail "lnstore-check.service (what the check timer runs) failed on the healthy pool"
+}
+
 # Every acknowledged address must be in the wallet (listaddresses); writes lost go to $J/lost.
 check_writes() {
   local listed lost=0 a
@@ -176,10 +186,27 @@ mailed_command() { # grep pattern
     process.exit(1)' "$1"
 }
 
-# Runs a command line as an operator at a terminal: on a pseudo-terminal (script), answering
-# "yes" when lnstore asks for confirmation, no flag added. Its exit status is the command's.
-operator_runs() { # command line
-  { while :; do echo yes; sleep 2; done; } | script -qefc "$1" /dev/null
+# Runs a command line as an operator at a terminal: on a pseudo-terminal (script), answering "yes"
+# to each confirmation lnstore asks for, once it has asked (no flag added), within a deadline (an
+# operator would not wait forever either). Its exit status is the command's.
+operator_runs() { # command line [deadline in seconds, default 1200]
+  local transcript feeder rc
+  transcript=$(mktemp "$J/operator.XXXXXX")
+  exec {feeder}< <(
+    answered=0
+    while :; do
+      asked=$(grep -c 'Type "yes" to go ahead' "$transcript" 2>/dev/null)
+      while [ "$answered" -lt "${asked:-0}" ]; do echo yes; answered=$((answered + 1)); done
+      sleep 1
+    done
+  )
+  local feeder_pid=$!
+  timeout "${2:-1200}" script -qefc "$1" "$transcript" <&"$feeder"
+  rc=$?
+  kill "$feeder_pid" 2>/dev/null
+  exec {feeder}<&-
+  [ "$rc" -ne 124 ] || fail "'$1' did not finish within ${2:-1200} s: $(tail -n 5 "$transcript" | tr '\r\n' '  ')"
+  return "$rc"
 }
 
 # The node runs, lnstore status says OK, the pool is ONLINE, every acknowledged write is there.
