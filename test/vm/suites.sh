@@ -19,7 +19,7 @@ cd "$(dirname "$0")/../.."
 # alerts, preflight) run on zfs-fuse in `npm test`; the status, scrub, replace-disk and ZED paths
 # they share are exercised here. replace-disk and real-node run around the real lightningd
 # (../shared is mounted at /shared in the VM, the image has its libraries); real-node keeps to its
-# ZFS cases here: init, the kill after every step (on one version), an older copy, a rollback.
+# ZFS cases here: init, the kill after every step (on one version), a rolled-back dataset.
 default_suites=(
   test/integration/status.test.ts
   test/integration/scrub.test.ts
