@@ -21,7 +21,8 @@ journey=${LNSTORE_JOURNEY_NAME:-$(basename "$0" .sh)}
 boot=${LNSTORE_VM_BOOT:-1}
 mkdir -p "$J"
 
-say() { echo "journey $journey (boot $boot): $*"; }
+# Each line says the seconds since the machine's set-up began (boot 1), to show where a journey's time goes.
+say() { echo "journey $journey (boot $boot, +$(( $(date +%s) - $(cat "$J/started" 2>/dev/null || date +%s) )) s): $*"; }
 disk() { echo "/dev/disk/by-id/virtio-lnstore-disk$1"; }
 cli() { "$CLN/bin/lightning-cli" --network=regtest --lightning-dir="$DATA" "$@"; }
 now_ms() { date +%s%3N; }
@@ -75,6 +76,7 @@ wait_for() {
 # node as a systemd service on the fake regtest chain, then lnstore set up as the README says.
 install_machine() {
   date +%s >"$J/started"
+  say "set-up begins ($(cut -d' ' -f1 /proc/uptime) s after the kernel started)"
   zstd -dc /shared/prebuilt/cln/core-lightning-*.tar.zst | tar -C /opt -xf - || fail "cannot unpack /shared/prebuilt/cln (is ../shared shared into the VM?)"
   install -m 0755 /shared/prebuilt/cln/fake-bitcoin-cli "$CLN/fake-bitcoin-cli"
   # On PATH as `make install` would put them: lnstore's gate asks lightning-hsmtool whether the
