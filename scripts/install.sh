@@ -90,6 +90,13 @@ if ! command -v zpool >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends zfs-fuse >/dev/null
 fi
 
+# The demo runs the real Core Lightning when the prebuilt one is at hand (../shared/prebuilt/cln
+# beside this checkout; the installed copy is elsewhere, so it is named here), else a stand-in node
+# and it says why.
+prebuilt=$(cd .. && pwd)/shared/prebuilt/cln
+if [ -z "${LNSTORE_CLN_TARBALL:-}" ] && tarball=$(ls "$prebuilt"/core-lightning-*.tar.zst 2>/dev/null | head -n 1) && [ -n "$tarball" ]; then
+  export LNSTORE_CLN_TARBALL=$tarball LNSTORE_FAKE_BITCOIN_CLI=${LNSTORE_FAKE_BITCOIN_CLI:-$prebuilt/fake-bitcoin-cli}
+fi
 echo "== lnstore demo"
 "$link" demo
 echo

@@ -7,6 +7,7 @@ import {fileURLToPath} from 'node:url'
 import {nodeAdapter, type NodeAdapter, type NodeSettings} from '../node/adapter.js'
 import type {Deps} from '../system/deps.js'
 import {commandLine} from '../system/runner.js'
+import {CLN_NETWORK, clnStartCommand, freePort, prepareChain, unpackCln, type ClnPrograms} from './cln.js'
 import {Inbox} from './inbox.js'
 
 export interface DemoStep {
@@ -21,6 +22,8 @@ export interface DemoStep {
 export interface DemoReport {
   sandbox: string
   zfs: string | null
+  /** The node the demo ran: the real lightningd when it is at hand here, else the stand-in. */
+  node: 'lightningd' | 'stand-in'
   pool: string
   kept: boolean
   steps: DemoStep[]
@@ -49,8 +52,14 @@ export interface DemoContext {
   bad: string
   good: string
   spare: string
-  /** The shell command that starts the stand-in node in the background. */
+  /** The shell command that starts the node (lightningd --daemon, or the stand-in in the background). */
   startNode: string
+  /** The real lightningd's programs when it runs here; null: the stand-in runs, for `standInReason`. */
+  cln: ClnPrograms | null
+  /** Why the real node is not at hand (what is missing), when the stand-in runs. */
+  standInReason: string | null
+  /** The process asking the real node for new addresses (acknowledged writes), while it runs. */
+  writer: ChildProcess | null
   nodeSettings: NodeSettings
   node: NodeAdapter
   inbox: Inbox
@@ -78,6 +87,18 @@ export const running = new Set<ChildProcess>()
 
 const STANDIN = fileURLToPath(new URL('standin-node.js', import.meta.url))
 
+/**
+ * The real Core Lightning (src/demo/cln.ts) unpacked into the sandbox, or why it cannot run here;
+ * then the demo runs the stand-in node and says why.
+ */
+function findRealNode(sandbox: string): {cln: ClnPrograms; standInReason: null} | {cln: null; standInReason: string} {
+  try {
+    return {cln: unpackCln(join(sandbox, 'cln')), standInReason: null}
+  } catch (error) {
+    return {cln: null, standInReason: (error as Error).message}
+  }
+}
+
 export async function createDemo(deps: Deps, options: DemoOptions): Promise<DemoContext> {
   const sandbox = await mkdtemp(join(tmpdir(), 'lnstore-demo-'))
   const pool = `lnsdemo${process.pid}`
@@ -91,8 +112,18 @@ export async function createDemo(deps: Deps, options: DemoOptions): Promise<Demo
     olderCopy: join(sandbox, 'older-copy.sqlite3'),
   }
   const [bad, good, spare] = paths.disks
-  const startNode = `nohup ${commandLine([process.execPath, STANDIN, '--data-dir', paths.dataDir, '--ack-log', paths.ackLog])} >>${paths.nodeLog} 2>&1 </dev/null &`
-  const nodeSettings: NodeSettings = {kind: 'rpc', network: 'bitcoin', unit: 'lightningd', startCommand: startNode, dataDir: paths.dataDir}
+  const {cln, standInReason} = findRealNode(sandbox)
+  let startNode: string
+  if (cln) {
+    const chainDir = join(sandbox, 'chain')
+    prepareChain(chainDir)
+    startNode = clnStartCommand(cln, {dataDir: paths.dataDir, chainDir, logFile: paths.nodeLog, port: await freePort()})
+  } else {
+    startNode = `nohup ${commandLine([process.execPath, STANDIN, '--data-dir', paths.dataDir, '--ack-log', paths.ackLog])} >>${paths.nodeLog} 2>&1 </dev/null &`
+  }
+
+  const network = cln ? CLN_NETWORK : 'bitcoin'
+  const nodeSettings: NodeSettings = {kind: 'rpc', network, unit: 'lightningd', startCommand: startNode, dataDir: paths.dataDir}
   const say = (line = '') => options.out(line)
   return {
     deps,
@@ -100,15 +131,18 @@ export async function createDemo(deps: Deps, options: DemoOptions): Promise<Demo
     sandbox,
     pool,
     paths,
-    database: join(paths.dataDir, 'bitcoin', 'lightningd.sqlite3'),
+    database: join(paths.dataDir, network, 'lightningd.sqlite3'),
     bad,
     good,
     spare,
     startNode,
+    cln,
+    standInReason,
+    writer: null,
     nodeSettings,
     node: nodeAdapter(deps, nodeSettings),
     inbox: new Inbox({authOptional: true, disabledCommands: ['STARTTLS']}),
-    report: {sandbox, zfs: null, pool, kept: options.keep, steps: [], passed: false},
+    report: {sandbox, zfs: null, node: cln ? 'lightningd' : 'stand-in', pool, kept: options.keep, steps: [], passed: false},
     releaseZfs: async () => {},
     olderVersion: 0,
     say,

@@ -4,9 +4,9 @@ import {cleanup, DEMO_STEPS} from './steps.js'
 
 /**
  * `lnstore demo`: the whole story of lnstore, for real, in a throwaway sandbox: a ZFS mirror on two
- * files, a stand-in Lightning node writing to it, a corrupted disk found by a scrub, the alert
- * mail, a disk replaced around the running node with every write kept, and a start refused on an
- * older copy of the data. Every step runs lnstore's own commands, as a user would.
+ * files, a Lightning node writing to it (the real lightningd when it is at hand, else a stand-in),
+ * a corrupted disk found by a scrub, the alert mail, a disk replaced around the running node with
+ * every write kept, and a start refused on an older copy of the data. Every step runs lnstore's own commands, as a user would.
  */
 
 const STEP_END_WAIT_MS = 30_000

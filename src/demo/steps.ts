@@ -4,11 +4,12 @@ import {copyFile, mkdir, open, readFile, rm, truncate, writeFile} from 'node:fs/
 import {userInfo} from 'node:os'
 import {join} from 'node:path'
 
-import {pidFile} from '../node/adapter.js'
+import {pidFile, rpcSocket} from '../node/adapter.js'
 import {readDatabase} from '../node/data-version.js'
 import type {StorageEvent} from '../state/events.js'
 import type {StatusResult, VdevView} from '../storage/view.js'
 import {commandLine} from '../system/runner.js'
+import {checkAcknowledged, CLN_WRITER, readAcknowledged} from './cln.js'
 import {expectExit, indent, running, StepFailed, type DemoContext} from './context.js'
 import {ensureZfs} from './zfs-backend.js'
 
@@ -25,7 +26,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 /** The demo's story, one step after another: each gets the shared context and returns what it saw, or throws StepFailed. */
 export const DEMO_STEPS: DemoStepSpec[] = [
   {id: 'pool', title: 'A ZFS mirror of two file-backed disks (lnstore init)', run: makePool},
-  {id: 'node', title: 'A stand-in Lightning node writes channel updates to its database on the pool', run: startWritingNode},
+  {id: 'node', title: 'A Lightning node writes to its database on the pool (the real lightningd when it is at hand here)', run: startWritingNode},
   {id: 'scrub', title: 'A disk goes bad behind ZFS: lnstore scrub finds and repairs it, lnstore status says which', run: corruptAndScrub},
   {id: 'alert', title: 'The alert email arrives (a mail server inside the demo)', run: alertArrives},
   {id: 'replace', title: 'lnstore replace-disk swaps the bad disk; every write the node made is still there', run: replaceDisk},
@@ -33,7 +34,7 @@ export const DEMO_STEPS: DemoStepSpec[] = [
 ]
 
 async function makePool(ctx: DemoContext): Promise<string[]> {
-  const {deps, sandbox, pool, paths, bad, good, startNode, inbox, lnstore} = ctx
+  const {deps, sandbox, pool, paths, bad, good, startNode, cln, nodeSettings, inbox, lnstore} = ctx
   const zfs = await ensureZfs(deps)
   ctx.report.zfs = zfs.kind
   ctx.releaseZfs = zfs.release
@@ -51,7 +52,10 @@ async function makePool(ctx: DemoContext): Promise<string[]> {
       `stateDir: ${paths.state}`,
       'node:',
       '  kind: rpc',
+      `  network: ${nodeSettings.network}`,
       `  startCommand: ${JSON.stringify(startNode)}`,
+      // The start gate asks the node's own hsmtool which node hsm_secret belongs to.
+      ...(cln ? [`  hsmtool: ${JSON.stringify(cln.hsmtool)}`] : []),
       '  stopTimeoutSeconds: 30',
       'alerts:',
       '  to: [you@example.org]',
@@ -66,19 +70,21 @@ async function makePool(ctx: DemoContext): Promise<string[]> {
 }
 
 async function startWritingNode(ctx: DemoContext): Promise<string[]> {
-  const {deps, pool, paths, database, startNode, node, lnstore} = ctx
+  const {deps, pool, paths, database, startNode, node, cln, standInReason, lnstore} = ctx
   const started = await deps.runner.run(['sh', '-c', startNode])
-  if (started.exitCode !== 0) throw new StepFailed(`the stand-in node did not start: ${started.stderr}`)
-  const info = await node.waitUntilAnswering(30_000)
+  if (started.exitCode !== 0) throw new StepFailed(`the ${cln ? 'lightningd' : 'stand-in'} node did not start (exit ${started.exitCode}): ${started.stderr || `its log: ${paths.nodeLog}`}`)
+  const info = await node.waitUntilAnswering(60_000)
+  if (cln) startWriter(ctx)
   // Real blocks for the corruption below to hit (ZFS only checks blocks that hold data).
   const filler = await open(join(paths.dataDir, 'demo-filler.bin'), 'w')
   for (let written = 0; written < 64; written++) await filler.write(randomBytes(1024 ** 2))
   await filler.sync()
   await filler.close()
-  await sleep(1000)
+  if (cln) await acknowledgedMore(ctx, 10)
+  else await sleep(1000)
   // The copy preflight will be shown later: a consistent snapshot through SQLite's backup API.
   const {default: Database} = await import('better-sqlite3')
-  const live = new Database(database, {readonly: true})
+  const live = new Database(database, {readonly: true, timeout: 10_000})
   await live.backup(paths.olderCopy)
   live.close()
   ctx.olderVersion = (await readDatabase(paths.olderCopy)).dataVersion ?? 0
@@ -88,9 +94,40 @@ async function startWritingNode(ctx: DemoContext): Promise<string[]> {
   expectExit(status, [0], 'lnstore status')
   const now = await readDatabase(database, {quickCheck: false})
   return [
-    `node ${info.alias ?? info.id} answers getinfo; data_version ${ctx.olderVersion} when an older copy was kept aside, ${now.dataVersion} now`,
+    cln
+      ? `the real lightningd (Core Lightning, regtest on a chain of its own) ${info.id} answers getinfo; a writer asks it for new addresses, each one a write it commits to its database before answering`
+      : `the stand-in node (src/demo/standin-node.ts) answers getinfo and writes every 20 ms: the real lightningd is not at hand here (${standInReason})`,
+    `data_version ${ctx.olderVersion} when an older copy was kept aside, ${now.dataVersion} now`,
     'first scrub: clean; lnstore status: OK (and it recorded the highest data_version it saw)',
   ]
+}
+
+/** The writer of src/demo/cln-writer.ts: `newaddr` in a loop, each answer logged off the pool. */
+function startWriter(ctx: DemoContext): void {
+  const writer = spawn(process.execPath, [CLN_WRITER, rpcSocket(ctx.nodeSettings), ctx.database, ctx.paths.ackLog], {stdio: ['ignore', 'ignore', 'ignore']})
+  running.add(writer)
+  writer.on('exit', () => running.delete(writer))
+  ctx.writer = writer
+}
+
+/** Stops the writer; resolves once it has exited (an answer in flight is logged whole or not at all). */
+async function stopWriter(ctx: DemoContext): Promise<void> {
+  const {writer} = ctx
+  ctx.writer = null
+  if (!writer || writer.exitCode !== null || writer.signalCode !== null) return
+  const exited = new Promise((resolve) => writer.once('exit', resolve))
+  writer.kill('SIGTERM')
+  await exited
+}
+
+/** Waits until the real node has acknowledged `count` more writes (it runs and writes). */
+async function acknowledgedMore(ctx: DemoContext, count: number, timeoutMs = 60_000): Promise<void> {
+  const target = readAcknowledged(ctx.paths.ackLog).length + count
+  const deadline = ctx.deps.now() + timeoutMs
+  while (readAcknowledged(ctx.paths.ackLog).length < target) {
+    if (ctx.deps.now() > deadline) throw new StepFailed(`lightningd acknowledged ${readAcknowledged(ctx.paths.ackLog).length} of ${target} writes within ${timeoutMs / 1000} s (its log: ${ctx.paths.nodeLog})`)
+    await sleep(100)
+  }
 }
 
 async function corruptAndScrub(ctx: DemoContext): Promise<string[]> {
@@ -140,11 +177,12 @@ async function replaceDisk(ctx: DemoContext): Promise<string[]> {
     expectExit(await lnstore(args), [0], 'lnstore replace-disk')
   }
 
-  return [...(await everyWriteKept(ctx)), `node down for ${await downtime(ctx)} s while the disk was replaced`]
+  return [...(await (ctx.cln ? everyAddressKept(ctx) : everyWriteKept(ctx))), `node down for ${await downtime(ctx)} s while the disk was replaced`]
 }
 
 async function refuseOlderData(ctx: DemoContext): Promise<string[]> {
   const {paths, database, node, lnstore} = ctx
+  await stopWriter(ctx)
   await node.stop(30_000)
   const before = await lnstore(['preflight'])
   expectExit(before, [0], 'lnstore preflight on the data the node left')
@@ -154,10 +192,28 @@ async function refuseOlderData(ctx: DemoContext): Promise<string[]> {
   const after = await lnstore(['preflight'])
   expectExit(after, [2], 'lnstore preflight on the older copy')
   if (!/data_version/.test(after.stdout)) throw new StepFailed('lnstore preflight refused, but not because of the data_version')
-  return [`node stopped at data_version ${stoppedAt}; preflight: may start`, `older copy (data_version ${ctx.olderVersion}) put in place; preflight: DO NOT START (exit 2), and the refusal is mailed`]
+  return [
+    `node stopped at data_version ${stoppedAt}; preflight: may start`,
+    `older copy (data_version ${ctx.olderVersion}) put in place${ctx.cln ? ' (lightningd itself would start on it without a word, and hand out again addresses it already gave out)' : ''}; preflight: DO NOT START (exit 2), and the refusal is mailed`,
+  ]
 }
 
-/** The node acknowledged each write after committing it: all must be in the database, in order, and it must pass quick_check. */
+/**
+ * The real node, back after the replace: it writes again, every address it handed out is still in
+ * its wallet, data_version never went below what it acknowledged, and the database passes quick_check.
+ */
+async function everyAddressKept(ctx: DemoContext): Promise<string[]> {
+  await acknowledgedMore(ctx, 5)
+  await stopWriter(ctx)
+  const check = await checkAcknowledged(rpcSocket(ctx.nodeSettings), ctx.database, ctx.paths.ackLog)
+  const reading = await readDatabase(ctx.database)
+  if (reading.check !== 'ok') throw new StepFailed(`the database fails quick_check: ${reading.check}`)
+  if (check.lost.length > 0) throw new StepFailed(`${check.lost.length} of the ${check.acknowledged} addresses lightningd handed out are no longer in its wallet (first: ${check.lost[0]})`)
+  if (check.dataVersion < check.highestAcknowledgedDataVersion) throw new StepFailed(`data_version ${check.dataVersion} is below ${check.highestAcknowledgedDataVersion}, seen after an acknowledged write`)
+  return [`${check.acknowledged} addresses handed out by lightningd (each a write it committed), all still in its wallet (key index up to ${check.bip86MaxIndex}); data_version ${check.dataVersion}, never below what it acknowledged; quick_check ok`]
+}
+
+/** The stand-in acknowledged each write after committing it: all must be in the database, in order, and it must pass quick_check. */
 async function everyWriteKept({paths, database}: DemoContext): Promise<string[]> {
   const acknowledged = (await readFile(paths.ackLog, 'utf8')).trim().split('\n').map(Number)
   const reading = await readDatabase(database)
@@ -182,6 +238,7 @@ async function downtime({paths}: DemoContext): Promise<string> {
 
 export async function cleanup(ctx: DemoContext): Promise<string[]> {
   const {deps, options, sandbox, pool, paths, node, nodeSettings, inbox} = ctx
+  await stopWriter(ctx)
   const pid = Number((await readFile(pidFile(nodeSettings), 'utf8').catch(() => '')).trim())
   if (pid > 0) {
     try {

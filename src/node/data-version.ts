@@ -86,9 +86,11 @@ async function readDatabaseAsItIs(path: string, options: {quickCheck?: boolean})
     const nodeId = hasBlobs ? (database.prepare("SELECT blobval FROM vars WHERE name = 'node_id'").get() as {blobval?: unknown} | undefined)?.blobval : undefined
     return {path, dataVersion: row?.intval === undefined || row.intval === null ? null : Number(row.intval), check, ...(Buffer.isBuffer(nodeId) ? {nodeId: nodeId.toString('hex')} : {})}
   } catch (error) {
-    const code = (error as {code?: string}).code
-    // A damaged file is a finding about the data, not a failure to look.
+    const code = (error as {code?: string}).code ?? ''
+    // A damaged file is a finding about the data, not a failure to look; so is one the storage
+    // cannot read back (ZFS answers EIO for a block with no good copy left: SQLITE_IOERR_*).
     if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB') return {path, dataVersion: null, check: `unreadable: ${(error as Error).message}`}
+    if (code.startsWith('SQLITE_IOERR')) return {path, dataVersion: null, check: `unreadable: ${(error as Error).message} (${code}: the storage returned a read error)`}
     if (code === 'SQLITE_BUSY') throw new Error(`${path} stayed locked for 10 s: is the node running? (check it before the node starts)`)
     throw error
   } finally {

@@ -50,7 +50,9 @@ export async function checkStatus(deps: Deps, options: StatusOptions): Promise<S
       const mount = checkDataDirMount(parseMountInfo(await deps.readFile('/proc/self/mountinfo')), options.config.dataDir, options.config.dataset)
       if (mount) findings.push(mount)
       // Only the mounted dataset holds the node's real data: a leftover directory proves nothing.
-      else findings.push(...(await observeNodeData(options.config.dataDir, options.stateDir, now, 'status')))
+      // On a pool that cannot do I/O (SUSPENDED: failmode=wait blocks every read that misses the
+      // cache, for ever, and the node hung mid-commit holds SQLite's lock) the pool's verdict says it all.
+      else if (!cannotDoIo(report, options.config.dataset)) findings.push(...(await observeNodeData(options.config.dataDir, options.stateDir, now, 'status')))
     }
   }
 
@@ -64,6 +66,14 @@ export async function checkStatus(deps: Deps, options: StatusOptions): Promise<S
     checkedAt: now,
   }
 }
+
+/** The dataset's pool is SUSPENDED, FAULTED or UNAVAIL: reading files on it may block in the kernel or fail. */
+function cannotDoIo(report: StatusReport, dataset: string): boolean {
+  const pool = report.pools.find((candidate) => candidate.name === dataset.split('/')[0])
+  return pool !== undefined && NO_IO_STATES.has(pool.state)
+}
+
+const NO_IO_STATES = new Set(['SUSPENDED', 'FAULTED', 'UNAVAIL'])
 
 /** The configured pools that are imported; one that is not is CRITICAL, with the command that brings it back. */
 async function importedOf(zpool: Zpool, configured: string[], findings: Finding[]): Promise<string[]> {

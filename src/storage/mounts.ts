@@ -64,7 +64,9 @@ export function checkDataDirMount(mounts: MountEntry[], dataDir: string, dataset
   const directory = dataDir.replace(/\/+$/, '') || '/'
   // The last entry wins: a later mount over the same point hides the earlier one.
   const mounted = mounts.findLast((entry) => entry.mountPoint === directory)
-  const fix = `zpool import -a; zfs mount ${dataset}`
+  // `zfs mount -a`, not `zfs mount DATASET`: when the import mounted it already, the named mount
+  // fails ("filesystem already mounted") and the advice, run as printed, would end in an error.
+  const fix = 'zpool import -a; zfs mount -a'
   if (!mounted) {
     return {verdict: 'CRITICAL', message: `the node data directory ${directory} is not a mount point: dataset ${dataset} is not mounted there, so the node would write to the root filesystem`, next: fix}
   }

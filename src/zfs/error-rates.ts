@@ -77,3 +77,25 @@ export function worstBurst(increments: ErrorIncrement[], kind: 'cksum' | 'io', r
 
   return worst
 }
+
+/**
+ * Errors that every member of a redundant vdev gained in the same interval come from what the
+ * members share (a cable, a controller, a pool suspended because all of them failed), not from any
+ * one disk. Once a member's counters were reset after them (`zpool clear`, the documented way back
+ * once the cause is fixed), they are settled: they no longer count against that disk's rates, so a
+ * recovered pool is not "failing" for weeks. Errors that are one disk's own, or that continue
+ * after the clear, still count. Returns each member's increments without the settled ones, and
+ * how many errors each had settled.
+ */
+export function withoutSettledSharedErrors(members: ErrorIncrement[][]): {increments: ErrorIncrement[][]; settled: number[]} {
+  if (members.length < 2) return {increments: members, settled: members.map(() => 0)}
+  const overlaps = (a: ErrorIncrement, b: ErrorIncrement) => a.from < b.to && b.from < a.to
+  const shared = (member: number, increment: ErrorIncrement) =>
+    members.every((others, index) => index === member || others.some((other) => total(other) > 0 && overlaps(increment, other)))
+  const result = members.map((increments, member) => {
+    const lastReset = increments.findLastIndex((increment) => increment.afterReset)
+    const settled = increments.filter((increment, index) => index < lastReset && total(increment) > 0 && shared(member, increment))
+    return {increments: increments.filter((increment) => !settled.includes(increment)), settled: settled.reduce((sum, increment) => sum + total(increment), 0)}
+  })
+  return {increments: result.map((entry) => entry.increments), settled: result.map((entry) => entry.settled)}
+}

@@ -1,6 +1,6 @@
 import type {HealthConfig} from '../config/schema.js'
 import {deviceKey, type History, type ScrubRecord} from '../state/history.js'
-import {errorIncrements, errorRates, worstBurst, type ErrorRates} from './error-rates.js'
+import {errorIncrements, errorRates, withoutSettledSharedErrors, worstBurst, type ErrorIncrement, type ErrorRates} from './error-rates.js'
 import {isLeaf, walkVdevs, type DataErrors, type Pool, type StatusReport, type Vdev} from './status-model.js'
 import type {PoolCapacity} from './zpool.js'
 import {formatBytes, formatDuration} from '../storage/units.js'
@@ -58,7 +58,9 @@ function evaluatePool(pool: Pool, input: HealthInput): PoolHealth {
   const {config, now} = input
   const findings: Finding[] = []
   const devices = new Map<Vdev, DeviceHealth>()
-  for (const top of pool.vdevs) for (const vdev of walkVdevs([top])) if (isLeaf(vdev)) devices.set(vdev, evaluateDevice(pool, top, vdev, input))
+  const {increments, settled} = deviceIncrements(pool, input.history)
+  for (const top of pool.vdevs) for (const vdev of walkVdevs([top])) if (isLeaf(vdev)) devices.set(vdev, evaluateDevice(pool, top, vdev, input, increments.get(vdev)))
+  findings.push(...settled)
 
   findings.push(...stateFindings(pool))
   if (!pool.complete) findings.push({verdict: 'UNKNOWN', message: 'the status output is incomplete (truncated?), so the pool cannot be judged', next: `zpool status ${pool.name}`})
@@ -139,7 +141,30 @@ function stateFindings(pool: Pool): Finding[] {
   }
 }
 
-function evaluateDevice(pool: Pool, top: Vdev, vdev: Vdev, input: HealthInput): DeviceHealth {
+/**
+ * Each leaf's error increments from its history (null: no history), without the errors that every
+ * member of its vdev gained at once and that a `zpool clear` settled since; those are said once, as OK.
+ */
+function deviceIncrements(pool: Pool, history: History): {increments: Map<Vdev, ErrorIncrement[] | null>; settled: Finding[]} {
+  const increments = new Map<Vdev, ErrorIncrement[] | null>()
+  const settled: Finding[] = []
+  for (const top of pool.vdevs) {
+    const members = [...walkVdevs([top])].filter(isLeaf)
+    const own = members.map((vdev) => history.devices[deviceKey(pool, vdev)]?.samples)
+    const cleaned = tolerance(top) > 0 && own.every(Boolean) ? withoutSettledSharedErrors(own.map((samples) => errorIncrements(samples!))) : null
+    for (const [index, vdev] of members.entries()) increments.set(vdev, cleaned ? cleaned.increments[index] : own[index] ? errorIncrements(own[index]) : null)
+    if (cleaned && cleaned.settled.some((count) => count > 0)) {
+      settled.push({
+        verdict: 'OK',
+        message: `errors came on every member of ${top.name} at once (${members.map((vdev, index) => `${vdev.name}: ${cleaned.settled[index]}`).join(', ')}) before the last \`zpool clear\`: a shared cause (cable, controller, the pool suspended), not counted against the disks`,
+      })
+    }
+  }
+
+  return {increments, settled}
+}
+
+function evaluateDevice(pool: Pool, top: Vdev, vdev: Vdev, input: HealthInput, increments: ErrorIncrement[] | null = null): DeviceHealth {
   const {config, now} = input
   const key = deviceKey(pool, vdev)
   const findings: Finding[] = []
@@ -157,11 +182,9 @@ function evaluateDevice(pool: Pool, top: Vdev, vdev: Vdev, input: HealthInput): 
     findings.push({verdict: 'CRITICAL', message: 'ZFS marked it "too many errors"', next: replace})
   }
 
-  const history = input.history.devices[key]
-  const increments = history ? errorIncrements(history.samples) : []
-  const rates = history ? errorRates(increments, now, config.slowBurn.days) : null
-  const cksumBurst = worstBurst(increments, 'cksum', config.checksumBurst)
-  const ioBurst = worstBurst(increments, 'io', config.ioBurst)
+  const rates = increments ? errorRates(increments, now, config.slowBurn.days) : null
+  const cksumBurst = worstBurst(increments ?? [], 'cksum', config.checksumBurst)
+  const ioBurst = worstBurst(increments ?? [], 'io', config.ioBurst)
   for (const [burst, rule, kind] of [
     [cksumBurst, config.checksumBurst, 'checksum'],
     [ioBurst, config.ioBurst, 'read/write'],

@@ -6,6 +6,7 @@ import type {Deps} from '../system/deps.js'
 import {runChecked} from '../system/runner.js'
 import {vdevsWithoutRedundancy} from './health.js'
 import {fileDialectCache} from './dialect-cache.js'
+import type {Pool} from './status-model.js'
 import {Zpool} from './zpool.js'
 
 /** What the start gate says of the pool and the dataset before it reads the node's data (mode zfs). */
@@ -16,16 +17,19 @@ export async function zfsStartGate(deps: Deps, config: Config, stateDir: string)
   // Whatever sits in that directory is not the pool's data: reading it would prove nothing.
   if (mount) return {findings: [mount], dataPresent: false, poolHistory: null}
   const pool = dataset.split('/')[0]
-  const findings = [...(await poolFindings(deps, pool, config.allowDegradedStart, stateDir)), ...(await datasetFindings(deps, dataset))]
+  const [status] = (await new Zpool(deps.runner, 'zpool', fileDialectCache(stateDir)).status([pool])).report.pools
+  if (!status) return {findings: [{verdict: 'CRITICAL', message: `the pool ${pool} is not imported`, next: `zpool import ${pool}`}], dataPresent: false, poolHistory: null}
+  if (status.state === 'SUSPENDED' || status.state === 'FAULTED' || status.state === 'UNAVAIL') {
+    // No reads of the node's files: on a suspended pool they block in the kernel past systemd's start timeout.
+    return {findings: [{verdict: 'CRITICAL', message: `the pool ${pool} is ${status.state}`, next: `zpool status -v ${pool}`}], dataPresent: false, poolHistory: null}
+  }
+
+  const findings = [...poolFindings(status, config.allowDegradedStart), ...(await datasetFindings(deps, dataset))]
   return {findings, dataPresent: true, poolHistory: {pool, dataset}}
 }
 
-async function poolFindings(deps: Deps, pool: string, allowDegradedStart: boolean, stateDir: string): Promise<Finding[]> {
-  const [status] = (await new Zpool(deps.runner, 'zpool', fileDialectCache(stateDir)).status([pool])).report.pools
-  if (!status) return [{verdict: 'CRITICAL', message: `the pool ${pool} is not imported`, next: `zpool import ${pool}`}]
-  if (status.state === 'SUSPENDED' || status.state === 'FAULTED' || status.state === 'UNAVAIL') {
-    return [{verdict: 'CRITICAL', message: `the pool ${pool} is ${status.state}`, next: `zpool status -v ${pool}`}]
-  }
+function poolFindings(status: Pool, allowDegradedStart: boolean): Finding[] {
+  const pool = status.name
 
   const exposed = vdevsWithoutRedundancy(status)
   if (exposed.length === 0) return []

@@ -1,11 +1,11 @@
 import {expect} from 'chai'
 import {spawnSync} from 'node:child_process'
-import {copyFileSync, mkdirSync, openSync, readFileSync, realpathSync, rmSync, writeFileSync, writeSync, closeSync, existsSync} from 'node:fs'
+import {copyFileSync, mkdirSync, openSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync, writeSync, closeSync, existsSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {BIN, lnstore, lnstoreAsync} from '../support/cli.js'
 import {alertConfig, TestSmtpServer} from '../support/smtp.js'
-import {ensureZfs, sh, ZfsSandbox, type PoolHandle} from '../support/zfs-sandbox.js'
+import {backend, ensureZfs, sh, ZfsSandbox, type PoolHandle} from '../support/zfs-sandbox.js'
 
 /** `lnstore preflight`, the node's start gate, on a real zfs-fuse pool and a real SQLite database shaped like Core Lightning's. */
 describe('lnstore preflight on real ZFS (zfs-fuse)', function () {
@@ -121,6 +121,45 @@ describe('lnstore preflight on real ZFS (zfs-fuse)', function () {
     }
   })
 
+  it('refuses, with a CRITICAL naming it, a database whose first block the pool cannot read back (no good copy left), where it used to fail to check; status names it too', function () {
+    const damaged = sandbox.createPool('lnsioerr', [], sandbox.devices(1))
+    const damagedDataset = `${damaged.name}/lightning`
+    const damagedDir = join(sandbox.dir, 'lightning-ioerr')
+    sh('zfs', ['create', '-o', `mountpoint=${damagedDir}`, damagedDataset])
+    mkdirSync(join(damagedDir, 'bitcoin'))
+    const damagedDb = join(damagedDir, 'bitcoin', 'lightningd.sqlite3')
+    sh('sqlite3', [damagedDb, "CREATE TABLE vars (name VARCHAR(32), val VARCHAR(255), intval INTEGER, blobval BLOB, PRIMARY KEY (name)); INSERT INTO vars (name, intval) VALUES ('data_version', 7); CREATE TABLE filler (x BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) INSERT INTO filler SELECT randomblob(1000) FROM n;"])
+    const config = join(sandbox.dir, 'config-ioerr.json')
+    // A single disk: its lack of redundancy is allowed here, so the database is the only refusal.
+    writeFileSync(config, JSON.stringify({pools: [damaged.name], dataDir: damagedDir, dataset: damagedDataset, mode: 'zfs', allowDegradedStart: true}))
+    const damagedEnv = {LNSTORE_CONFIG: config, LNSTORE_STATE_DIR: join(sandbox.dir, 'state-ioerr')}
+    expect(lnstore(['preflight'], {env: damagedEnv}).status).to.equal(0)
+    // The file's first block (SQLite's page 1, read by every open) overwritten on the disk, found with zdb.
+    sh('sync', [])
+    const blocks = sh('zdb', ['-ddddd', damagedDataset, String(statSync(damagedDb).ino)])
+    const first = /^\s+0\s+L0\s+0:([0-9a-f]+):([0-9a-f]+)/m.exec(blocks)
+    expect(first, `zdb listed no first data block:\n${blocks}`).to.not.equal(null)
+    const [offset, size] = [Number.parseInt(first![1], 16), Number.parseInt(first![2], 16)]
+    sh('zpool', ['export', damaged.name])
+    const device = backend === 'kernel' ? `${damaged.devices[0]}-part1` : damaged.devices[0]
+    // Behind ZFS's labels and boot area (4 MiB), as in the data area of a whole-disk partition.
+    sh('dd', ['if=/dev/urandom', `of=${device}`, 'bs=512', `seek=${(0x400000 + offset) / 512}`, `count=${size / 512}`, 'conv=notrunc,fsync', 'status=none'])
+    sandbox.importPool(damaged.name)
+    expect(spawnSync('cat', [damagedDb]).status, 'the overwritten block still reads back: the fault did not take').to.not.equal(0)
+
+    const refused = lnstore(['preflight', '--json'], {env: damagedEnv})
+    expect(refused.status, refused.stdout + refused.stderr).to.equal(2)
+    expect(refused.json().database.check).to.match(/^unreadable: .*SQLITE_IOERR/)
+    expect(refused.json().findings).to.deep.include({
+      verdict: 'CRITICAL',
+      message: `${damagedDb} fails SQLite's quick_check: ${refused.json().database.check}`,
+      next: "do not start the node on it: restore the pool's data (zpool status -v) or ask for help",
+    })
+    const status = lnstore(['status', '--no-alert'], {env: damagedEnv})
+    expect(status.status, status.stdout + status.stderr).to.equal(2)
+    expect(status.stdout).to.contain(`${damagedDb} is the node's channel database, and it is damaged`)
+  })
+
   it('refuses when its own record is damaged, and says how to accept the data deliberately', () => {
     const state = join(env.LNSTORE_STATE_DIR!, 'freshness.json')
     writeFileSync(state, '{"version": 1, "highWa')
@@ -167,7 +206,7 @@ describe('lnstore preflight on real ZFS (zfs-fuse)', function () {
       const [mail] = await server.waitFor(1)
       expect(mail.subject).to.match(/^\[lnstore\] CRITICAL: preflight kept the Lightning node on \S+ from starting: the node data directory .+ is not a mount point/)
       expect(mail.to).to.deep.equal(['ops@example.org', 'node-owner@example.org'])
-      expect(mail.text).to.contain(`zpool import -a; zfs mount ${dataset}`)
+      expect(mail.text).to.contain('zpool import -a; zfs mount -a')
     } finally {
       sh('zfs', ['mount', dataset])
       await server.stop()

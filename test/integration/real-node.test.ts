@@ -8,7 +8,7 @@ import {nodeAdapter, nodeSettings} from '../../src/node/adapter.js'
 import {systemDeps} from '../../src/system/deps.js'
 import {ClnNode, NETWORK, writeSummary} from '../support/cln.js'
 import {BIN, lnstore} from '../support/cli.js'
-import {waitFor} from '../support/wait.js'
+import {WAIT_DEADLINE_MS, waitFor} from '../support/wait.js'
 import {backend, ensureZfs, listsDevice, sh, ZfsSandbox, type PoolHandle} from '../support/zfs-sandbox.js'
 import {REPLACE_STEPS_TO_KILL_AFTER, stepsDone} from '../support/journal.js'
 
@@ -39,13 +39,16 @@ describe(`lnstore with the real lightningd (${backend})`, function () {
     env: NodeJS.ProcessEnv
   }
 
-  /** A two-way mirror with the node's dataset, and a real node started on it (not yet writing). */
-  async function scenario(options: {fillerMb?: number} = {}): Promise<Scenario> {
+  /**
+   * The node's dataset on a two-way mirror of its own, or on `pool` (the start-gate cases share one:
+   * the VM has 20 disks for the whole file), and a real node started on it (not yet writing).
+   */
+  async function scenario(options: {fillerMb?: number; pool?: PoolHandle} = {}): Promise<Scenario> {
     const id = count++
     const root = join(sandbox.dir, `real-${id}`)
     mkdirSync(root, {recursive: true})
-    const pool = sandbox.createPool(`lnsreal${id}x`, ['mirror'], sandbox.devices(2, 256))
-    const dataset = `${pool.name}/lightning`
+    const pool = options.pool ?? sandbox.createPool(`lnsreal${id}x`, ['mirror'], sandbox.devices(2, 256))
+    const dataset = `${pool.name}/lightning${id}`
     const dataDir = join(root, '.lightning')
     sh('zfs', ['create', '-o', `mountpoint=${dataDir}`, dataset])
     if (options.fillerMb) sh('dd', ['if=/dev/urandom', `of=${join(dataDir, 'filler')}`, 'bs=1M', `count=${options.fillerMb}`, 'conv=fsync', 'status=none'])
@@ -94,7 +97,7 @@ describe(`lnstore with the real lightningd (${backend})`, function () {
         const child = spawn(process.execPath, [BIN, 'replace-disk', ...args], {env: {...process.env, ...s.env}, stdio: ['ignore', 'ignore', 'pipe']})
         let stderr = ''
         child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk))
-        await waitFor(`step ${step} done (or lnstore ended)`, () => done().includes(step) || child.exitCode !== null, {deadlineMs: 300_000, seen: () => `done: ${done().join(' ')}`})
+        await waitFor(`step ${step} done (or lnstore ended)`, () => done().includes(step) || child.exitCode !== null, {deadlineMs: Math.max(300_000, WAIT_DEADLINE_MS), seen: () => `done: ${done().join(' ')}`})
         if (child.exitCode !== null && child.exitCode !== 0) throw new Error(`replace-disk ended (exit ${child.exitCode}) before the kill after ${step}: ${stderr}`)
         child.kill('SIGKILL')
         await new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve(null)))
@@ -115,7 +118,7 @@ describe(`lnstore with the real lightningd (${backend})`, function () {
       await s.node.acknowledgedMore(10)
       await s.node.stopWriter()
       const check = await s.node.checkWrites()
-      writeSummary(`replace-disk, kind ${kind}, killed after ${kills.join(', ')}`, check, {downtimeSeconds: report.downtimeSeconds, kills: kills.length})
+      writeSummary(`replace-disk, node kind ${kind}, lnstore killed after every step`, check, {downtimeSeconds: report.downtimeSeconds, killedAfter: kills})
       expect(check.lost).to.deep.equal([])
       expect(check.dataVersion).to.be.at.least(check.highestAcknowledgedDataVersion)
       expect(check.dataVersion).to.be.at.least(report.freshness.atStop.dataVersion)
@@ -180,10 +183,13 @@ describe(`lnstore with the real lightningd (${backend})`, function () {
 
   describe('the start gate (preflight) refuses what the real node would silently accept', () => {
     const preflight = (s: Scenario, ...args: string[]) => lnstore(['preflight', ...args], {env: s.env})
+    let shared: PoolHandle | undefined
+    /** The pool these cases' datasets share (the gate reads the pool's history for its own dataset only). */
+    const sharedPool = () => (shared ??= sandbox.createPool(`lnsgate${count}x`, ['mirror'], sandbox.devices(2, 256)))
 
     /** A node that wrote, stopped through its own `stop`, and whose stop lnstore recorded. */
     async function stoppedNode(): Promise<Scenario> {
-      const s = await scenario()
+      const s = await scenario({pool: sharedPool()})
       s.node.startWriter()
       await s.node.acknowledgedMore(10)
       await s.node.stopWriter()
@@ -245,7 +251,7 @@ describe(`lnstore with the real lightningd (${backend})`, function () {
 
     it('another node\'s database (the node id its hsm_secret gives differs), and a node id that cannot be checked', async () => {
       const s = await stoppedNode()
-      const other = await scenario()
+      const other = await scenario({pool: sharedPool()})
       await other.node.stop()
       copyFileSync(other.node.database, s.node.database)
       const refused = preflight(s)

@@ -76,6 +76,30 @@ describe('health verdicts', () => {
     expect(vdb.findings[0].message).to.match(/^20 errors over the last 30 days: plan a replacement/)
   })
 
+  it('errors every member gained at once stop counting against the disks once `zpool clear` settled them (a suspended pool, a cable); a disk\'s own errors, or errors after the clear, still count', () => {
+    const before = recordReport(EMPTY_HISTORY, mirror(), NOW - 40 * 60_000, 35)
+    const suspended = recordReport(before, mirror({vdb: 68, vdc: 61}), NOW - 30 * 60_000, 35)
+    // While it lasts: a burst on each disk, pointing at what they share.
+    const during = judge(mirror({vdb: 68, vdc: 61}), {history: suspended})
+    expect(deviceFindings(during, 'vdb').verdict).to.equal('CRITICAL')
+    expect(messages(during.pools[0].findings).join('\n')).to.contain('2 of 2 members of mirror-0 have errors at once')
+
+    const cleared = recordReport(suspended, mirror(), NOW, 35)
+    const after = judge(mirror(), {history: cleared, capacity: 40})
+    expect(after.verdict).to.equal('OK')
+    expect(deviceFindings(after, 'vdb').rates).to.include({lastHour: 0, lastDay: 0, lastWindow: 0})
+    expect(messages(after.pools[0].findings)).to.include(
+      'OK: errors came on every member of mirror-0 at once (vdb: 68, vdc: 61) before the last `zpool clear`: a shared cause (cable, controller, the pool suspended), not counted against the disks',
+    )
+
+    // One disk's own errors are its own, cleared or not.
+    const alone = recordReport(recordReport(before, mirror({vdb: 68}), NOW - 30 * 60_000, 35), mirror(), NOW, 35)
+    expect(deviceFindings(judge(mirror(), {history: alone}), 'vdb').findings[0].message).to.match(/^68 errors over the last 30 days: plan a replacement/)
+    // Errors that go on after the clear count again.
+    const again = recordReport(cleared, mirror({vdb: 12, vdc: 12}), NOW + 60_000, 35)
+    expect(deviceFindings(judge(mirror({vdb: 12, vdc: 12}), {history: again, now: NOW + 60_000}), 'vdb').verdict).to.equal('CRITICAL')
+  })
+
   it('errors on every member of a mirror at once point at the cable or controller', () => {
     const health = judge(mirror({vdb: 3, vdc: 4}))
     expect(messages(health.pools[0].findings)).to.include(

@@ -26,7 +26,7 @@ describe('node data directory mount', () => {
 
   it('is CRITICAL when the directory is a plain directory on the root filesystem', () => {
     const finding = checkDataDirMount(mounts, '/home/alice/.lightning', 'tank/lightning')
-    expect(finding).to.deep.include({verdict: 'CRITICAL', next: 'zpool import -a; zfs mount tank/lightning'})
+    expect(finding).to.deep.include({verdict: 'CRITICAL', next: 'zpool import -a; zfs mount -a'})
     expect(finding?.message).to.match(/is not a mount point/)
   })
 

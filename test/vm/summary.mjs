@@ -34,7 +34,14 @@ for (let i = 0; i + 3 < args.length; i += 4) {
     results.set(`${suite}\u0000${title}`, {state, ms, reason, error})
   }
 
-  runs.push({variant, version, exit: Number(exit), seconds: Number(seconds), results})
+  // The real lightningd's figures per run (test/support/cln.ts writeSummary): a title each.
+  const nodeRuns = new Map()
+  for (const match of text.matchAll(/^LNSTORE-NODE-RUN (\{.*\})$/gm)) {
+    const figures = JSON.parse(match[1])
+    nodeRuns.set(figures.title, figures)
+  }
+
+  runs.push({variant, version, exit: Number(exit), seconds: Number(seconds), results, nodeRuns})
 }
 
 const rows = [...new Set(runs.flatMap((run) => [...run.results.keys()]))]
@@ -55,6 +62,17 @@ for (const key of rows) {
   const cells = runs.map((run) => run.results.get(key))
   const reasons = [...new Set(cells.filter((result) => result?.reason).map((result) => result.reason))]
   console.log(line(cells.map(cell), `  ${title}${reasons.length > 0 ? ` (skipped: ${reasons.join('; ')})` : ''}`))
+}
+
+// Issue 14: per run around the real node, acknowledged writes, lost writes (must be 0), the node's
+// downtime (lnstore's report, else the longest gap between acknowledged writes) and kills survived.
+const nodeTitles = [...new Set(runs.flatMap((run) => [...run.nodeRuns.keys()]))]
+if (nodeTitles.length > 0) {
+  const nodeCell = (entry) =>
+    (entry ? `ack ${entry.acknowledged} lost ${entry.lost}${entry.lost > 0 ? '(!)' : ''} down ${Math.round(entry.downtimeSeconds ?? entry.longestGapSeconds)}s kills ${entry.kills}` : 'not run').padEnd(36)
+  console.log('\n  the real lightningd, per run: acknowledged writes, lost writes (must be 0), node downtime, kills of lnstore survived')
+  console.log(line(runs.map((run) => (run.version === run.variant ? run.variant : `OpenZFS ${run.version}`).padEnd(36)), 'run'))
+  for (const title of nodeTitles) console.log(line(runs.map((run) => nodeCell(run.nodeRuns.get(title))), `  ${title}`))
 }
 
 for (const run of runs) {

@@ -39,6 +39,9 @@ advice=$(grep -oE 'zpool clear [^ ]+' "$J/status.out" | head -n 1)
 [ -n "$advice" ] || fail "lnstore status does not advise zpool clear for the suspended pool"
 say "the disks are back; operator runs: $advice"
 timeout 240 bash -c "$advice" || fail "'$advice' failed"
+# Writes that missed a side while the pool was suspended are resilvered once it resumes: the
+# operator waits for that before calling the pool healthy.
+timeout 600 zpool wait -t resilver "$POOL" || fail "the resilver after '$advice' did not end within 600 s"
 systemctl is-active --quiet lightningd.service || systemctl restart lightningd.service
 check_recovered
 pass "suspended pool said in ${took} s, mailed, '$advice' resumed it"

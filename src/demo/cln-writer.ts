@@ -1,13 +1,14 @@
 /**
- * The real node's writer, run as its own process by ClnNode.startWriter: `newaddr` in a loop;
+ * The real node's writer, run as its own process (by the demo, and by the tests' ClnNode.startWriter:
+ * off their event loop, so that it goes on while they wait for lnstore): `newaddr` in a loop;
  * each answer (an acknowledged write) is appended to the ack log as one JSON line with its key
  * index (listaddresses) and the data_version read just after. While the node is down it keeps
- * trying. Usage: cln-writer.ts SOCKET DATABASE ACK_LOG
+ * trying. Usage: cln-writer.js SOCKET DATABASE ACK_LOG
  */
 import Database from 'better-sqlite3'
 import {appendFileSync} from 'node:fs'
 
-import {rpcCall} from '../../src/node/rpc.js'
+import {rpcCall} from '../node/rpc.js'
 
 const [socket, databasePath, ackLog] = process.argv.slice(2)
 let stopping = false
