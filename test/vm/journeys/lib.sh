@@ -160,16 +160,19 @@ machine_in_service() {
 }
 
 # Every acknowledged address must be in the wallet (listaddresses); writes lost go to $J/lost.
+# Only the writes acknowledged before the listing count: a writer still running acknowledges more
+# while listaddresses runs (counting those as lost failed journey 1 with "18 of 136").
 check_writes() {
-  local listed lost=0 a
+  local listed lost=0 a upto
+  upto=$(wc -l <"$ACKED" 2>/dev/null || echo 0)
   listed=$(cli listaddresses 2>/dev/null) || fail "the node does not answer listaddresses"
   while read -r a; do
     [ -n "$a" ] || continue
     grep -qF "\"$a\"" <<<"$listed" || lost=$((lost + 1))
-  done <"${ACKED}"
+  done < <(head -n "$upto" "$ACKED")
   echo "$lost" >"$J/lost"
-  [ -s "$ACKED" ] || fail "no write was acknowledged: the writer never ran"
-  [ "$lost" -eq 0 ] || fail "$lost of $(wc -l <"$ACKED") acknowledged writes are missing from the wallet"
+  [ "$upto" -gt 0 ] || fail "no write was acknowledged: the writer never ran"
+  [ "$lost" -eq 0 ] || fail "$lost of $upto acknowledged writes are missing from the wallet"
 }
 
 # --- the operator's reading of the mail -----------------------------------------------------------
