@@ -10,7 +10,8 @@
 // spares the ES module loader resolving ~30 chunks. The parts a run does not need are only
 // pre-parsed by V8, not run.
 import {build} from 'esbuild'
-import {readFileSync, rmSync} from 'node:fs'
+import {createHash} from 'node:crypto'
+import {appendFileSync, readFileSync, rmSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -26,6 +27,13 @@ const STAND_INS = {
  */
 const YAML_ESM = `${root}node_modules/yaml/browser/index.js`
 
+/**
+ * better-sqlite3's JavaScript (CommonJS, no dependency loaded at start): the start gate reads the
+ * node database with it, and loading its ~13 small files one by one costs ~5 ms; its native addon
+ * stays where it is (src/node/sqlite.ts hands it over).
+ */
+const BUNDLED = new Set(['better-sqlite3'])
+
 const oclifLite = {
   name: 'oclif-lite',
   setup(builder) {
@@ -36,9 +44,12 @@ const oclifLite = {
       return {errors: [{text: `${args.path} has no stand-in in src/cli/oclif-lite/: the fast entry would load oclif (import it lazily, or add a stand-in)`}]}
     })
     builder.onResolve({filter: /^yaml$/}, () => ({path: YAML_ESM}))
-    builder.onResolve({filter: /^[^./]/}, (args) => (args.path.startsWith('node:') ? undefined : {path: args.path, external: true}))
+    builder.onResolve({filter: /^[^./]/}, (args) => (args.path.startsWith('node:') || BUNDLED.has(args.path) ? undefined : {path: args.path, external: true}))
   },
 }
+
+/** The last line of the bundle: `//# lnstore-build=` and a hash of the rest (bin/run.js reads it). */
+const BUILD_MARK = '\n//# lnstore-build='
 
 /** The manifest's flags and args of every command, without their help texts: built into the bundle, not read at each run. */
 const manifest = JSON.parse(readFileSync(`${root}oclif.manifest.json`, 'utf8'))
@@ -72,3 +83,8 @@ await build({
   define: {LNSTORE_MANIFEST: JSON.stringify({commands: parsing}), 'import.meta.url': '__lnstoreBundleUrl'},
   logLevel: 'warning',
 })
+
+// What the bundle is, for bin/run.js's code cache: its size and time of change say too little of a
+// copy installed from `npm pack` (every file's time is the same fixed date there).
+const bundle = readFileSync(`${root}dist/fast/fast.cjs`)
+appendFileSync(`${root}dist/fast/fast.cjs`, `${BUILD_MARK}${createHash('sha256').update(bundle).digest('hex').slice(0, 16)}\n`)

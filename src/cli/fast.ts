@@ -1,6 +1,7 @@
 import {createRequire} from 'node:module'
 
 import {parseFastFlags, type DefinedFlag, type ManifestFlag} from './fast-flags.js'
+import {stdoutIsTerminal} from './terminal.js'
 
 /**
  * The fast entry for the commands that run every few minutes (`status` from cron, systemd,
@@ -42,7 +43,7 @@ export async function runFast(argv: string[]): Promise<boolean> {
   const {default: CommandClass} = await load()
   const flags = parseFastFlags(entry.flags, {...CommandClass.baseFlags, ...CommandClass.flags}, rest, process.env)
   // oclif colours JSON on a terminal: leave that to it.
-  if (!flags || (flags.json === true && (process.stdout.isTTY || process.env.FORCE_COLOR))) return false
+  if (!flags || (flags.json === true && (stdoutIsTerminal() || process.env.FORCE_COLOR))) return false
   const command = new CommandClass(rest, {bin: 'lnstore', scopedEnvVar: (name) => process.env[`LNSTORE_${name}`]})
   command.id = id
   command.parsedFlags = flags

@@ -5,6 +5,7 @@ import {text} from 'node:stream/consumers'
 import type {AlertOutcome} from '../alerts/outbox.js'
 import {alertsConfigured} from '../alerts/smtp.js'
 import {BaseCommand} from '../base-command.js'
+import {stdoutIsTerminal} from '../cli/terminal.js'
 import type {StorageBackend} from '../storage/backend.js'
 import {storageBackend, zfsBackend} from '../storage/load.js'
 import type {StatusResult} from '../storage/view.js'
@@ -63,7 +64,7 @@ Exit codes, as Nagios/Icinga plugins use them: 0 OK, 1 WARNING, 2 CRITICAL, 3 UN
     const {result, alerts, renderPool} = checked
     process.exitCode = EXIT_CODES[result.verdict]
     if (!this.jsonEnabled()) {
-      this.log(renderStatus(result, {color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR, now: result.checkedAt, renderPool}))
+      this.log(renderStatus(result, {color: stdoutIsTerminal() && !process.env.NO_COLOR, now: result.checkedAt, renderPool}))
     }
 
     // After the verdict is out: a metrics file that cannot be written must not hide it.

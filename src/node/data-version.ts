@@ -2,6 +2,8 @@ import {access, copyFile, mkdtemp, readFile, readdir, rm, stat} from 'node:fs/pr
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 
+import {openDatabase} from './sqlite.js'
+
 /**
  * Core Lightning's freshness counter. Its database keeps `data_version` in the `vars` table and
  * increases it with every committed change, so a copy with a lower value is older than what the
@@ -61,9 +63,8 @@ async function readRolledBackCopy(path: string, options: {quickCheck?: boolean})
     const copy = join(scratch, 'copy.sqlite3')
     await copyFile(path, copy)
     await copyFile(`${path}-journal`, `${copy}-journal`).catch(() => {})
-    const {default: Database} = await import('better-sqlite3')
     // Opening it writable and reading rolls the hot journal back, in the copy.
-    const database = new Database(copy, {fileMustExist: true})
+    const database = await openDatabase(copy, {fileMustExist: true})
     database.prepare('SELECT count(*) FROM sqlite_master').get()
     database.close()
     return {...(await readDatabaseAsItIs(copy, options)), path}
@@ -73,10 +74,9 @@ async function readRolledBackCopy(path: string, options: {quickCheck?: boolean})
 }
 
 async function readDatabaseAsItIs(path: string, options: {quickCheck?: boolean}): Promise<DatabaseReading> {
-  const {default: Database} = await import('better-sqlite3')
-  let database: InstanceType<typeof Database> | undefined
+  let database: Awaited<ReturnType<typeof openDatabase>> | undefined
   try {
-    database = new Database(path, {readonly: true, fileMustExist: true, timeout: 10_000})
+    database = await openDatabase(path, {readonly: true, fileMustExist: true, timeout: 10_000})
     // quick_check reads the whole file: the start gate runs it, frequent status checks skip it.
     const check = options.quickCheck === false ? 'not run' : (database.pragma('quick_check') as {quick_check: string}[]).map((row) => row.quick_check).join('; ')
     const hasVars = database.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'vars'").get() !== undefined

@@ -1,4 +1,3 @@
-import {spawn} from 'node:child_process'
 import {basename} from 'node:path'
 
 /**
@@ -72,8 +71,11 @@ export function commandLine(argv: string[]): string {
 }
 
 export const processRunner: Runner = {
-  run(argv, options = {}) {
+  async run(argv, options = {}) {
     const timeoutMs = options.timeoutMs ?? defaultTimeoutMs(argv)
+    // Loaded at the first call: `status --input` runs nothing, and child_process (with net, dgram
+    // and streams) costs its start ~3 ms of CPU.
+    const {spawn} = await import('node:child_process')
     return new Promise((resolve) => {
       let stdout = ''
       let stderr = ''

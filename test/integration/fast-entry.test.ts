@@ -1,6 +1,6 @@
 import {expect} from 'chai'
-import {spawnSync} from 'node:child_process'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {spawn, spawnSync} from 'node:child_process'
+import {appendFileSync, closeSync, constants, copyFileSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -8,6 +8,7 @@ import {pathToFileURL} from 'node:url'
 
 import {BIN} from '../support/cli.js'
 import {FIXTURES} from '../support/fixtures.js'
+import {waitFor} from '../support/wait.js'
 
 /**
  * bin/run.js answers plain `status` and `preflight` calls through the fast entry (src/cli/fast.ts)
@@ -15,7 +16,7 @@ import {FIXTURES} from '../support/fixtures.js'
  * same standard output, standard error and exit code: results, errors, --json, help, usage errors.
  */
 const EXECUTE = pathToFileURL(createRequire(import.meta.url).resolve('@oclif/core/execute')).href
-const OCLIF_ONLY = `import {execute} from ${JSON.stringify(EXECUTE)}\nawait execute({dir: ${JSON.stringify(pathToFileURL(BIN).href)}})\n`
+const OCLIF_ONLY = `import {execute} from ${JSON.stringify(EXECUTE)}\nawait execute({dir: ${JSON.stringify(join(BIN, '..', '..'))}})\n`
 
 interface Outcome {
   status: number | null
@@ -61,6 +62,49 @@ describe('the fast entry answers as oclif does', () => {
     {args: ['preflight', 'extra']},
   ]
 
+  // The fast entry writes standard output itself (src/cli/oclif-lite/command.ts); where the pipe is
+  // full and left non-blocking by whoever made it, the rest must still arrive, whole and in order.
+  it('a long answer through a full non-blocking pipe arrives whole', async () => {
+    const rows = Array.from({length: 600}, (_, index) => `\t  mirror-${index}  ONLINE  0 0 0\n\t    sd${index}a  ONLINE  0 0 0\n\t    sd${index}b  ONLINE  0 0 ${index % 7}`)
+    const big = join(dir, 'big.txt')
+    writeFileSync(big, `  pool: tank\n state: ONLINE\nconfig:\n\n\tNAME  STATE  READ WRITE CKSUM\n\ttank  ONLINE  0 0 0\n${rows.join('\n')}\n\nerrors: No known data errors\n`)
+    const expected = run(BIN, ['status', '--input', big], env)
+    const PIPE_CAPACITY = 65536
+    expect(expected.stdout.length, expected.stderr).to.be.greaterThan(2 * PIPE_CAPACITY)
+    const fifo = join(dir, 'out.fifo')
+    expect(spawnSync('mkfifo', [fifo]).status).to.equal(0)
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK)
+    const writer = openSync(fifo, constants.O_WRONLY)
+    // A child's standard output is blocking as Node (libuv) spawns it; a pipe made non-blocking by
+    // another program shows like this: the child's fd 1 opened by libuv as a pipe handle, before lnstore runs.
+    const nonBlocking = join(dir, 'non-blocking-stdout.cjs')
+    writeFileSync(nonBlocking, "new (require('node:net').Socket)({fd: 1, readable: false}).unref()\n")
+    const child = spawn(process.execPath, ['--require', nonBlocking, BIN, 'status', '--input', big], {stdio: ['ignore', writer, 'ignore'], env: {...process.env, NO_COLOR: '1', ...env}})
+    closeSync(writer)
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+    // Nothing is read until the pipe is full: the child's next write finds it so.
+    const written = () => Number(/wchar: (\d+)/.exec(readFileSync(`/proc/${child.pid}/io`, 'utf8'))?.[1])
+    await waitFor('the child to fill the pipe', () => written() >= PIPE_CAPACITY, {seen: () => `${written()} bytes written`})
+    const chunks: Buffer[] = []
+    const buffer = Buffer.alloc(PIPE_CAPACITY)
+    await waitFor('the end of the answer', () => {
+      for (;;) {
+        let read: number
+        try {
+          read = readSync(reader, buffer)
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'EAGAIN') return false
+          throw error
+        }
+
+        if (read === 0) return true
+        chunks.push(Buffer.from(buffer.subarray(0, read)))
+      }
+    }, {seen: () => `${Buffer.concat(chunks).length} bytes read`})
+    closeSync(reader)
+    expect({status: await exited, stdout: Buffer.concat(chunks).toString()}).to.deep.equal({status: expected.status, stdout: expected.stdout})
+  })
+
   for (const {args, env: extra} of cases) {
     it(`lnstore ${args.map((arg) => arg.replace(dir, 'DIR').replace(FIXTURES, '')).join(' ')}${extra ? ` (${JSON.stringify(extra)})` : ''}`, () => {
       const fast = run(BIN, args, {...env, ...extra})
@@ -69,4 +113,72 @@ describe('the fast entry answers as oclif does', () => {
       expect(fast.stdout + fast.stderr, 'each case says something').to.not.equal('')
     })
   }
+})
+
+/**
+ * bin/run.js keeps V8's compiled code of the fast entry beside the bundle, named by the bundle's
+ * size and time of change and by the paths whose code it holds. Run here on a copy of bin/ and the
+ * bundle, so the checkout's own cache is left alone.
+ */
+describe("the fast entry's code cache", () => {
+  const root = mkdtempSync(join(tmpdir(), 'lnstore-cache-'))
+  const bundle = join(root, 'dist', 'fast', 'fast.cjs')
+  const config = join(root, 'config.yaml')
+  const env = {LNSTORE_CONFIG: config, LNSTORE_STATE_DIR: join(root, 'state')}
+  const healthy = `${FIXTURES}zfs-fuse-0.7.0/mirror-healthy.txt`
+  const caches = () => readdirSync(join(root, 'dist', 'fast')).filter((name) => name !== 'fast.cjs')
+  const named = (paths: string) => {
+    const {size, mtimeMs} = statSync(bundle)
+    const build = /lnstore-build=([0-9a-f]+)\n$/.exec(readFileSync(bundle, 'utf8'))?.[1] ?? 'none'
+    return `fast.cjs.${size}-${Math.trunc(mtimeMs)}-${build}.${paths}.v8cache`
+  }
+
+  before(() => {
+    const checkout = join(BIN, '..', '..')
+    mkdirSync(join(root, 'bin'))
+    mkdirSync(join(root, 'dist', 'fast'), {recursive: true})
+    copyFileSync(BIN, join(root, 'bin', 'run.js'))
+    copyFileSync(join(checkout, 'bin', 'package.json'), join(root, 'bin', 'package.json'))
+    copyFileSync(join(checkout, 'dist', 'fast', 'fast.cjs'), bundle)
+    copyFileSync(join(checkout, 'package.json'), join(root, 'package.json'))
+    symlinkSync(join(checkout, 'node_modules'), join(root, 'node_modules'))
+    writeFileSync(config, 'alerts: {}\n')
+  })
+  after(() => rmSync(root, {recursive: true, force: true}))
+
+  const status = () => run(join(root, 'bin', 'run.js'), ['status', '--input', healthy], env)
+  let answer: Outcome
+
+  it('the first run writes a cache holding its path; the next reads it and writes nothing', () => {
+    answer = status()
+    expect(answer.status, answer.stderr).to.equal(0)
+    expect(caches()).to.deep.equal([named('status')])
+    const written = statSync(join(root, 'dist', 'fast', named('status')))
+    expect(status()).to.deep.equal(answer)
+    const after = statSync(join(root, 'dist', 'fast', named('status')))
+    expect([after.ino, after.mtimeMs]).to.deep.equal([written.ino, written.mtimeMs])
+  })
+
+  it('a run along another path writes one cache holding both, and removes the other', () => {
+    const preflight = run(join(root, 'bin', 'run.js'), ['preflight'], env)
+    expect(preflight.status, preflight.stderr).to.equal(3)
+    expect(caches()).to.deep.equal([named('preflight+status')])
+    expect(status()).to.deep.equal(answer)
+    expect(caches()).to.deep.equal([named('preflight+status')])
+  })
+
+  it('a changed bundle never meets the old cache', () => {
+    const old = caches()
+    appendFileSync(bundle, '\n// changed\n')
+    expect(status()).to.deep.equal(answer)
+    expect(caches()).to.deep.equal([named('status')])
+    expect(caches()).to.not.include(old[0])
+  })
+
+  it('a cache V8 refuses (damaged) is replaced, and the answer is the same', () => {
+    rmSync(join(root, 'dist', 'fast', named('status')))
+    writeFileSync(join(root, 'dist', 'fast', named('preflight+status')), 'not a code cache')
+    expect(status()).to.deep.equal(answer)
+    expect(caches()).to.deep.equal([named('status')])
+  })
 })

@@ -17,12 +17,15 @@ cd "$(dirname "$0")/../.."
 
 # The suites whose behaviour depends on the ZFS underneath. The others (config, schedule, monitor,
 # alerts, preflight) run on zfs-fuse in `npm test`; the status, scrub, replace-disk and ZED paths
-# they share are exercised here.
+# they share are exercised here. replace-disk and real-node run around the real lightningd
+# (../shared is mounted at /shared in the VM, the image has its libraries); real-node keeps to its
+# ZFS cases here: init, the kill after every step (on one version), a rolled-back dataset.
 default_suites=(
   test/integration/status.test.ts
   test/integration/scrub.test.ts
   test/integration/init.test.ts
   test/integration/replace-disk.test.ts
+  test/integration/real-node.test.ts
   test/integration/zedlet.test.ts
 )
 # The ChironFS mode's NFS replica checks (issue 8), run when that branch has been merged.
@@ -30,8 +33,8 @@ default_suites=(
 read -r -a suites <<<"${LNSTORE_VM_SUITES:-${default_suites[*]}}"
 read -r -a variants <<<"${LNSTORE_VM_VARIANTS:-openzfs-2.1 openzfs-2.3}"
 timeout=${LNSTORE_VM_TIMEOUT:-2700}
-# mocha's per-test limit (.mocharc: 120 s) is sized for the host; under TCG a replace-disk case with
-# its stand-in node takes minutes. The VM's hard --timeout above still bounds the whole run.
+# mocha's per-test limit (.mocharc: 120 s) is sized for the host; under TCG a replace-disk case
+# around the node takes minutes. The VM's hard --timeout above still bounds the whole run.
 
 logs=$(mktemp -d "${TMPDIR:-/tmp}/lnstore-test-vm.XXXXXX")
 trap 'rm -rf "$logs"' EXIT

@@ -1,3 +1,4 @@
+import {writeSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {format, inspect} from 'node:util'
 
@@ -67,7 +68,7 @@ export abstract class Command {
   }
 
   log(message: unknown = '', ...args: unknown[]): void {
-    if (!this.jsonEnabled()) console.log(format(typeof message === 'string' ? message : inspect(message), ...args))
+    if (!this.jsonEnabled()) writeStdout(format(typeof message === 'string' ? message : inspect(message), ...args))
   }
 
   logToStderr(message: unknown = '', ...args: unknown[]): void {
@@ -76,7 +77,7 @@ export abstract class Command {
 
   /** oclif colours JSON only for a terminal (or FORCE_COLOR): the fast entry leaves those to oclif. */
   logJson(json: unknown): void {
-    console.log(JSON.stringify(json, undefined, 2))
+    writeStdout(JSON.stringify(json, undefined, 2))
   }
 
   protected toSuccessJson(result: unknown): unknown {
@@ -86,4 +87,29 @@ export abstract class Command {
   protected toErrorJson(error: unknown): unknown {
     return error instanceof Error ? {error: {...error, message: error.message, name: error.name}} : {error}
   }
+}
+
+let throughStream = false
+
+/**
+ * A line on standard output as oclif's `console.log` writes it, without creating process.stdout:
+ * that stream loads Node's streams, ~4 ms of CPU in a health check printing a few lines. A write
+ * that would block (a full pipe left non-blocking by whoever made it) hands the rest to
+ * process.stdout, and so does every write after it, in order. Failures are ignored, as console.log
+ * ignores them (a reader gone: `lnstore status | head -1`).
+ */
+function writeStdout(line: string): void {
+  const data = Buffer.from(`${line}\n`)
+  let written = 0
+  if (!throughStream) {
+    try {
+      while (written < data.length) written += writeSync(1, data, written)
+      return
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') return
+      throughStream = true
+    }
+  }
+
+  process.stdout.write(data.subarray(written))
 }

@@ -1,0 +1,23 @@
+import type BetterSqlite3 from 'better-sqlite3'
+import {createRequire} from 'node:module'
+import {dirname} from 'node:path'
+
+const require = createRequire(import.meta.url)
+let addon: object | undefined
+
+/**
+ * Opens a database with better-sqlite3, handing it its native addon. The addon is found exactly as
+ * the package finds it (the `bindings` package, same search), but from the package's own folder
+ * rather than from whoever calls: the fast entry bundles better-sqlite3's JavaScript
+ * (scripts/build-fast-entry.js; its ~13 files loaded one by one cost the start gate ~5 ms), and
+ * from inside the bundle `bindings` would look beside the bundle.
+ */
+export async function openDatabase(path: string, options: BetterSqlite3.Options = {}): Promise<BetterSqlite3.Database> {
+  const {default: Database} = await import('better-sqlite3')
+  addon ??= (require('bindings') as (options: {bindings: string; module_root: string}) => object)({
+    bindings: 'better_sqlite3.node',
+    module_root: dirname(require.resolve('better-sqlite3/package.json')),
+  })
+  // The package takes the addon itself as well as its path (lib/database.js); its types name only the path.
+  return new Database(path, {...options, nativeBinding: addon as unknown as string})
+}
