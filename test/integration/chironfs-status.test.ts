@@ -219,17 +219,22 @@ describe('lnstore status in mode chironfs (replica directories, real SQLite)', f
       const mailsBefore = smtp.messages.length
       // New files cannot be created there: the node's next transaction (its journal file) fails on r2 only.
       sandbox.makeImmutable(join(r2, 'bitcoin'))
+      // ChironFS disables r2 at the node's next write; r2's data_version lags from the first commit after
+      // that, which a look taken in between (the node descheduled mid-transaction, on a busy machine) has
+      // not seen yet: wait for one status that sees both.
+      const behind = /its node database is behind: data_version \d+, the newest replica has \d+/
       let run = await lnstoreAsync(['status', '--config', config, '--json'])
-      await waitFor('ChironFS to disable r2 after the node\'s next write', async () => {
+      await waitFor("ChironFS to disable r2 after the node's next write, and r2's data_version to lag", async () => {
         run = await lnstoreAsync(['status', '--config', config, '--json'])
-        return replicaOf(run.json(), r2).enabled === false
-      }, {pollMs: 200, seen: () => run.stdout.slice(0, 2000)})
+        const replica = replicaOf(run.json(), r2)
+        return replica.enabled === false && replica.findings.some((finding) => behind.test(finding.message))
+      }, {pollMs: 200, seen: () => `node exit code ${node.exitCode}; ${run.stdout.slice(0, 2000)}`})
       const json = run.json()
       expect(run.status).to.equal(2)
       const stale = replicaOf(json, r2)
       const reasons = stale.findings.map((finding) => finding.message).join('\n')
       expect(reasons).to.contain('ChironFS disabled it after a write failed there')
-      expect(reasons).to.match(/its node database is behind: data_version \d+, the newest replica has \d+/)
+      expect(reasons).to.match(behind)
       expect(json.chironfs.view.log.disabled).to.deep.equal([r2])
       const mail = (await smtp.waitFor(mailsBefore + 1)).at(-1)!
       // Not "pool chironfs": ChironFS has replicas, no pool.
