@@ -74,6 +74,20 @@ export function replaceSteps(deps: Deps, context: ReplaceContext): Step<ReplaceC
     return pool
   }
 
+  /** Scrubs the pool and follows that scrub to its end by polling (zfs-fuse and OpenZFS 2.1 alike). */
+  const scrubToEnd = async (ctx: ReplaceContext, report: (text: string) => void): Promise<Pool> => {
+    const before = (await poolNow(ctx)).scan.raw
+    await run(['zpool', 'scrub', ctx.pool])
+    for (;;) {
+      const pool = await poolNow(ctx)
+      const {scan} = pool
+      if (scan.kind === 'scrub' && scan.state === 'finished' && scan.raw !== before) return pool
+      if (scan.state === 'canceled') throw new Error(`the scrub of ${ctx.pool} was canceled before it ended; run --resume to scrub again`)
+      if (scan.kind === 'scrub' && scan.state === 'in_progress') report(describeProgress({pool: ctx.pool, percent: scan.percent, bytesPerSecond: scan.bytesPerSecond, secondsToGo: scan.secondsToGo}, 'scrub'))
+      await sleep(POLL_MS)
+    }
+  }
+
   const readDb = async (ctx: ReplaceContext): Promise<DatabaseReading | undefined> => (ctx.database ? readDatabase(ctx.database) : undefined)
   const checkData = async (ctx: ReplaceContext) => {
     const {atStop} = ctx.freshness
@@ -247,8 +261,18 @@ export function replaceSteps(deps: Deps, context: ReplaceContext): Step<ReplaceC
       id: 'verify-pool',
       title: `Verify ${context.pool} (ONLINE, no new errors)`,
       commands: [['zpool', 'status', context.pool]],
+      detail: `if the only errors are checksum errors on ${context.newDevice} that ZFS repaired (blocks a resilver wrote before an interruption, e.g. a power cut): zpool clear ${context.pool} ${context.newDevice}, zpool scrub ${context.pool} to its end, and look again`,
       async run(ctx, report) {
-        const pool = await poolNow(ctx)
+        let pool = await poolNow(ctx)
+        if (onlyRepairedChecksumsOn(pool, ctx.newDevice, ctx.failing)) {
+          // A resilver cut short (a power cut, a kill) leaves blocks on the new disk that fail their
+          // checksum until ZFS rewrites them from the other side: repaired, not a bad disk. Only a
+          // scrub that reads every copy proves that; without it --resume would refuse forever.
+          report(`${ctx.newDevice} has checksum errors that ZFS repaired (the resilver was interrupted): clearing them and scrubbing ${ctx.pool} to prove every copy`)
+          await run(['zpool', 'clear', ctx.pool, ctx.newDevice])
+          pool = await scrubToEnd(ctx, report)
+        }
+
         const errors = [...walkVdevs(pool.vdevs)].filter((vdev) => vdev.name !== ctx.failing && isLeaf(vdev) && (vdev.read || vdev.write || vdev.cksum))
         if (pool.state !== 'ONLINE' || errors.length > 0 || (pool.errors?.count ?? 0) > 0) {
           const detail = errors.map((vdev) => `${vdev.name} ${vdev.read}/${vdev.write}/${vdev.cksum} read/write/checksum errors`).join('; ')
@@ -290,6 +314,18 @@ export function replaceSteps(deps: Deps, context: ReplaceContext): Step<ReplaceC
       ? [...first, 'record', 'stop', ...replace, 'verifyData', 'start', 'resilver', 'verifyPool', 'clear', 'report']
       : [...first, 'record', 'stop', ...replace, 'resilver', 'verifyPool', 'verifyData', 'clear', 'start', 'report']
   return order.map((key) => steps[key])
+}
+
+/**
+ * Whether the pool's only errors are checksum errors on the new device that ZFS repaired: the pool
+ * ONLINE, no data errors, no read or write errors anywhere, no other device erring. The failing
+ * device (still listed while it detaches) does not count.
+ */
+export function onlyRepairedChecksumsOn(pool: Pool, newDevice: string, failing: string): boolean {
+  const fresh = findMember(pool, newDevice)?.leaf
+  if (!fresh || pool.state !== 'ONLINE' || (pool.errors?.count ?? 0) > 0) return false
+  const erring = [...walkVdevs(pool.vdevs)].filter((vdev) => vdev.name !== failing && isLeaf(vdev) && (vdev.read || vdev.write || vdev.cksum))
+  return erring.length === 1 && erring[0] === fresh && !fresh.read && !fresh.write
 }
 
 /** One line on everything a replace touches: the pool, the two devices, the node. For failure and abort messages. */

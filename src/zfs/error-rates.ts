@@ -78,24 +78,44 @@ export function worstBurst(increments: ErrorIncrement[], kind: 'cksum' | 'io', r
   return worst
 }
 
+const INCIDENT_MARGIN_MS = 3_600_000
+
+/** Checksum errors a member showed after the clear of a shared incident, and when that clear came (after this time). */
+export interface Fallout {
+  errors: number
+  clearedAfter: number
+}
+
 /**
  * Errors that every member of a redundant vdev gained in the same interval come from what the
  * members share (a cable, a controller, a pool suspended because all of them failed), not from any
  * one disk. Once a member's counters were reset after them (`zpool clear`, the documented way back
  * once the cause is fixed), they are settled: they no longer count against that disk's rates, so a
- * recovered pool is not "failing" for weeks. Errors that are one disk's own, or that continue
- * after the clear, still count. Returns each member's increments without the settled ones, and
- * how many errors each had settled.
+ * recovered pool is not "failing" for weeks. A member that could not be written meanwhile missed
+ * writes its siblings got: the checksum errors it shows after that clear (the resilver and reads
+ * finding those stale blocks and repairing them from the siblings), until a scrub has read every
+ * block (`scrubEndedAt`, the newest finished scrub), are the incident's too: `fallout`. Errors that
+ * are one disk's own, or that come after that scrub, still count. Returns each member's increments
+ * without the settled and fallout ones, the errors each had settled, and each member's fallout
+ * still in its counters (0 once they were cleared again).
  */
-export function withoutSettledSharedErrors(members: ErrorIncrement[][]): {increments: ErrorIncrement[][]; settled: number[]} {
-  if (members.length < 2) return {increments: members, settled: members.map(() => 0)}
-  const overlaps = (a: ErrorIncrement, b: ErrorIncrement) => a.from < b.to && b.from < a.to
+export function withoutSettledSharedErrors(members: ErrorIncrement[][], scrubEndedAt: number | null = null): {increments: ErrorIncrement[][]; settled: number[]; fallout: Fallout[]} {
+  if (members.length < 2) return {increments: members, settled: members.map(() => 0), fallout: members.map(() => ({errors: 0, clearedAfter: 0}))}
+  // One incident: errors within the hour of the others' (checks sample each disk as its counters move).
+  const overlaps = (a: ErrorIncrement, b: ErrorIncrement) => a.from < b.to + INCIDENT_MARGIN_MS && b.from < a.to + INCIDENT_MARGIN_MS
   const shared = (member: number, increment: ErrorIncrement) =>
     members.every((others, index) => index === member || others.some((other) => total(other) > 0 && overlaps(increment, other)))
   const result = members.map((increments, member) => {
     const lastReset = increments.findLastIndex((increment) => increment.afterReset)
-    const settled = increments.filter((increment, index) => index < lastReset && total(increment) > 0 && shared(member, increment))
-    return {increments: increments.filter((increment) => !settled.includes(increment)), settled: settled.reduce((sum, increment) => sum + total(increment), 0)}
+    const settled = new Set(increments.filter((increment, index) => index < lastReset && total(increment) > 0 && shared(member, increment)))
+    const lastSettled = increments.findLastIndex((increment) => settled.has(increment))
+    const clear = lastSettled === -1 ? -1 : increments.findIndex((increment, index) => index > lastSettled && increment.afterReset)
+    const missedWrites = [...settled].some((increment) => increment.write > 0)
+    const until = clear !== -1 && scrubEndedAt !== null && scrubEndedAt > increments[clear].from ? scrubEndedAt : Number.POSITIVE_INFINITY
+    const isFallout = (increment: ErrorIncrement, index: number) => missedWrites && clear !== -1 && index >= clear && increment.from < until && increment.cksum > 0
+    const kept = increments.filter((increment) => !settled.has(increment)).map((increment) => (isFallout(increment, increments.indexOf(increment)) ? {...increment, cksum: 0} : increment))
+    const fallout = increments.reduce((sum, increment, index) => sum + (index >= lastReset && isFallout(increment, index) ? increment.cksum : 0), 0)
+    return {increments: kept, settled: [...settled].reduce((sum, increment) => sum + total(increment), 0), fallout: {errors: fallout, clearedAfter: clear === -1 ? 0 : increments[clear].from}}
   })
-  return {increments: result.map((entry) => entry.increments), settled: result.map((entry) => entry.settled)}
+  return {increments: result.map((entry) => entry.increments), settled: result.map((entry) => entry.settled), fallout: result.map((entry) => entry.fallout)}
 }

@@ -1,6 +1,6 @@
 import type {HealthConfig} from '../config/schema.js'
 import {deviceKey, type History, type ScrubRecord} from '../state/history.js'
-import {errorIncrements, errorRates, withoutSettledSharedErrors, worstBurst, type ErrorIncrement, type ErrorRates} from './error-rates.js'
+import {errorIncrements, errorRates, withoutSettledSharedErrors, worstBurst, type ErrorIncrement, type ErrorRates, type Fallout} from './error-rates.js'
 import {isLeaf, walkVdevs, type DataErrors, type Pool, type StatusReport, type Vdev} from './status-model.js'
 import type {PoolCapacity} from './zpool.js'
 import {formatBytes, formatDuration} from '../storage/units.js'
@@ -58,8 +58,8 @@ function evaluatePool(pool: Pool, input: HealthInput): PoolHealth {
   const {config, now} = input
   const findings: Finding[] = []
   const devices = new Map<Vdev, DeviceHealth>()
-  const {increments, settled} = deviceIncrements(pool, input.history)
-  for (const top of pool.vdevs) for (const vdev of walkVdevs([top])) if (isLeaf(vdev)) devices.set(vdev, evaluateDevice(pool, top, vdev, input, increments.get(vdev)))
+  const {increments, settled, fallout} = deviceIncrements(pool, input.history, latestScrub(pool, input.history.scrubs[pool.name])?.endedAt ?? null)
+  for (const top of pool.vdevs) for (const vdev of walkVdevs([top])) if (isLeaf(vdev)) devices.set(vdev, evaluateDevice(pool, top, vdev, input, increments.get(vdev), fallout.get(vdev)))
   findings.push(...settled)
 
   findings.push(...stateFindings(pool))
@@ -145,14 +145,19 @@ function stateFindings(pool: Pool): Finding[] {
  * Each leaf's error increments from its history (null: no history), without the errors that every
  * member of its vdev gained at once and that a `zpool clear` settled since; those are said once, as OK.
  */
-function deviceIncrements(pool: Pool, history: History): {increments: Map<Vdev, ErrorIncrement[] | null>; settled: Finding[]} {
+function deviceIncrements(pool: Pool, history: History, scrubEndedAt: number | null): {increments: Map<Vdev, ErrorIncrement[] | null>; settled: Finding[]; fallout: Map<Vdev, Fallout>} {
   const increments = new Map<Vdev, ErrorIncrement[] | null>()
+  const fallout = new Map<Vdev, Fallout>()
   const settled: Finding[] = []
   for (const top of pool.vdevs) {
     const members = [...walkVdevs([top])].filter(isLeaf)
     const own = members.map((vdev) => history.devices[deviceKey(pool, vdev)]?.samples)
-    const cleaned = tolerance(top) > 0 && own.every(Boolean) ? withoutSettledSharedErrors(own.map((samples) => errorIncrements(samples!))) : null
-    for (const [index, vdev] of members.entries()) increments.set(vdev, cleaned ? cleaned.increments[index] : own[index] ? errorIncrements(own[index]) : null)
+    const cleaned = tolerance(top) > 0 && own.every(Boolean) ? withoutSettledSharedErrors(own.map((samples) => errorIncrements(samples!)), scrubEndedAt) : null
+    for (const [index, vdev] of members.entries()) {
+      increments.set(vdev, cleaned ? cleaned.increments[index] : own[index] ? errorIncrements(own[index]) : null)
+      if (cleaned) fallout.set(vdev, cleaned.fallout[index])
+    }
+
     if (cleaned && cleaned.settled.some((count) => count > 0)) {
       settled.push({
         verdict: 'OK',
@@ -161,10 +166,10 @@ function deviceIncrements(pool: Pool, history: History): {increments: Map<Vdev, 
     }
   }
 
-  return {increments, settled}
+  return {increments, settled, fallout}
 }
 
-function evaluateDevice(pool: Pool, top: Vdev, vdev: Vdev, input: HealthInput, increments: ErrorIncrement[] | null = null): DeviceHealth {
+function evaluateDevice(pool: Pool, top: Vdev, vdev: Vdev, input: HealthInput, increments: ErrorIncrement[] | null = null, fallout?: Fallout): DeviceHealth {
   const {config, now} = input
   const key = deviceKey(pool, vdev)
   const findings: Finding[] = []
@@ -212,8 +217,9 @@ function evaluateDevice(pool: Pool, top: Vdev, vdev: Vdev, input: HealthInput, i
     })
   }
 
+  if (fallout && fallout.errors > 0) findings.push(falloutFinding(pool, fallout))
   const counted = (vdev.read ?? 0) + (vdev.write ?? 0) + (vdev.cksum ?? 0)
-  if (counted > 0 && !findings.some((f) => f.verdict !== 'OK')) {
+  if (counted > (fallout?.errors ?? 0) && !findings.some((f) => f.verdict !== 'OK')) {
     findings.push({
       verdict: 'WARNING',
       message: `${vdev.read} read, ${vdev.write} write, ${vdev.cksum} checksum errors since the counters were last cleared; once the cause is understood, zpool clear ${pool.name} ${vdev.name}`,
@@ -224,6 +230,21 @@ function evaluateDevice(pool: Pool, top: Vdev, vdev: Vdev, input: HealthInput, i
   // A cache device holds only copies of pool data: its failure costs speed, never data.
   const capped = vdev.role === 'cache' ? findings.map((f) => (f.verdict === 'CRITICAL' ? {...f, verdict: 'WARNING' as const} : f)) : findings
   return {key, verdict: worst(capped.map((f) => f.verdict)), findings: capped, rates}
+}
+
+/**
+ * Checksum errors a member showed right after the clear of errors on every member at once: blocks
+ * it missed while it could not be written, repaired from its siblings. A scrub that finished clean
+ * since proves every copy good; the counters are ZFS's to reset.
+ */
+function falloutFinding(pool: Pool, {errors, clearedAfter}: Fallout): Finding {
+  const what = `${errors} checksum errors since the \`zpool clear\` after errors on every member at once: blocks it missed while it could not be written, repaired from the other side`
+  const {scan} = pool
+  if (scan.kind === 'scrub' && scan.state === 'finished' && scan.endedAt !== undefined && scan.endedAt > clearedAfter && scan.errors === 0) {
+    return {verdict: 'OK', message: `${what}; the scrub that ended ${new Date(scan.endedAt).toISOString()} found every copy good (\`zpool clear ${pool.name}\` resets ZFS's counters)`}
+  }
+
+  return {verdict: 'WARNING', message: `${what}; a scrub proves every copy good, then the counters can be reset`, next: `lnstore scrub --wait --pool ${pool.name} && zpool clear ${pool.name}`}
 }
 
 /** dRAID's distributed spares (`draid1-0-0`): spare capacity inside the dRAID vdev, not a device one can pull or replace. */

@@ -30,7 +30,6 @@ export async function zfsStartGate(deps: Deps, config: Config, stateDir: string)
 
 function poolFindings(status: Pool, allowDegradedStart: boolean): Finding[] {
   const pool = status.name
-
   const exposed = vdevsWithoutRedundancy(status)
   if (exposed.length === 0) return []
   const message = `${exposed.join(', ')} in ${pool} has no redundant copy left: one more failure loses the node's data`

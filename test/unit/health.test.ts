@@ -100,6 +100,55 @@ describe('health verdicts', () => {
     expect(deviceFindings(judge(mirror({vdb: 12, vdc: 12}), {history: again, now: NOW + 60_000}), 'vdb').verdict).to.equal('CRITICAL')
   })
 
+  it('after a suspended pool is cleared, the checksum errors of the side that missed writes are the incident\'s: a scrub proves the copies, not a replacement', () => {
+    // Read/write/checksum counters per device (the mirror() helper above sets checksum errors only).
+    const counters = (values: Record<string, [number, number, number]>, scan = '') =>
+      parseStatus(
+        fixture('openzfs-2.3.2/002-mirror-healthy.txt')
+          .replace(' state: ONLINE\n', ` state: ONLINE\n${scan}`)
+          .split('\n')
+          .map((line) => {
+            const device = /^\t    (vd[bc]) /.exec(line)?.[1]
+            return device && values[device] ? line.replace(/0 +0 +0$/, values[device].join('     ')) : line
+          })
+          .join('\n'),
+      )
+    const before = recordReport(EMPTY_HISTORY, counters({}), NOW - 40 * 60_000, 35)
+    // Checks while it lasts see the counters move, not always on both sides at once.
+    const suspended = recordReport(recordReport(before, counters({vdb: [3, 56, 0], vdc: [3, 58, 0]}), NOW - 31 * 60_000, 35), counters({vdb: [3, 65, 0], vdc: [3, 58, 0]}), NOW - 30 * 60_000, 35)
+    // zpool clear; the resilver finds 12 stale blocks on vdb and repairs them from vdc.
+    const resilvered = counters({vdb: [0, 0, 12]})
+    const after = judge(resilvered, {history: recordReport(suspended, resilvered, NOW - 20 * 60_000, 35), now: NOW - 20 * 60_000})
+    const vdb = deviceFindings(after, 'vdb')
+    expect(vdb.rates).to.include({lastDay: 0})
+    expect(messages(vdb.findings)).to.deep.equal([
+      'WARNING: 12 checksum errors since the `zpool clear` after errors on every member at once: blocks it missed while it could not be written, repaired from the other side; a scrub proves every copy good, then the counters can be reset',
+    ])
+    expect(vdb.findings[0].next).to.equal('lnstore scrub --wait --pool tank && zpool clear tank')
+    expect(after.verdict).to.equal('WARNING')
+
+    // The scrub finds every copy good: OK; the clear that follows leaves nothing to say about the disks.
+    const ended = new Date(NOW - 10 * 60_000)
+    const zpoolDate = `${ended.toDateString().slice(0, 10)} ${ended.toTimeString().slice(0, 8)} ${ended.getFullYear()}`
+    const scrubbed = counters({vdb: [0, 0, 12]}, `  scan: scrub repaired 0B in 00:00:01 with 0 errors on ${zpoolDate}\n`)
+    const history = recordReport(recordReport(suspended, resilvered, NOW - 20 * 60_000, 35), scrubbed, NOW - 5 * 60_000, 35)
+    const clean = judge(scrubbed, {history, now: NOW - 5 * 60_000})
+    expect(deviceFindings(clean, 'vdb').verdict).to.equal('OK')
+    expect(clean.verdict).to.equal('OK')
+    const cleared = judge(counters({}), {history: recordReport(history, counters({}), NOW, 35), capacity: 40})
+    expect(cleared.verdict).to.equal('OK')
+    expect(deviceFindings(cleared, 'vdb').rates).to.include({lastDay: 0, lastWindow: 0})
+
+    // The same when a check ran right after the clear, before the resilver found the stale blocks.
+    const checkedEarly = recordReport(recordReport(suspended, counters({}), NOW - 25 * 60_000, 35), resilvered, NOW - 20 * 60_000, 35)
+    expect(messages(deviceFindings(judge(resilvered, {history: checkedEarly, now: NOW - 20 * 60_000}), 'vdb').findings)[0]).to.match(/^WARNING: 12 checksum errors since the `zpool clear`/)
+
+    // A side that only failed reads missed no writes: its later checksum errors are its own.
+    const readsOnly = recordReport(before, counters({vdb: [5, 0, 0], vdc: [4, 0, 0]}), NOW - 30 * 60_000, 35)
+    const own = judge(resilvered, {history: recordReport(readsOnly, resilvered, NOW - 20 * 60_000, 35), now: NOW - 20 * 60_000})
+    expect(deviceFindings(own, 'vdb').verdict).to.equal('CRITICAL')
+  })
+
   it('errors on every member of a mirror at once point at the cable or controller', () => {
     const health = judge(mirror({vdb: 3, vdc: 4}))
     expect(messages(health.pools[0].findings)).to.include(

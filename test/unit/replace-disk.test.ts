@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 
 import {freshnessProblem, htlcRisk} from '../../src/replace/freshness.js'
-import {findMember, replaceSteps, type ReplaceContext} from '../../src/replace/plan.js'
+import {findMember, onlyRepairedChecksumsOn, replaceSteps, type ReplaceContext} from '../../src/replace/plan.js'
 import {systemDeps} from '../../src/system/deps.js'
 import {parseStatus} from '../../src/zfs/status-json.js'
 import {StubRunner} from '../support/stub-runner.js'
@@ -69,6 +69,20 @@ errors: No known data errors
     expect(member?.leaf.cksum).to.equal(3)
     expect(member?.top.name).to.equal('mirror-0')
     expect(findMember(pool, 'sdz')).to.equal(null)
+  })
+
+  it('tells repaired checksum errors on the new disk (a resilver cut short) from anything else', () => {
+    const pool = (edit: (text: string) => string = (same) => same) => parseStatus(edit(text)).pools[0]
+    // sdc is the new disk: only its checksum errors, ZFS repaired them: scrub and look again.
+    expect(onlyRepairedChecksumsOn(pool(), '/dev/sdc', 'sdd')).to.equal(true)
+    // read errors on it, the other side erring too, data errors, a degraded pool, or the errors elsewhere: no.
+    expect(onlyRepairedChecksumsOn(pool((t) => t.replace('sdc     ONLINE       0', 'sdc     ONLINE       2')), '/dev/sdc', 'sdd')).to.equal(false)
+    expect(onlyRepairedChecksumsOn(pool((t) => t.replace('sdb     ONLINE       0     0     0', 'sdb     ONLINE       0     0     1')), '/dev/sdc', 'sdd')).to.equal(false)
+    expect(onlyRepairedChecksumsOn(pool((t) => t.replace('errors: No known data errors', 'errors: 1 data errors, use \'-v\' for a list')), '/dev/sdc', 'sdd')).to.equal(false)
+    expect(onlyRepairedChecksumsOn(pool((t) => t.replace(' state: ONLINE', ' state: DEGRADED')), '/dev/sdc', 'sdd')).to.equal(false)
+    expect(onlyRepairedChecksumsOn(pool(), '/dev/sdb', 'sdd')).to.equal(false)
+    // the failing disk's own errors (it is still listed while it detaches) do not count
+    expect(onlyRepairedChecksumsOn(pool((t) => t.replace('sdb     ONLINE       0     0     0', 'sdb     ONLINE       0     0     1')), '/dev/sdc', 'sdb')).to.equal(true)
   })
 })
 
