@@ -197,14 +197,17 @@ export function confirmDifferences(first: Look, second: Look): Difference[] {
 /**
  * Replicas whose database is behind, confirmed by two looks: behind the others at the second look
  * and still short of the highest data_version the first look saw (a copy that caught up with
- * that is keeping up with a node that writes, not falling behind).
+ * that is keeping up with a node that writes, not falling behind). A replica ChironFS disabled
+ * (`frozen`) gets no writes: behind at the second look is enough, also when the first look could
+ * not read the data_version of the copy being written (a torn read under load) and so saw no
+ * higher one than the frozen copy's.
  */
-export function confirmedLag(first: Look, second: Look): string[] {
+export function confirmedLag(first: Look, second: Look, frozen: ReadonlySet<string> = new Set()): string[] {
   const highest = (look: Look) => Math.max(...look.replicas.map((replica) => replica.database?.dataVersion ?? -1))
   const before = highest(first)
   const now = highest(second)
   return second.replicas
-    .filter((replica) => replica.database && (replica.database.dataVersion ?? -1) < now && (replica.database.dataVersion ?? -1) < before)
+    .filter((replica) => replica.database && (replica.database.dataVersion ?? -1) < now && (frozen.has(replica.replica) || (replica.database.dataVersion ?? -1) < before))
     .map((replica) => replica.replica)
 }
 
@@ -258,12 +261,12 @@ export async function checkDivergence(replicas: string[], options: DivergenceOpt
     latest = await lookAtReplicas(replicas, options)
     looks++
     const differences = confirmDifferences(first, latest)
-    const behind = confirmedLag(first, latest)
+    const behind = confirmedLag(first, latest, frozen)
     if (differences.length === 0 && behind.length === 0) return result(latest, [], [], looks)
     if (explainedByFrozen(differences, behind)) return result(latest, differences, behind, looks)
   }
 
-  return result(latest, confirmDifferences(first, latest), confirmedLag(first, latest), looks)
+  return result(latest, confirmDifferences(first, latest), confirmedLag(first, latest, frozen), looks)
 }
 
 /** Replicas whose database is below the highest data_version of this look. */

@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 import {spawn, type ChildProcess} from 'node:child_process'
-import {existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync} from 'node:fs'
+import {closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync} from 'node:fs'
 import {hostname} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -22,6 +22,16 @@ interface ReplicaJson {
   dataVersion: number | null
   enabled: boolean | null
   probe: {reachable: boolean; timedOut: boolean; error?: string}
+}
+
+/** What the kernel says a process is doing (state, what it waits in), for a wait that failed on it. */
+const processState = (pid: number | undefined) => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return `state ${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]}, waiting in ${readFileSync(`/proc/${pid}/wchan`, 'utf8') || 'nothing'}`
+  } catch {
+    return 'no such process'
+  }
 }
 
 const replicaOf = (json: any, path: string): ReplicaJson => json.chironfs.replicas.find((replica: ReplicaJson) => replica.path === path)
@@ -164,7 +174,9 @@ describe('lnstore status in mode chironfs (replica directories, real SQLite)', f
       writeFileSync(configWithName, readFileSync(config))
       sandbox.mount(dataDir, [r1, `:${r2}`], settings.chironfs.controlSocket, settings.chironfs.log)
       // ChironFS cannot hold a socket (mknod: ENOSYS): the node's rpc-file lives outside the mount, as README says.
-      const node = spawn(process.execPath, ['--import', TSX, STANDIN, '--data-dir', dataDir, '--ack-log', join(sandbox.dir, `${name}-acks.log`), '--interval-ms', '50', '--rpc-file', join(sandbox.dir, `${name}-rpc`)], {stdio: 'ignore'})
+      const nodeLog = openSync(join(sandbox.dir, `${name}-node.log`), 'a')
+      const node = spawn(process.execPath, ['--import', TSX, STANDIN, '--data-dir', dataDir, '--ack-log', join(sandbox.dir, `${name}-acks.log`), '--interval-ms', '50', '--rpc-file', join(sandbox.dir, `${name}-rpc`)], {stdio: ['ignore', nodeLog, nodeLog]})
+      closeSync(nodeLog)
       nodes.push(node)
       await waitFor('the stand-in node to start on the ChironFS mount', () => {
         if (node.exitCode !== null) throw new Error(`the stand-in node exited on the ChironFS mount (exit code ${node.exitCode})`)
@@ -188,7 +200,15 @@ describe('lnstore status in mode chironfs (replica directories, real SQLite)', f
       const {config, dataDir, r2, node} = await mountedNode('gate')
       await lnstoreAsync(['status', '--config', config, '--no-alert'])
       node.kill('SIGTERM')
-      await waitFor('the stand-in node to remove its pid file', () => !existsSync(join(dataDir, 'lightningd-bitcoin.pid')))
+      // Seen once under load (issue 21): the pid file stayed for 90 s, cause unknown. Whether the node died
+      // before the signal (an I/O error through ChironFS) or is blocked in a write (its state and wait channel)
+      // is said at once instead of guessed afterwards.
+      const nodeOutput = () => readFileSync(join(sandbox.dir, 'gate-node.log'), 'utf8').slice(-2000)
+      await waitFor('the stand-in node to remove its pid file', () => {
+        const gone = !existsSync(join(dataDir, 'lightningd-bitcoin.pid'))
+        if (!gone && (node.exitCode !== null || node.signalCode !== null)) throw new Error(`the stand-in node exited (code ${node.exitCode}, signal ${node.signalCode}) and left its pid file; its output: ${nodeOutput()}`)
+        return gone
+      }, {seen: () => `pid file there; node ${processState(node.pid)}; its output: ${nodeOutput()}`})
       const fresh = await lnstoreAsync(['preflight', '--config', config])
       expect(fresh.status, fresh.stdout + fresh.stderr).to.equal(0)
       expect(fresh.stdout).to.contain('the node may start')
@@ -219,17 +239,22 @@ describe('lnstore status in mode chironfs (replica directories, real SQLite)', f
       const mailsBefore = smtp.messages.length
       // New files cannot be created there: the node's next transaction (its journal file) fails on r2 only.
       sandbox.makeImmutable(join(r2, 'bitcoin'))
+      // ChironFS disables r2 at the node's next write; r2's data_version lags from the first commit after
+      // that, which a look taken in between (the node descheduled mid-transaction, on a busy machine) has
+      // not seen yet: wait for one status that sees both.
+      const behind = /its node database is behind: data_version \d+, the newest replica has \d+/
       let run = await lnstoreAsync(['status', '--config', config, '--json'])
-      await waitFor('ChironFS to disable r2 after the node\'s next write', async () => {
+      await waitFor("ChironFS to disable r2 after the node's next write, and r2's data_version to lag", async () => {
         run = await lnstoreAsync(['status', '--config', config, '--json'])
-        return replicaOf(run.json(), r2).enabled === false
-      }, {pollMs: 200, seen: () => run.stdout.slice(0, 2000)})
+        const replica = replicaOf(run.json(), r2)
+        return replica.enabled === false && replica.findings.some((finding) => behind.test(finding.message))
+      }, {pollMs: 200, seen: () => `node exit code ${node.exitCode}; ${run.stdout.slice(0, 2000)}`})
       const json = run.json()
       expect(run.status).to.equal(2)
       const stale = replicaOf(json, r2)
       const reasons = stale.findings.map((finding) => finding.message).join('\n')
       expect(reasons).to.contain('ChironFS disabled it after a write failed there')
-      expect(reasons).to.match(/its node database is behind: data_version \d+, the newest replica has \d+/)
+      expect(reasons).to.match(behind)
       expect(json.chironfs.view.log.disabled).to.deep.equal([r2])
       const mail = (await smtp.waitFor(mailsBefore + 1)).at(-1)!
       // Not "pool chironfs": ChironFS has replicas, no pool.

@@ -2,8 +2,9 @@ import {expect} from 'chai'
 import {spawn} from 'node:child_process'
 import {existsSync} from 'node:fs'
 
-import {BIN, lnstore} from '../support/cli.js'
-import {waitFor} from '../support/wait.js'
+import {DEMO_STEPS} from '../../src/demo/steps.js'
+import {BIN, lnstoreAsync} from '../support/cli.js'
+import {WAIT_DEADLINE_MS, waitFor} from '../support/wait.js'
 import {ensureZfs, sh} from '../support/zfs-sandbox.js'
 
 const poolsNamed = (prefix: string) => sh('zpool', ['list', '-H', '-o', 'name']).split('\n').filter((name) => name.startsWith(prefix))
@@ -12,8 +13,12 @@ const poolsNamed = (prefix: string) => sh('zpool', ['list', '-H', '-o', 'name'])
 describe('lnstore demo (real zfs-fuse, the real lightningd, mail server inside)', function () {
   before(ensureZfs)
 
-  it('runs the whole story around the real lightningd and reports every step passed, then removes its sandbox and pool', () => {
-    const run = lnstore(['demo', '--json'])
+  it('runs the whole story around the real lightningd and reports every step passed, then removes its sandbox and pool', async function () {
+    // Each step (and the clean-up) waits for something: the node to answer, its writes, a scrub, a mail, a resilver.
+    // Each is given what a wait is given; a busy machine needs minutes where an idle one needs one.
+    this.timeout((DEMO_STEPS.length + 1) * WAIT_DEADLINE_MS)
+    // Not spawnSync: a blocked event loop would hold mocha's timeout off until the demo ended.
+    const run = await lnstoreAsync(['demo', '--json'])
     expect(run.status, run.stderr).to.equal(0)
     const report = run.json()
     expect(report.steps.map((step: {id: string}) => step.id)).to.deep.equal(['pool', 'node', 'scrub', 'alert', 'replace', 'rollback', 'cleanup'])
@@ -31,7 +36,9 @@ describe('lnstore demo (real zfs-fuse, the real lightningd, mail server inside)'
     expect(poolsNamed(report.pool)).to.deep.equal([])
   })
 
-  it('cleans up when interrupted (Ctrl-C) in the middle, and exits 130', async () => {
+  it('cleans up when interrupted (Ctrl-C) in the middle, and exits 130', async function () {
+    // The wait for the node writing on the pool, then the clean-up, each within what a wait is given.
+    this.timeout(2 * WAIT_DEADLINE_MS)
     const child = spawn(process.execPath, [BIN, 'demo'], {stdio: ['ignore', 'pipe', 'pipe'], env: {...process.env, NO_COLOR: '1'}})
     let output = ''
     child.stdout.on('data', (chunk: Buffer) => (output += chunk))
