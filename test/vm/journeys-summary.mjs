@@ -16,7 +16,9 @@ for (let i = 0; i + 4 < args.length; i += 5) {
   const [variant, journey, log, exit, seconds] = args.slice(i, i + 5)
   let text = ''
   try {
-    text = readFileSync(log, 'utf8').replaceAll('\r', '')
+    // Terminal escapes go first: an interactive lnstore run leaves one (listr2's "show the cursor")
+    // at the start of the verdict's line.
+    text = readFileSync(log, 'utf8').replaceAll('\r', '').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
   } catch {}
   const verdicts = [...text.matchAll(/^LNSTORE-JOURNEY (\{.*\})$/gm)].map((match) => JSON.parse(match[1]))
   const verdict = verdicts.at(-1)
