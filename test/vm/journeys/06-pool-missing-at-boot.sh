@@ -7,9 +7,7 @@
 
 case "$boot" in
   1)
-    install_machine
-    start_writer
-    wait_for 120 "the writer's first acknowledged writes" acked_at_least 5
+    machine_writing
     stop_writer
     systemctl start lnstore-check.service
     echo "1 2" >/lnstore-run/absent-next

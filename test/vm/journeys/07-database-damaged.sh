@@ -6,9 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 
 db=$DATA/regtest/lightningd.sqlite3
-install_machine
-start_writer
-wait_for 120 "the writer's first acknowledged writes" acked_at_least 5
+machine_writing
 stop_writer
 check_writes
 systemctl start lnstore-check.service

@@ -12,9 +12,7 @@ step_done() { node -e 'const j=JSON.parse(require("fs").readFileSync(process.arg
 
 case "$boot" in
   1)
-    install_machine
-    start_writer
-    wait_for 120 "the writer's first acknowledged writes" acked_at_least 5
+    machine_writing
     systemctl start lnstore-check.service
     # A healthy disk of a two-way mirror: the mirror has no other copy while it is replaced, which
     # lnstore makes the operator say (its own advice for it, `lnstore status`, has --i-understand).
