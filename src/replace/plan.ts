@@ -273,7 +273,7 @@ export function replaceSteps(deps: Deps, context: ReplaceContext): Step<ReplaceC
           pool = await scrubToEnd(ctx, report)
         }
 
-        const errors = [...walkVdevs(pool.vdevs)].filter((vdev) => vdev.name !== ctx.failing && isLeaf(vdev) && (vdev.read || vdev.write || vdev.cksum))
+        const errors = erringLeaves(pool, ctx.failing)
         if (pool.state !== 'ONLINE' || errors.length > 0 || (pool.errors?.count ?? 0) > 0) {
           const detail = errors.map((vdev) => `${vdev.name} ${vdev.read}/${vdev.write}/${vdev.cksum} read/write/checksum errors`).join('; ')
           throw new Error(`${ctx.pool} is ${pool.state}${detail ? `: ${detail}` : ''}${pool.errors?.count ? `; ${pool.errors.count} data errors` : ''}. See zpool status -v ${ctx.pool}`)
@@ -316,6 +316,11 @@ export function replaceSteps(deps: Deps, context: ReplaceContext): Step<ReplaceC
   return order.map((key) => steps[key])
 }
 
+/** The devices of the pool with read, write or checksum errors, but the failing one (still listed while it detaches). */
+function erringLeaves(pool: Pool, failing: string): Vdev[] {
+  return [...walkVdevs(pool.vdevs)].filter((vdev) => vdev.name !== failing && isLeaf(vdev) && (vdev.read || vdev.write || vdev.cksum))
+}
+
 /**
  * Whether the pool's only errors are checksum errors on the new device that ZFS repaired: the pool
  * ONLINE, no data errors, no read or write errors anywhere, no other device erring. The failing
@@ -324,7 +329,7 @@ export function replaceSteps(deps: Deps, context: ReplaceContext): Step<ReplaceC
 export function onlyRepairedChecksumsOn(pool: Pool, newDevice: string, failing: string): boolean {
   const fresh = findMember(pool, newDevice)?.leaf
   if (!fresh || pool.state !== 'ONLINE' || (pool.errors?.count ?? 0) > 0) return false
-  const erring = [...walkVdevs(pool.vdevs)].filter((vdev) => vdev.name !== failing && isLeaf(vdev) && (vdev.read || vdev.write || vdev.cksum))
+  const erring = erringLeaves(pool, failing)
   return erring.length === 1 && erring[0] === fresh && !fresh.read && !fresh.write
 }
 

@@ -8,7 +8,7 @@ import {openRunFindings, readOpenRuns} from '../runbook/open-runs.js'
 import {checkDataDirMount, parseMountInfo} from '../storage/mounts.js'
 import {trustFindings} from '../system/trust.js'
 import {parseStatus} from '../zfs/status-json.js'
-import type {Pool, StatusReport, Vdev} from '../zfs/status-model.js'
+import {poolCannotDoIo, type Pool, type StatusReport, type Vdev} from '../zfs/status-model.js'
 import {fileDialectCache} from '../zfs/dialect-cache.js'
 import {Zpool, ZpoolError, type PoolCapacity, type StatusReading} from '../zfs/zpool.js'
 
@@ -67,13 +67,11 @@ export async function checkStatus(deps: Deps, options: StatusOptions): Promise<S
   }
 }
 
-/** The dataset's pool is SUSPENDED, FAULTED or UNAVAIL: reading files on it may block in the kernel or fail. */
+/** The dataset's pool cannot do I/O: reading files on it may block in the kernel or fail. */
 function cannotDoIo(report: StatusReport, dataset: string): boolean {
   const pool = report.pools.find((candidate) => candidate.name === dataset.split('/')[0])
-  return pool !== undefined && NO_IO_STATES.has(pool.state)
+  return pool !== undefined && poolCannotDoIo(pool)
 }
-
-const NO_IO_STATES = new Set(['SUSPENDED', 'FAULTED', 'UNAVAIL'])
 
 /** The configured pools that are imported; one that is not is CRITICAL, with the command that brings it back. */
 async function importedOf(zpool: Zpool, configured: string[], findings: Finding[]): Promise<string[]> {

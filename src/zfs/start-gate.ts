@@ -6,7 +6,7 @@ import type {Deps} from '../system/deps.js'
 import {runChecked} from '../system/runner.js'
 import {vdevsWithoutRedundancy} from './health.js'
 import {fileDialectCache} from './dialect-cache.js'
-import type {Pool} from './status-model.js'
+import {poolCannotDoIo, type Pool} from './status-model.js'
 import {Zpool} from './zpool.js'
 
 /** What the start gate says of the pool and the dataset before it reads the node's data (mode zfs). */
@@ -19,7 +19,7 @@ export async function zfsStartGate(deps: Deps, config: Config, stateDir: string)
   const pool = dataset.split('/')[0]
   const [status] = (await new Zpool(deps.runner, 'zpool', fileDialectCache(stateDir)).status([pool])).report.pools
   if (!status) return {findings: [{verdict: 'CRITICAL', message: `the pool ${pool} is not imported`, next: `zpool import ${pool}`}], dataPresent: false, poolHistory: null}
-  if (status.state === 'SUSPENDED' || status.state === 'FAULTED' || status.state === 'UNAVAIL') {
+  if (poolCannotDoIo(status)) {
     // No reads of the node's files: on a suspended pool they block in the kernel past systemd's start timeout.
     return {findings: [{verdict: 'CRITICAL', message: `the pool ${pool} is ${status.state}`, next: `zpool status -v ${pool}`}], dataPresent: false, poolHistory: null}
   }
