@@ -87,10 +87,19 @@ async function partitionNames(realPath: string): Promise<string[]> {
   return (await readdir(join('/sys/class/block', basename(realPath))).catch(() => [])).filter((entry) => entry.startsWith(basename(realPath)))
 }
 
-/** The partitions of a block device (none for a partition or a file), as /dev paths. */
+/**
+ * The partitions of a block device (none for a partition or a file): by the stable name udev gives
+ * them beside a /dev/disk/by-* path (`NAME-partN`), which is the name the operator gave, else as /dev paths.
+ */
 export async function partitionsOf(path: string): Promise<string[]> {
   const realPath = await realpath(path).catch(() => null)
-  return realPath ? (await partitionNames(realPath)).map((name) => join('/dev', name)) : []
+  if (!realPath) return []
+  return Promise.all((await partitionNames(realPath)).map(async (name) => {
+    const kernelPath = join('/dev', name)
+    const number = /(\d+)$/.exec(name.slice(basename(realPath).length))?.[1]
+    const stable = path.startsWith('/dev/disk/') && number ? `${path}-part${number}` : null
+    return stable && (await realpath(stable).catch(() => null)) === kernelPath ? stable : kernelPath
+  }))
 }
 
 /** /dev/disk/by-id names by the device they point to; ata-/nvme-/scsi- names before wwn- ones, which say nothing to a person. */

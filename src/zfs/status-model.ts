@@ -102,12 +102,12 @@ export function* walkVdevs(vdevs: Vdev[]): Generator<Vdev> {
   }
 }
 
-/** A leaf is an actual device (disk, partition or file); interior nodes are mirror, raidz, replacing ... */
 /** The pool cannot do I/O (SUSPENDED, FAULTED, UNAVAIL): reading files on it may block in the kernel or fail. */
 export function poolCannotDoIo(pool: Pool): boolean {
   return pool.state === 'SUSPENDED' || pool.state === 'FAULTED' || pool.state === 'UNAVAIL'
 }
 
+/** A leaf is an actual device (disk, partition or file); interior nodes are mirror, raidz, replacing ... */
 export function isLeaf(vdev: Vdev): boolean {
   return vdev.children.length === 0
 }
