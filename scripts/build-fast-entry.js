@@ -97,6 +97,10 @@ await build({
   supported: {'dynamic-import': false},
   platform: 'node',
   target: 'node20',
+  // Without comments and spaces (557 -> 406 KB), every run reads and scans less: ~1.3 ms of CPU
+  // per health check. Names are kept, so a bug's stack still names its functions.
+  minifyWhitespace: true,
+  minifySyntax: true,
   tsconfig: 'tsconfig.json',
   plugins: [oclifLite],
   // The modules locate templates and packages from import.meta.url: the bundle's own file URL.
