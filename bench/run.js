@@ -11,7 +11,7 @@
 //        --before DIR: also time the hot commands of another built checkout (DIR/bin/run.js), in the
 //        same interleaved runs, as rows marked "(before)": a change's effect free of the machine's load.   (root: it creates a pool on sparse files; it installs nothing)
 import {spawnSync} from 'node:child_process'
-import {copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {cpus, loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -62,11 +62,20 @@ function writeNodeDatabase(dataDir) {
   database.close()
 }
 
-/** CPU time (user + system, milliseconds) of the children this process has waited for, from Linux's /proc. */
-function childrenCpuMs() {
-  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')
-  // cutime and cstime, fields 16 and 17 of stat(5), in clock ticks (USER_HZ, 100 on Linux).
-  return (Number(fields[13]) + Number(fields[14])) * 10
+/**
+ * Runs argv under bash's `time`, which reads the command's CPU time (with its children's) from
+ * getrusage to the microsecond and prints it to the millisecond: Linux's /proc counts children's
+ * time in clock ticks (10 ms), which left a mean of 21 runs uncertain by ~1.5 ms, ±6% of `node -e 0`.
+ * The command's output still goes through pipes (as cron, monitoring and systemd's journal take it);
+ * bash's report comes on a third pipe. Wall and CPU time in milliseconds, bash's own start excluded.
+ */
+const TIMED = 'TIMEFORMAT="%3R %3U %3S"; { time "$@" 2>&4; } 4>&2 2>&3'
+function timed(argv, env) {
+  const result = spawnSync('bash', ['-c', TIMED, 'bash', ...argv], {stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env})
+  if (result.error) throw result.error
+  const [real, user, system] = result.output[3].toString().trim().split(' ').map(Number)
+  if ([real, user, system].some(Number.isNaN)) throw new Error(`no timing from bash for ${argv.join(' ')}: ${result.output[3]}${result.stderr}`)
+  return {wall: real * 1000, cpu: (user + system) * 1000}
 }
 
 /**
@@ -80,15 +89,10 @@ function timeCommands(commands) {
   for (let run = 0; run < RUNS + 1; run++) {
     for (const command of commands) {
       const {label, argv} = command
-      const cpuBefore = childrenCpuMs()
-      const start = process.hrtime.bigint()
-      // Output read through pipes, as cron, monitoring and systemd's journal take it.
-      const result = spawnSync(argv[0], argv.slice(1), {stdio: ['ignore', 'pipe', 'pipe'], env: environment(command)})
-      const elapsed = Number(process.hrtime.bigint() - start) / 1e6
-      if (result.error) throw result.error
+      const {wall, cpu: used} = timed(argv, environment(command))
       if (run === 0) continue // the first run warms caches
-      samples.get(label).push(elapsed)
-      cpu.set(label, cpu.get(label) + childrenCpuMs() - cpuBefore)
+      samples.get(label).push(wall)
+      cpu.set(label, cpu.get(label) + used)
     }
   }
 
@@ -112,14 +116,19 @@ function syntheticStatus(devices) {
   return `  pool: tank\n state: ONLINE\n  scan: scrub repaired 0B in 00:00:01 with 0 errors on Tue Nov 24 20:45:31 2026\nconfig:\n\n\tNAME        STATE     READ WRITE CKSUM\n\ttank        ONLINE       0     0     0\n${rows.join('\n')}\n\nerrors: No known data errors\n`
 }
 
-/** Median microseconds per call of `work` (7 rounds); each round repeats it about `budget` / devices times. */
+/**
+ * Median CPU microseconds per call of `work` (7 rounds; CPU, not wall time: on a busy machine a
+ * long round waits for a core more often than a short one); each round repeats it about `budget` /
+ * devices times.
+ */
 async function timeInProcess(devices, budget, work) {
   const iterations = Math.max(1, Math.round(budget / devices))
   const samples = []
   for (let round = 0; round < 7; round++) {
-    const start = process.hrtime.bigint()
+    const start = process.cpuUsage()
     for (let i = 0; i < iterations; i++) await work()
-    samples.push(Number(process.hrtime.bigint() - start) / 1e3 / iterations)
+    const {user, system} = process.cpuUsage(start)
+    samples.push((user + system) / iterations)
   }
 
   return median(samples)
@@ -173,6 +182,7 @@ try {
   const extraCa = process.env.NODE_EXTRA_CA_CERTS ? ' (no NODE_EXTRA_CA_CERTS)' : null
   if (extraCa) {
     const hot = [labels.floor, `lnstore status --pool ${POOL}`, 'lnstore status --input FILE', 'lnstore preflight (live pool, node db)']
+    if (BEFORE_BIN) hot.push(...hot.slice(1).map((label) => `${label} (before)`))
     for (const command of commands.filter(({label}) => hot.includes(label))) commands.push({...command, label: `${command.label}${extraCa}`, unset: ['NODE_EXTRA_CA_CERTS']})
   }
 
@@ -238,7 +248,7 @@ try {
   }
 
   goals('', floor)
-  console.log('\n(b) the status reader, and the whole check of saved output (read, judge, render), in process, medians\n')
+  console.log('\n(b) the status reader, and the whole check of saved output (read, judge, render), in process, CPU time, medians\n')
   console.log(`${'devices'.padStart(8)}${'µs/parse'.padStart(12)}${'µs/device'.padStart(11)}${'µs/check'.padStart(12)}${'µs/device'.padStart(11)}${'check × 10-device cost'.padStart(24)}`)
   const base = await timeStatus(10, stateDir)
   for (const devices of [10, 100, 1000, 4500]) {
