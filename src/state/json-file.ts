@@ -59,9 +59,11 @@ export async function updateJsonFile<T>(path: string, fallback: T, update: (curr
   try {
     const current = await readJsonFile(path, fallback)
     const next = update(current)
-    // An update that changes nothing (the start gate seeing the data_version it recorded before)
-    // leaves the file as it is, already written and synced: no temporary file, no two fsyncs.
-    if (next !== current) await writeJsonAtomically(path, next)
+    // An update that changes nothing in a file that exists (the start gate seeing the data_version it
+    // recorded before) leaves the file as it is, already written and synced: no temporary file, no
+    // two fsyncs. A state directory planted as a link is refused all the same.
+    if (next !== current || current === fallback) await writeJsonAtomically(path, next)
+    else refusePlantedDirectory(dirname(path))
     return next
   } finally {
     await release()
