@@ -196,6 +196,9 @@ describe('health verdicts', () => {
     const health = judge(parseStatus(fixture('public/zfsonlinux-0.6-permanent-errors-hex-object.txt')))
     expect(health.verdict).to.equal('CRITICAL')
     expect(messages(health.pools[0].findings).join('\n')).to.match(/CRITICAL: permanent data errors/)
+    // The advice tells a passing fault's stale entries from damage, and resets counters only on a pool found whole.
+    const {name} = health.pools[0]
+    expect(health.pools[0].findings.find((finding) => finding.message.startsWith('permanent data errors'))?.next).to.equal(`lnstore scrub --wait --pool ${name} && zpool clear ${name}`)
   })
 
   it('permanent errors on zfs-fuse name the files; the node database gets its own warning against restoring a backup', () => {
@@ -203,7 +206,7 @@ describe('health verdicts', () => {
     const database = '/tmp/hr-perm-BFUS/mnt/lightning/bitcoin/lightningd.sqlite3'
     expect(report.pools[0].errors?.files).to.deep.equal(['/tmp/hr-perm-BFUS/mnt/data.bin', database])
     const findings = messages(judge(report).pools[0].findings)
-    expect(findings).to.include(`CRITICAL: permanent data errors in 2 files: /tmp/hr-perm-BFUS/mnt/data.bin, ${database}: damaged, and no redundant copy was left to repair them`)
+    expect(findings).to.include(`CRITICAL: permanent data errors in 2 files: /tmp/hr-perm-BFUS/mnt/data.bin, ${database}: ZFS read no good copy of them. A passing fault (a cable, a suspended pool) leaves such entries for blocks that are whole again; a scrub re-reads every block and drops those, so what it leaves listed is damage`)
     expect(findings.find((line) => line.startsWith(`CRITICAL: ${database} is the node's channel database`))).to.contain('"restore the file from backup" is exactly the hazard')
     // The same name seen through an unmounted dataset (`dataset:/path`) is recognised too.
     const unmounted = parseStatus(fixture('zfs-fuse-0.7.0/permanent-errors-v.txt').replace(database, 'tank/lightning:/bitcoin/lightningd.sqlite3'))
