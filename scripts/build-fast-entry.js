@@ -12,6 +12,7 @@
 import {build} from 'esbuild'
 import {createHash} from 'node:crypto'
 import {appendFileSync, readFileSync, rmSync} from 'node:fs'
+import {createRequire} from 'node:module'
 import {fileURLToPath} from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -34,6 +35,20 @@ const YAML_ESM = `${root}node_modules/yaml/browser/index.js`
  */
 const BUNDLED = new Set(['better-sqlite3'])
 
+/**
+ * Node's modules the bundle imports at its start but that `status --input` never uses: loaded at
+ * their first use instead (node:fs/promises alone costs ~1.7 ms of CPU: a dozen internal modules,
+ * readline's among them). Each stands in as an object with the module's export names (listed now,
+ * from this Node) as getters that load it when first read: every module reads them at each call
+ * (`(0, import_promises.readFile)(...)`), so nothing else changes.
+ */
+const LAZY_BUILTINS = new Set(['node:fs/promises'])
+const require = createRequire(import.meta.url)
+const lazyBuiltin = (name) => `let loaded
+const load = () => (loaded ??= require(${JSON.stringify(name)}))
+for (const key of ${JSON.stringify(Object.keys(require(name)))}) Object.defineProperty(exports, key, {enumerable: true, get: () => load()[key]})
+`
+
 const oclifLite = {
   name: 'oclif-lite',
   setup(builder) {
@@ -44,6 +59,12 @@ const oclifLite = {
       return {errors: [{text: `${args.path} has no stand-in in src/cli/oclif-lite/: the fast entry would load oclif (import it lazily, or add a stand-in)`}]}
     })
     builder.onResolve({filter: /^yaml$/}, () => ({path: YAML_ESM}))
+    builder.onResolve({filter: /^node:/}, (args) => {
+      if (!LAZY_BUILTINS.has(args.path)) return undefined
+      // The proxy's own require is the real module.
+      return args.namespace === 'lazy-builtin' ? {path: args.path, external: true} : {path: args.path, namespace: 'lazy-builtin'}
+    })
+    builder.onLoad({filter: /.*/, namespace: 'lazy-builtin'}, (args) => ({contents: lazyBuiltin(args.path), loader: 'js'}))
     builder.onResolve({filter: /^[^./]/}, (args) => (args.path.startsWith('node:') || BUNDLED.has(args.path) ? undefined : {path: args.path, external: true}))
   },
 }
@@ -76,6 +97,10 @@ await build({
   supported: {'dynamic-import': false},
   platform: 'node',
   target: 'node20',
+  // Without comments and spaces (557 -> 406 KB), every run reads and scans less: ~1.3 ms of CPU
+  // per health check. Names are kept, so a bug's stack still names its functions.
+  minifyWhitespace: true,
+  minifySyntax: true,
   tsconfig: 'tsconfig.json',
   plugins: [oclifLite],
   // The modules locate templates and packages from import.meta.url: the bundle's own file URL.

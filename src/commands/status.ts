@@ -1,5 +1,5 @@
 import * as Flags from '@oclif/core/flags'
-import {readFile} from 'node:fs/promises'
+import {readFileSync} from 'node:fs'
 import {text} from 'node:stream/consumers'
 
 import type {AlertOutcome} from '../alerts/outbox.js'
@@ -82,7 +82,7 @@ Exit codes, as Nagios/Icinga plugins use them: 0 OK, 1 WARNING, 2 CRITICAL, 3 UN
     const pools = flags.pool ?? []
     // Saved output is `zpool status` output, whatever this machine's mode.
     const backend = input === undefined ? await storageBackend(config) : zfsBackend()
-    const options = {config, stateDir, pools, configFile: source, input: input === undefined ? undefined : {name: input, read: () => (input === '-' ? text(process.stdin) : readFile(input, 'utf8'))}}
+    const options = {config, stateDir, pools, configFile: source, input: input === undefined ? undefined : {name: input, read: async () => (input === '-' ? text(process.stdin) : readFileSync(input, 'utf8'))}}
     if (input === undefined && flags.alert && alertsConfigured(config.alerts)) {
       // Loaded only when mail is configured: start-up time is budgeted.
       const {checkAndAlert} = await import('../alerts/check.js')

@@ -1,4 +1,4 @@
-import {readFile} from 'node:fs/promises'
+import {readFileSync} from 'node:fs'
 import {homedir} from 'node:os'
 import {join} from 'node:path'
 
@@ -21,7 +21,9 @@ export async function loadConfig(path: string | undefined, options: {missingOk?:
   for (const candidate of path ? [path] : DEFAULT_CONFIG_PATHS) {
     let text: string
     try {
-      text = await readFile(candidate, 'utf8')
+      // Read synchronously: a small local file, and the first asynchronous read of a run starts
+      // libuv's thread pool, which `status --input` otherwise never needs (~1 ms of CPU).
+      text = readFileSync(candidate, 'utf8')
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code
       if (code === 'ENOENT' && (!path || options.missingOk)) continue

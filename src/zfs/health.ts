@@ -313,9 +313,7 @@ function deviceStateFindings(pool: Pool, vdev: Vdev, replace: string): Finding[]
  * The runbook, not a bare `zpool replace`: it stops the node first and never restarts it on older data.
  */
 export function replaceAdvice(pool: Pool, top: Vdev, vdev: Vdev): string {
-  // zpool names files by their path: a pool on files is a trial, and its new device a file too.
-  const isFile = (name: string) => name.startsWith('/') && !name.startsWith('/dev/')
-  const files = [...walkVdevs(pool.vdevs)].some((leaf) => isLeaf(leaf) && isFile(leaf.path ?? leaf.name)) ? ' --allow-files' : ''
+  const files = poolOnFiles(pool) ? ' --allow-files' : ''
   // A distributed spare cannot be replaced: its errors are the errors of the dRAID's disks.
   if (isDistributedSpare(vdev)) return `zpool status -v ${pool.name}`
   // A cache or spare device holds no data of its own: take it out (and add a working one).
@@ -332,6 +330,23 @@ export function replaceAdvice(pool: Pool, top: Vdev, vdev: Vdev): string {
 
   return `lnstore replace-disk ${vdev.name} <new-device>${files}`
 }
+
+/**
+ * zpool names files by their path: a pool on files is a trial, and its new device a file too.
+ * Asked once per device of the pool: remembered per pool, or a 4,500-device pool takes seconds.
+ */
+function poolOnFiles(pool: Pool): boolean {
+  let onFiles = ON_FILES.get(pool)
+  if (onFiles === undefined) {
+    const isFile = (name: string) => name.startsWith('/') && !name.startsWith('/dev/')
+    onFiles = [...walkVdevs(pool.vdevs)].some((leaf) => isLeaf(leaf) && isFile(leaf.path ?? leaf.name))
+    ON_FILES.set(pool, onFiles)
+  }
+
+  return onFiles
+}
+
+const ON_FILES = new WeakMap<Pool, boolean>()
 
 /** How many member failures a top-level vdev survives, from its type in the name (`mirror-0`, `raidz2-0`, `draid1:...`). */
 function tolerance(vdev: Vdev): number {

@@ -1,7 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 
 import {BaseCommand} from '../../base-command.js'
-import {alertRefusal} from '../../preflight/alert.js'
 import {preflight, type PreflightResult} from '../../preflight/preflight.js'
 import {operator} from '../../preflight/who.js'
 import type {Finding} from '../../storage/verdict.js'
@@ -28,7 +27,11 @@ export default class Preflight extends BaseCommand {
     const result = await preflight(this.deps, {config, stateDir, by: operator()})
     process.exitCode = result.safe ? 0 : result.verdict === 'UNKNOWN' ? 3 : 2
     if (!this.jsonEnabled()) this.log(render(result))
-    if (!result.safe) await alertRefusal(this.deps, config, stateDir, result, (line) => this.logToStderr(line))
+    if (!result.safe) {
+      // Loaded only on a refusal: the mail modules cost every start of the node otherwise.
+      const {alertRefusal} = await import('../../preflight/alert.js')
+      await alertRefusal(this.deps, config, stateDir, result, (line) => this.logToStderr(line))
+    }
     return result
   }
 }
