@@ -20,14 +20,26 @@ export async function retireOldDevice(deps: Deps, failing: string, path: string 
   const attached = path !== null && (await access(path).then(() => true, () => false))
   if (!attached) return {path: device, labelsCleared: false, warning}
   if (!(await ask(`Clear the ZFS labels of the removed device ${device} (zpool labelclear -f), so its old copy can never be imported?`))) return {path: device, labelsCleared: false, warning}
-  const result = await deps.runner.run(['zpool', 'labelclear', '-f', device])
-  if (result.exitCode === 0) return {path: device, labelsCleared: true}
-  // A whole disk given to ZFS keeps its labels in its first partition, and zpool reads them only there.
-  for (const partition of await partitionsOf(device)) {
-    if ((await deps.runner.run(['zpool', 'labelclear', '-f', partition])).exitCode === 0) return {path: partition, labelsCleared: true}
+  let failure = ''
+  for (const candidate of labelclearOrder(device, await partitionsOf(device))) {
+    const result = await deps.runner.run(['zpool', 'labelclear', '-f', candidate])
+    if (result.exitCode === 0) return {path: candidate, labelsCleared: true}
+    failure ||= result.stderr.trim().split('\n')[0]
   }
 
-  return {path: device, labelsCleared: false, warning: `zpool labelclear failed (${result.stderr.trim().split('\n')[0]}). ${warning}`}
+  return {path: device, labelsCleared: false, warning: `zpool labelclear failed (${failure}). ${warning}`}
+}
+
+/**
+ * Where `zpool labelclear` looks for the old disk's labels, in turn: a whole disk given to ZFS keeps
+ * them in its first partition, so its partitions come first (by number), the device itself last.
+ * Never the whole disk first: closing it after opening it for writing makes udev re-read its
+ * partition table, and the partitions' /dev names vanish for a moment (on OpenZFS 2.1 the
+ * labelclear of -part1 right after the whole disk's then failed: "No such file or directory").
+ */
+export function labelclearOrder(device: string, partitions: string[]): string[] {
+  const number = (path: string) => Number(/(\d+)$/.exec(path)?.[1] ?? Number.POSITIVE_INFINITY)
+  return [...[...partitions].sort((a, b) => number(a) - number(b)), device]
 }
 
 /** One line on a pool after an abort: its state and any scan under way. */

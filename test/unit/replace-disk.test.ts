@@ -1,5 +1,10 @@
 import {expect} from 'chai'
 
+import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {labelclearOrder, retireOldDevice} from '../../src/replace/finish.js'
 import {freshnessProblem, htlcRisk} from '../../src/replace/freshness.js'
 import {findMember, onlyRepairedChecksumsOn, replaceSteps, type ReplaceContext} from '../../src/replace/plan.js'
 import {systemDeps} from '../../src/system/deps.js'
@@ -133,5 +138,32 @@ describe('replace-disk: following the resilver', () => {
     const error = await stepOf(runner, 'replace').run(contextFor(), () => {}, {firstStartedAt: Date.now()}).catch((caught: Error) => caught)
     runner.verify()
     expect(error).to.be.instanceOf(Error).and.have.property('message').that.contains('cannot replace vdb with vdd: devices have different sector alignment')
+  })
+})
+
+describe('replace-disk: clearing the old disk\'s labels', () => {
+  it('tries a whole disk\'s partitions first, by number, and the disk itself last', () => {
+    // Whole disk first failed on OpenZFS 2.1: udev re-read the disk's partition table and -part1 was briefly gone.
+    const disk = '/dev/disk/by-id/virtio-lnstore-disk2'
+    expect(labelclearOrder(disk, [`${disk}-part9`, `${disk}-part1`])).to.deep.equal([`${disk}-part1`, `${disk}-part9`, disk])
+    expect(labelclearOrder('/dev/nvme0n1', ['/dev/nvme0n1p10', '/dev/nvme0n1p2'])).to.deep.equal(['/dev/nvme0n1p2', '/dev/nvme0n1p10', '/dev/nvme0n1'])
+    expect(labelclearOrder('/dev/sdb1', [])).to.deep.equal(['/dev/sdb1'])
+  })
+
+  it('reports the device that was cleared, or the first failure with the advice to wipe it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lnstore-retire-'))
+    try {
+      const file = join(dir, 'old-disk')
+      await writeFile(file, '')
+      const yes = async () => true
+      const cleared = new StubRunner().expect(['zpool', 'labelclear', '-f', file], {})
+      expect(await retireOldDevice({...systemDeps, runner: cleared}, 'old-disk', file, yes)).to.deep.equal({path: file, labelsCleared: true})
+      const refused = new StubRunner().expect(['zpool', 'labelclear', '-f', file], {exitCode: 255, stderr: `failed to clear label for ${file}\n`})
+      const outcome = await retireOldDevice({...systemDeps, runner: refused}, 'old-disk', file, yes)
+      expect(outcome.labelsCleared).to.equal(false)
+      expect(outcome.warning).to.contain(`zpool labelclear failed (failed to clear label for ${file})`).and.contain('never import it or start a node on it')
+    } finally {
+      await rm(dir, {recursive: true, force: true})
+    }
   })
 })
