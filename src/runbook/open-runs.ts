@@ -1,4 +1,5 @@
-import {readFile, readdir} from 'node:fs/promises'
+import {readdirSync} from 'node:fs'
+import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {readJsonFile} from '../state/json-file.js'
@@ -36,7 +37,14 @@ const STARTED = new Set(['done', 'running', 'failed', 'undoing'])
 
 export async function readOpenRuns(stateDir: string): Promise<OpenRun[]> {
   const directory = join(stateDir, 'runbooks')
-  const names = await readdir(directory).catch(() => [] as string[])
+  // Sync: the state directory is local and small (see src/state/json-file.ts).
+  let names: string[]
+  try {
+    names = readdirSync(directory)
+  } catch {
+    names = []
+  }
+
   const runs: OpenRun[] = []
   for (const name of names.filter((entry) => entry.endsWith('.json')).sort()) {
     // A journal that cannot be read is itself an open question: reported as such, never skipped.

@@ -149,36 +149,52 @@ describe("the fast entry's code cache", () => {
   const status = () => run(join(root, 'bin', 'run.js'), ['status', '--input', healthy], env)
   let answer: Outcome
 
-  it('the first run writes a cache holding its path; the next reads it and writes nothing', () => {
+  it('the first run writes its path\'s cache, named by how it ended; the next reads it and writes nothing', () => {
     answer = status()
     expect(answer.status, answer.stderr).to.equal(0)
-    expect(caches()).to.deep.equal([named('status')])
-    const written = statSync(join(root, 'dist', 'fast', named('status')))
+    expect(caches()).to.deep.equal([named('status-input.exit0')])
+    const written = statSync(join(root, 'dist', 'fast', named('status-input.exit0')))
     expect(status()).to.deep.equal(answer)
-    const after = statSync(join(root, 'dist', 'fast', named('status')))
+    const after = statSync(join(root, 'dist', 'fast', named('status-input.exit0')))
     expect([after.ino, after.mtimeMs]).to.deep.equal([written.ino, written.mtimeMs])
   })
 
-  it('a run along another path writes one cache holding both, and removes the other', () => {
-    const preflight = run(join(root, 'bin', 'run.js'), ['preflight'], env)
-    expect(preflight.status, preflight.stderr).to.equal(3)
-    expect(caches()).to.deep.equal([named('preflight+status')])
+  it('each path keeps a cache of its own; a refusal\'s is replaced by the first run that exits 0', () => {
+    const preflight = () => run(join(root, 'bin', 'run.js'), ['preflight'], env)
+    const refused = preflight()
+    expect(refused.status, refused.stderr).to.equal(3)
+    expect(caches().sort()).to.deep.equal([named('preflight.exit3'), named('status-input.exit0')])
+    const written = statSync(join(root, 'dist', 'fast', named('preflight.exit3')))
+    expect(preflight()).to.deep.equal(refused)
+    expect(statSync(join(root, 'dist', 'fast', named('preflight.exit3'))).mtimeMs, 'another refusal writes nothing').to.equal(written.mtimeMs)
     expect(status()).to.deep.equal(answer)
-    expect(caches()).to.deep.equal([named('preflight+status')])
+    // Left to oclif (which this copy without commands answers with an error): no cache of that path.
+    run(join(root, 'bin', 'run.js'), ['status', '--help'], env)
+    expect(caches().sort(), 'a hot command line oclif answered writes no cache of that path').to.deep.equal([named('preflight.exit3'), named('status-input.exit0')])
+    writeFileSync(join(root, 'dist', 'fast', named('preflight.exit0')), readFileSync(join(root, 'dist', 'fast', named('preflight.exit3'))))
+    rmSync(join(root, 'dist', 'fast', named('preflight.exit3')))
+    expect(preflight()).to.deep.equal(refused)
+    expect(caches().sort(), 'a cache from a run that exited 0 stays').to.deep.equal([named('preflight.exit0'), named('status-input.exit0')])
+    rmSync(join(root, 'dist', 'fast', named('status-input.exit0')))
+    const degraded = run(join(root, 'bin', 'run.js'), ['status', '--input', `${FIXTURES}zfs-fuse-0.7.0/degraded-offline.txt`], env)
+    expect(degraded.status, degraded.stderr).to.not.equal(0)
+    expect(caches().sort()).to.deep.equal([named('preflight.exit0'), named(`status-input.exit${degraded.status}`)])
+    expect(status()).to.deep.equal(answer)
+    expect(caches().sort(), 'the first run that exits 0 writes it again').to.deep.equal([named('preflight.exit0'), named('status-input.exit0')])
   })
 
   it('a changed bundle never meets the old cache', () => {
     const old = caches()
     appendFileSync(bundle, '\n// changed\n')
     expect(status()).to.deep.equal(answer)
-    expect(caches()).to.deep.equal([named('status')])
+    expect(caches()).to.deep.equal([named('status-input.exit0')])
     expect(caches()).to.not.include(old[0])
   })
 
   it('a cache V8 refuses (damaged) is replaced, and the answer is the same', () => {
-    rmSync(join(root, 'dist', 'fast', named('status')))
-    writeFileSync(join(root, 'dist', 'fast', named('preflight+status')), 'not a code cache')
+    writeFileSync(join(root, 'dist', 'fast', named('status-input.exit0')), 'not a code cache')
     expect(status()).to.deep.equal(answer)
-    expect(caches()).to.deep.equal([named('status')])
+    expect(caches()).to.deep.equal([named('status-input.exit0')])
+    expect(readFileSync(join(root, 'dist', 'fast', named('status-input.exit0')), 'utf8')).to.not.equal('not a code cache')
   })
 })

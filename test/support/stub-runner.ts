@@ -16,7 +16,7 @@ const live = new Set<StubRunner>()
  * arrays, so an argument with a space is not two) and the same options (timeout, input). Any other
  * call fails at once and again after the test (code under test may swallow the first failure), and
  * an expected call that never came fails the test: the root hook (`mochaHooks`, loaded by
- * .mocharc.json) verifies every stub after every test, as gh's run.Stub does.
+ * .mocharc.cjs) verifies every stub after every test, as gh's run.Stub does.
  */
 export class StubRunner implements Runner {
   private expected: Expectation[] = []

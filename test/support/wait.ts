@@ -1,11 +1,13 @@
+import {createRequire} from 'node:module'
+
 /**
  * Waiting in tests: for a condition, never for a fixed time, so that a test passes on a busy 2-core
  * machine as on an idle one. The deadline is generous (far beyond what an idle machine needs) and
- * below mocha's timeout, so that a test that fails says what it waited for and what it last saw
- * instead of "timeout of 120000ms exceeded". LNSTORE_TEST_WAIT_SECONDS raises it where everything
- * is slower (the VM tier: software emulation, mocha's timeout 15 minutes).
+ * mocha's timeout is several of them (both in deadlines.cjs), so that a test that fails says what it
+ * waited for and what it last saw instead of "Timeout of N ms exceeded". LNSTORE_TEST_WAIT_SECONDS
+ * raises both where everything is slower (the VM tier: software emulation).
  */
-export const WAIT_DEADLINE_MS = Number(process.env.LNSTORE_TEST_WAIT_SECONDS ?? 90) * 1000
+export const {WAIT_DEADLINE_MS} = createRequire(import.meta.url)('./deadlines.cjs') as {WAIT_DEADLINE_MS: number}
 const POLL_MS = 50
 
 export interface WaitOptions {

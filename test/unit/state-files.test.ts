@@ -40,6 +40,21 @@ describe('state files', () => {
     expect(readFileSync(victim, 'utf8')).to.equal('{"secret": true}\n')
   })
 
+  it('an update that changes nothing leaves the file as it was; a missing file is still written', async () => {
+    const path = join(root, 'unchanged', 'freshness.json')
+    const same = <T>(state: T) => state
+    await updateJsonFile(path, {n: 0}, same)
+    expect(readFileSync(path, 'utf8'), 'a missing file is written, even with the fallback').to.equal('{"n":0}\n')
+    writeFileSync(path, '{"n": 7}\n')
+    const before = statSync(path)
+    expect(await updateJsonFile(path, {n: 0}, same)).to.deep.equal({n: 7})
+    const after = statSync(path)
+    expect([after.ino, after.mtimeMs, readFileSync(path, 'utf8')]).to.deep.equal([before.ino, before.mtimeMs, '{"n": 7}\n'])
+    await updateJsonFile(path, {n: 0}, ({n}) => ({n: n + 1}))
+    expect(readFileSync(path, 'utf8')).to.equal('{"n":8}\n')
+    expect(lstatSync(`${path}.lock`, {throwIfNoEntry: false}), 'the lock is released').to.equal(undefined)
+  })
+
   it("a state directory that is someone else's link is refused", async function () {
     if (process.getuid?.() !== 0) this.skip() // Giving the link another owner takes root.
     const target = join(root, 'elsewhere')

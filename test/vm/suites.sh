@@ -33,8 +33,9 @@ default_suites=(
 read -r -a suites <<<"${LNSTORE_VM_SUITES:-${default_suites[*]}}"
 read -r -a variants <<<"${LNSTORE_VM_VARIANTS:-openzfs-2.1 openzfs-2.3}"
 timeout=${LNSTORE_VM_TIMEOUT:-2700}
-# mocha's per-test limit (.mocharc: 120 s) is sized for the host; under TCG a replace-disk case
-# around the node takes minutes. The VM's hard --timeout above still bounds the whole run.
+# mocha's per-test limit is set here (15 min): .mocharc.cjs would make it four wait deadlines (40 min
+# with the VM's 600 s), most of the VM's own --timeout. Under TCG a replace-disk case around the node
+# takes minutes. The VM's hard --timeout above still bounds the whole run.
 
 logs=$(mktemp -d "${TMPDIR:-/tmp}/lnstore-test-vm.XXXXXX")
 trap 'rm -rf "$logs"' EXIT
