@@ -149,15 +149,16 @@ start_writer() {
 acked_at_least() { [ "$(cat "$ACKED" 2>/dev/null | wc -l)" -ge "$1" ]; }
 stop_writer() { systemctl stop journey-writer.service 2>/dev/null || true; }
 
-# The opening of a journey: the operator's machine set up (INIT_DEVICES passes through), the
-# writer running with its first acknowledged writes, and one run of what the check timer runs
-# (lnstore notes the pool healthy and its error counters: the baseline a fault is judged against).
-machine_writing() { # the machine set up (install_machine, which reads INIT_DEVICES) and the writer's first writes acknowledged
+# The operator's machine set up (INIT_DEVICES passes through) and the writer running with its
+# first acknowledged writes.
+machine_writing() {
   install_machine
   start_writer
   wait_for 120 "the writer's first acknowledged writes" acked_at_least 5
 }
 
+# The opening of most journeys: machine_writing, then one run of what the check timer runs
+# (lnstore notes the pool healthy and its error counters: the baseline a fault is judged against).
 machine_in_service() {
   machine_writing
   systemctl start lnstore-check.service || fail "lnstore-check.service (what the check timer runs) failed on the healthy pool"
