@@ -113,6 +113,7 @@ UNIT
   systemctl enable --now lightningd.service || fail "lightningd did not start"
   wait_for 180 "the node answers getinfo" cli getinfo
   systemctl stop lightningd.service
+  say "the node made its hsm_secret and database on the plain disk"
   mkdir -p /etc/lnstore
   cat >/etc/lnstore/config.json <<JSON
 {"node": {"kind": "systemd", "unit": "lightningd.service", "network": "regtest"},
@@ -127,9 +128,12 @@ JSON
   say "lnstore init --mirror $devices"
   # shellcheck disable=SC2086
   lnstore init --mirror $devices --pool "$POOL" --data-dir "$DATA" --yes || fail "lnstore init failed"
+  say "lnstore preflight install"
   lnstore preflight install --yes || fail "lnstore preflight install failed"
+  say "lnstore schedule install"
   lnstore schedule install --yes || fail "lnstore schedule install failed"
   [ -n "$(ls /etc/zfs/zed.d/*lnstore* 2>/dev/null)" ] || fail "schedule install wrote no zedlet into /etc/zfs/zed.d"
+  say "starting the node through lnstore's gate"
   systemctl start lightningd.service || fail "the node did not start through lnstore's gate"
   wait_for 180 "the node answers getinfo after init" cli getinfo
   say "machine ready: pool $POOL, node running, gate and schedule installed"
