@@ -214,7 +214,7 @@ function evaluateDevice(pool: Pool, top: Vdev, vdev: Vdev, input: HealthInput, i
   } else if (rates && rates.lastDay > 0) {
     findings.push({
       verdict: 'WARNING',
-      message: `${rates.lastDay} new errors in the last day (${rates.lastHour} in the last hour)`,
+      message: `${rates.lastDay} new error${rates.lastDay === 1 ? '' : 's'} in the last day (${rates.lastHour} in the last hour)`,
       next: `zpool status -v ${pool.name}`,
     })
   }
