@@ -39,7 +39,7 @@ function replaceOnce(mode, index) {
   const began = process.hrtime.bigint()
   const result = spawnSync(
     process.execPath,
-    [BIN, 'replace-disk', disks[0], disks[2], '--restart', mode, '--allow-files', '--i-understand', '--yes', '--json', '--data-dir', dataDir, '--node-kind', 'rpc', '--node-start-command', start],
+    [BIN, 'replace-disk', disks[0], disks[2], '--restart', mode, '--allow-files', '--yes', '--json', '--data-dir', dataDir, '--node-kind', 'rpc', '--node-start-command', start],
     {encoding: 'utf8', env: {...process.env, LNSTORE_STATE_DIR: join(root, 'state'), LNSTORE_CONFIG: join(root, 'config.yaml')}},
   )
   const total = Number(process.hrtime.bigint() - began) / 1e9

@@ -11,7 +11,9 @@ import {confirm} from '../runbook/confirm.js'
 export default class ReplaceDisk extends BaseCommand {
   static summary = 'Replace a failing disk of the node pool: stop the node gracefully, replace, resilver, verify the data is not older, start the node.'
 
-  static description = `Shows the plan (every command), asks, then runs it as a resumable runbook: run a SMART short self-test of the new disk (when smartctl is installed), record the node's data_version and check its database (read-only), stop the node and wait until its process has exited, take the failing device offline, zpool replace it, follow the resilver, verify the pool and that the database holds exactly what the node last wrote, clear the pool's counters and start the node again, never on older data.
+  static description = `Shows the plan (every command), asks, then runs it as a resumable runbook: run a SMART short self-test of the new disk (when smartctl is installed), record the node's data_version and check its database (read-only), stop the node and wait until its process has exited, zpool replace the failing device with the new one while it stays attached (its copy stays readable in the replacing vdev until ZFS detaches it at the end of the resilver), follow the resilver, verify the pool and that the database holds exactly what the node last wrote, clear the pool's counters and start the node again, never on older data.
+
+--same-slot, for a new disk that must go into the failing disk's slot, takes the failing device offline first and waits while you swap the disks: its copy is gone until the resilver ends, so where that leaves the vdev without a redundant copy (a two-way mirror) it is refused unless --i-understand.
 
 --restart=after-resilver (default) keeps the node down until the pool is fully redundant again; --restart=after-replace starts it as soon as the replace has begun and the data check passed, while ZFS resilvers.
 
@@ -19,7 +21,7 @@ Afterwards the removed disk still holds an old copy of the channel database: lns
 
 Before the node is stopped (and again whenever a resumed run has to stop it again), in-flight HTLCs are read: the run is refused when the nearest expires within the expected downtime plus 18 blocks, and warns within twice that (--ignore-htlcs goes ahead regardless).
 
---resume reconciles with the world before each step: a node started again meanwhile is stopped again (with the same checks), a device brought back online is taken offline again, a step already done is skipped. Only one process runs a journal at a time: a --resume while another lnstore runs it is refused with that process's pid. --abort always closes the journal and says what it put back and what it could not.
+--resume reconciles with the world before each step: a node started again meanwhile is stopped again (with the same checks), a device taken offline by the run (--same-slot) and brought back online meanwhile is taken offline again, a step already done is skipped. Only one process runs a journal at a time: a --resume while another lnstore runs it is refused with that process's pid. --abort always closes the journal and says what it put back and what it could not.
 
 Exit codes: 0 done (or planned, with --dry-run), 1 a step failed (run --resume or --abort) or --abort could not put everything back, 2 refused before touching anything.`
 
@@ -28,7 +30,7 @@ Exit codes: 0 done (or planned, with --dry-run), 1 a step failed (run --resume o
     {command: 'sudo <%= config.bin %> <%= command.id %> sdb /dev/disk/by-id/ata-NEW', description: 'Replace sdb; the node stays down until the resilver is done.'},
     {command: 'sudo <%= config.bin %> <%= command.id %> sdb /dev/sdd --restart after-replace --yes', description: 'Start the node as soon as the replace began (scripts: no questions).'},
     {command: 'sudo <%= config.bin %> <%= command.id %> --resume', description: 'Continue a run that stopped.'},
-    {command: 'sudo <%= config.bin %> <%= command.id %> --abort', description: 'Stop the run: bring the failing device and the node back when safe, and show the pool state.'},
+    {command: 'sudo <%= config.bin %> <%= command.id %> --abort', description: 'Stop the run: bring the node (and a device taken offline for --same-slot) back when safe, and show the pool state.'},
   ]
 
   static args = {
@@ -43,7 +45,7 @@ Exit codes: 0 done (or planned, with --dry-run), 1 a step failed (run --resume o
     'allow-files': Flags.boolean({description: 'Accept a regular file as the new device (for tests and trials only).'}),
     'skip-self-test': Flags.boolean({description: 'Do not run a SMART short self-test of the new disk first (it runs when smartctl is installed and takes about 2 minutes).'}),
     force: Flags.boolean({description: 'Use a new device that holds a filesystem, RAID or partition-table signature.'}),
-    'i-understand': Flags.boolean({description: 'Replace a healthy disk although that leaves its vdev without a redundant copy while it is replaced.'}),
+    'i-understand': Flags.boolean({description: 'With --same-slot only: take the failing disk out although that leaves its vdev without a redundant copy until the resilver ends. Accepted, and not needed, otherwise: the failing disk stays in the pool while it is replaced.'}),
     'ignore-htlcs': Flags.boolean({description: 'Stop the node although an in-flight HTLC expires within the expected downtime (its channel may be force-closed).'}),
     ...runbookFlags({abort: 'Stop the run: bring back what is safe to bring back, and say the pool state.'}),
     yes: Flags.boolean({char: 'y', description: "Do not ask for confirmation (for scripts); also clears the old disk's labels.", env: 'LNSTORE_YES'}),

@@ -165,7 +165,7 @@ async function alertArrives(ctx: DemoContext): Promise<string[]> {
 
 async function replaceDisk(ctx: DemoContext): Promise<string[]> {
   const {options, paths, bad, spare, say, lnstore} = ctx
-  const args = ['replace-disk', bad, spare, '--allow-files', '--i-understand', '--yes']
+  const args = ['replace-disk', bad, spare, '--allow-files', '--yes']
   if (options.show && process.stderr.isTTY) {
     // The live task list (listr2) needs the terminal itself: a spawn with inherited streams, not the runner.
     say(`  $ lnstore ${commandLine(args)}`)

@@ -31,6 +31,13 @@ export interface ReplaceContext extends NodeRunContext {
   restart: RestartMode
   /** The new disk goes into the failing disk's slot: pause after the offline until it appears. */
   sameSlot: boolean
+  /**
+   * `zpool replace` with the failing disk still attached (no offline first): its copy stays readable
+   * in the `replacing` vdev until the resilver ends. Set for every run planned without --same-slot;
+   * absent in journals of runs planned before it, whose plans took the failing disk offline first
+   * (their --resume and --abort must rebuild that plan, or the abort would leave the disk offline).
+   */
+  replaceAttached?: boolean
   /** For the new device's checks once it appears (--same-slot). */
   requiredBytes: number
   allowFiles: boolean
@@ -308,7 +315,8 @@ export function replaceSteps(deps: Deps, context: ReplaceContext): Step<ReplaceC
   }
 
   // The self-test runs while the node still runs, unless the new disk only appears after the swap.
-  const [first, replace] = context.sameSlot ? [[], ['offline', 'swap', 'selfTest', 'replace']] : [['selfTest'], ['offline', 'replace']]
+  // A new disk in another slot is replaced in beside the failing one, which keeps serving its copy.
+  const [first, replace] = context.sameSlot ? [[], ['offline', 'swap', 'selfTest', 'replace']] : [['selfTest'], context.replaceAttached ? ['replace'] : ['offline', 'replace']]
   const order =
     context.restart === 'after-replace'
       ? [...first, 'record', 'stop', ...replace, 'verifyData', 'start', 'resilver', 'verifyPool', 'clear', 'report']

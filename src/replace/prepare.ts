@@ -54,12 +54,14 @@ export async function prepareReplace(deps: Deps, request: ReplaceRequest): Promi
   const refusals: Refusal[] = []
   const missingSiblings = member.top.children.filter((vdev) => vdev !== member.leaf && isMissing(vdev))
   const failingMissing = isMissing(member.leaf)
-  // A healthy member of a vdev that has no redundancy left holds one of the last readable copies: ZFS refuses to take it out.
+  // Replaced in beside the new disk (no --same-slot), a present failing device keeps serving its copy until the resilver ends.
+  const staysAttached = !request.sameSlot && !failingMissing
+  // A present member of a vdev that has no redundancy left holds one of the last readable copies: the missing member comes first.
   if (!failingMissing && vdevsWithoutRedundancy(pool).includes(member.top.name) && missingSiblings.length > 0) {
     refusals.push(
       refusal(
         member.leaf.name,
-        `holds one of the last readable copies of ${member.top.name}'s data (${missingSiblings.map((vdev) => `${vdev.name} is ${vdev.state}`).join(', ')}): ZFS cannot take it out, and the data would be lost`,
+        `holds one of the last readable copies of ${member.top.name}'s data (${missingSiblings.map((vdev) => `${vdev.name} is ${vdev.state}`).join(', ')}): the missing member is what brings the redundancy back, and this one must stay in until it has`,
         `replace the missing member first: lnstore replace-disk ${missingSiblings[0].name} ${request.newDevice}${request.allowFiles ? ' --allow-files' : ''}`,
       ),
     )
@@ -75,16 +77,17 @@ export async function prepareReplace(deps: Deps, request: ReplaceRequest): Promi
   // With --same-slot the new disk appears only once the failing one is pulled: it is checked then.
   if (!(request.sameSlot && !newFacts.exists)) refusals.push(...checkReplacement(newFacts, requiredBytes, request))
 
-  // While the failing device is offline and the new one resilvers, the vdev has one member fewer.
+  // Only --same-slot takes the failing device out (offline, then pulled): while the new one resilvers,
+  // the vdev has one member fewer. Replaced in beside it, the failing device keeps its copy readable
+  // in the `replacing` vdev until ZFS detaches it at the end, and a member already missing takes nothing away.
   const during = {...pool, vdevs: pool.vdevs.map((top) => (top === member.top ? {...top, children: top.children.map((vdev) => (vdev === member.leaf ? {...vdev, state: 'OFFLINE'} : vdev))} : top))}
-  // Replacing a member that is already missing takes nothing away: it is the way back to redundancy.
-  const exposed = failingMissing || refusals.length > 0 ? [] : vdevsWithoutRedundancy(during).filter((name) => name === member.top.name)
+  const exposed = request.sameSlot && !failingMissing && refusals.length === 0 ? vdevsWithoutRedundancy(during).filter((name) => name === member.top.name) : []
   if (exposed.length > 0 && !request.iUnderstand) {
     refusals.push(
       refusal(
         member.top.name,
-        `has no redundant copy left while ${member.leaf.name} is replaced: one more failure during the resilver loses data`,
-        'add another device to the mirror first (zpool attach), or accept the risk with --i-understand',
+        `has no redundant copy left while ${member.leaf.name} is out of its slot (--same-slot): one more failure during the resilver loses data`,
+        `put the new disk in another slot and run it without --same-slot (${member.leaf.name} then stays in the pool until the resilver ends), or accept the risk with --i-understand`,
       ),
     )
   }
@@ -113,12 +116,14 @@ export async function prepareReplace(deps: Deps, request: ReplaceRequest): Promi
     if (risk) notes.push(`WARNING: ${risk.message}${risk.level === 'refuse' ? ' (going ahead: --ignore-htlcs)' : ''}`)
   }
 
-  if (exposed.length > 0) notes.push(`WARNING: ${member.top.name} has no redundancy while ${member.leaf.name} is replaced (--i-understand)`)
-  // The resilver reads everything from the other members: one that is failing too may not get through it.
+  if (exposed.length > 0) notes.push(`WARNING: ${member.top.name} has no redundancy while ${member.leaf.name} is out of its slot (--i-understand)`)
+  if (staysAttached) notes.push(`${member.leaf.name} stays in the pool while the new disk resilvers (its copy stays readable) and is detached by ZFS when the resilver ends`)
+  // The resilver reads from the other members (and the failing one while it stays attached): one that is failing too may not get through it.
+  const unreadable = staysAttached ? `blocks that neither it nor ${member.leaf.name} can read` : 'blocks it cannot read'
   for (const sibling of siblings) {
     const errors = (sibling.read ?? 0) + (sibling.write ?? 0) + (sibling.cksum ?? 0)
     if (sibling.state !== 'ONLINE' || errors > 0) {
-      notes.push(`WARNING: ${sibling.name}, which the resilver copies from, is ${sibling.state ?? 'in an unknown state'} with ${errors} errors: blocks it cannot read are lost (zpool status -v ${pool.name} lists the files)`)
+      notes.push(`WARNING: ${sibling.name}, which the resilver copies from, is ${sibling.state ?? 'in an unknown state'} with ${errors} errors: ${unreadable} are lost (zpool status -v ${pool.name} lists the files)`)
     }
   }
 
@@ -129,6 +134,7 @@ export async function prepareReplace(deps: Deps, request: ReplaceRequest): Promi
     newDevice: newFacts.path,
     restart: request.restart,
     sameSlot: request.sameSlot,
+    replaceAttached: !request.sameSlot,
     requiredBytes,
     allowFiles: request.allowFiles,
     force: request.force,

@@ -320,14 +320,9 @@ export function replaceAdvice(pool: Pool, top: Vdev, vdev: Vdev): string {
   if (vdev.role === 'cache' || vdev.role === 'spare') return `zpool remove ${pool.name} ${vdev.name}`
   if (top === vdev) return `zpool attach ${pool.name} ${vdev.name} <new-device>`
   const missing = top.children.filter(isMissing)
-  const left = tolerance(top) - missing.length
-  if (!isMissing(vdev)) {
-    // One of the last readable copies: ZFS cannot take it out. The missing member is what to replace.
-    if (left <= 0 && missing.length > 0) return `lnstore replace-disk ${missing[0].name} <new-device>${files}`
-    // Replacing it lowers the redundancy that is left to none: the runbook asks for that to be said.
-    if (left === 1) return `lnstore replace-disk ${vdev.name} <new-device>${files} --i-understand`
-  }
-
+  // One of the last readable copies: the missing member is what to replace (replace-disk refuses this one first).
+  if (!isMissing(vdev) && missing.length > 0 && tolerance(top) - missing.length <= 0) return `lnstore replace-disk ${missing[0].name} <new-device>${files}`
+  // A failing disk still present stays in the pool while its replacement resilvers: no redundancy is lowered, nothing to acknowledge.
   return `lnstore replace-disk ${vdev.name} <new-device>${files}`
 }
 

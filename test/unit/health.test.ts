@@ -171,7 +171,7 @@ describe('health verdicts', () => {
     expect(advice).to.include('zpool clear tank && zpool scrub tank')
     // One member alone erring is the disk: its advice stays the replacement.
     const alone = judge(mirror({vdb: 12}), {history: recordReport(before, mirror({vdb: 12}), NOW, 35)})
-    expect(deviceFindings(alone, 'vdb').findings[0].next).to.equal('lnstore replace-disk vdb <new-device> --i-understand')
+    expect(deviceFindings(alone, 'vdb').findings[0].next).to.equal('lnstore replace-disk vdb <new-device>')
   })
 
   it('an OFFLINE member of a two-way mirror leaves no redundant copy: CRITICAL', () => {
@@ -330,15 +330,18 @@ describe('health verdicts', () => {
       }${members.map(([name, state]) => `\t${layout ? '    ' : '  '}${name}  ${state}       0     0     0`).join('\n')}\n\nerrors: No known data errors\n`)
     const nexts = (health: HealthReport, device: string) => deviceFindings(health, device).findings.map((finding) => finding.next)
 
-    it('a dead disk of a two-way mirror: replace it, no --i-understand (nothing is left to lower); the healthy side points at the dead one', () => {
+    it('a dead disk of a two-way mirror: replace it; the healthy side points at the dead one', () => {
       const health = judge(pool('mirror-0', [['vdb', 'ONLINE'], ['vdc', 'UNAVAIL']]))
       expect(nexts(health, 'vdc')).to.deep.equal(['lnstore replace-disk vdc <new-device>'])
       expect(health.pools[0].findings.map((finding) => finding.next)).to.include('lnstore replace-disk vdc <new-device>')
     })
 
-    it('a failing but present disk of a two-way mirror: the replace lowers the redundancy left to none, so the advice says --i-understand', () => {
+    it('a failing but present disk of a two-way mirror: replace it, no --i-understand (it stays in the pool while its replacement resilvers: no redundancy is lowered)', () => {
       const health = judge(pool('mirror-0', [['vdb', 'DEGRADED'], ['vdc', 'ONLINE']]))
-      expect(nexts(health, 'vdb')).to.deep.equal(['lnstore replace-disk vdb <new-device> --i-understand'])
+      expect(nexts(health, 'vdb')).to.deep.equal(['lnstore replace-disk vdb <new-device>'])
+      // Nothing else it prints for the pool asks for the flag either.
+      const advice = [...health.pools[0].findings, ...[...health.pools[0].devices.values()].flatMap((device) => device.findings)].map((finding) => finding.next ?? '')
+      expect(advice.filter((next) => next.includes('--i-understand'))).to.deep.equal([])
     })
 
     it('a faulted disk of a three-way mirror, raidz1 or raidz2: replace it as printed', () => {

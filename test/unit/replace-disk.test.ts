@@ -1,12 +1,13 @@
 import {expect} from 'chai'
 
-import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {labelclearOrder, retireOldDevice} from '../../src/replace/finish.js'
 import {freshnessProblem, htlcRisk} from '../../src/replace/freshness.js'
 import {findMember, onlyRepairedChecksumsOn, replaceSteps, type ReplaceContext} from '../../src/replace/plan.js'
+import {journalPath, Runbook, type Journal} from '../../src/runbook/engine.js'
 import {systemDeps} from '../../src/system/deps.js'
 import {parseStatus} from '../../src/zfs/status-json.js'
 import {StubRunner} from '../support/stub-runner.js'
@@ -91,18 +92,24 @@ errors: No known data errors
   })
 })
 
+/** `zpool status` of pool tank (a mirror) as zfs-fuse prints it, with this scan line and these members. */
+const status = (scan: string, tree: string) => `  pool: tank\n state: ONLINE\n  scan: ${scan}\nconfig:\n\n\tNAME             STATE     READ WRITE CKSUM\n\ttank             ONLINE       0     0     0\n\t  mirror-0       ONLINE       0     0     0\n${tree}\nerrors: No known data errors\n`
+const refused = {exitCode: 2, stderr: "invalid option 'j'"}
+/** The first `zpool status` of a Zpool: the dialect probes around the text one. */
+const dialect = (runner: StubRunner, stdout: string) =>
+  runner
+    .expect(['zpool', 'status', '-j', '--json-int', 'tank'], refused)
+    .expect(['zpool', 'status', '-p', 'tank'], refused)
+    .expect(['zpool', 'status', 'tank'], {stdout})
+    .expect(['zpool', 'status', '-g', 'tank'], refused)
+
 describe('replace-disk: following the resilver', () => {
-  const status = (scan: string, tree: string) => `  pool: tank\n state: ONLINE\n  scan: ${scan}\nconfig:\n\n\tNAME             STATE     READ WRITE CKSUM\n\ttank             ONLINE       0     0     0\n\t  mirror-0       ONLINE       0     0     0\n${tree}\nerrors: No known data errors\n`
-  const replacing = '\t    replacing-0  ONLINE       0     0     0\n\t      vdb        OFFLINE      0     0     0\n\t      vdd        ONLINE       0     0     0\n\t    vdc          ONLINE       0     0     0\n'
+  // The failing disk stays attached beside its replacement until the resilver ends.
+  const replacing = '\t    replacing-0  ONLINE       0     0     0\n\t      vdb        ONLINE       0     0     0\n\t      vdd        ONLINE       0     0     0\n\t    vdc          ONLINE       0     0     0\n'
   const done = '\t    vdd          ONLINE       0     0     0\n\t    vdc          ONLINE       0     0     0\n'
-  const refused = {exitCode: 2, stderr: "invalid option 'j'"}
 
   it('waits while a replacing vdev still shows the last scrub, reports progress, and ends when the resilver is done', async () => {
-    const runner = new StubRunner()
-      .expect(['zpool', 'status', '-j', '--json-int', 'tank'], refused)
-      .expect(['zpool', 'status', '-p', 'tank'], refused)
-      .expect(['zpool', 'status', 'tank'], {stdout: status('scrub repaired 0B in 00:00:01 with 0 errors on Tue Nov 24 20:40:00 2026', replacing)})
-      .expect(['zpool', 'status', '-g', 'tank'], refused)
+    const runner = dialect(new StubRunner(), status('scrub repaired 0B in 00:00:01 with 0 errors on Tue Nov 24 20:40:00 2026', replacing))
       .expect(['zpool', 'status', 'tank'], {stdout: status('resilver in progress since Tue Nov 24 20:47:22 2026\n\t75M / 150M scanned, 75M / 150M issued\n\t75M resilvered, 50.00% done, no estimated completion time', replacing)})
       .expect(['zpool', 'status', 'tank'], {stdout: status('resilvered 150M in 00:00:05 with 0 errors on Tue Nov 24 20:47:27 2026', done)})
     const node = {kind: 'systemd', dataDir: '/srv/ln', network: 'bitcoin', unit: 'lightningd'} as const
@@ -118,12 +125,6 @@ describe('replace-disk: following the resilver', () => {
   const node = {kind: 'systemd', dataDir: '/srv/ln', network: 'bitcoin', unit: 'lightningd'} as const
   const contextFor = () => ({pool: 'tank', failing: 'vdb', newDevice: 'vdd', restart: 'after-resilver', sameSlot: false, node, freshness: {}}) as unknown as ReplaceContext
   const stepOf = (runner: StubRunner, id: string) => replaceSteps({...systemDeps, runner}, contextFor()).find((candidate) => candidate.id === id)!
-  const dialect = (runner: StubRunner, stdout: string) =>
-    runner
-      .expect(['zpool', 'status', '-j', '--json-int', 'tank'], refused)
-      .expect(['zpool', 'status', '-p', 'tank'], refused)
-      .expect(['zpool', 'status', 'tank'], {stdout})
-      .expect(['zpool', 'status', '-g', 'tank'], refused)
 
   it('stops, saying the pool keeps its data, when the new disk faults during the resilver', async () => {
     const faulted = '\t    replacing-0  DEGRADED     0     0     0\n\t      vdb        OFFLINE      0     0     0\n\t      vdd        FAULTED      0    38     0  too many errors\n\t    vdc          ONLINE       0     0     0\n'
@@ -165,5 +166,99 @@ describe('replace-disk: clearing the old disk\'s labels', () => {
     } finally {
       await rm(dir, {recursive: true, force: true})
     }
+  })
+})
+
+describe('replace-disk: the plan, and journals of runs planned before the attached replace', () => {
+  const scrubbed = 'scrub repaired 0B in 00:00:01 with 0 errors on Tue Nov 24 20:40:00 2026'
+  const offline = '\t    vdb          OFFLINE      0     0     0\n\t    vdc          ONLINE       0     0     0\n'
+  const replaced = '\t    vdd          ONLINE       0     0     0\n\t    vdc          ONLINE       0     0     0\n'
+
+  let dir: string
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'lnstore-replace-journal-'))
+  })
+  afterEach(async () => {
+    await rm(dir, {recursive: true, force: true})
+  })
+
+  /** A context as prepare plans it (or, without `replaceAttached`, as the code before it did); the node was not running, so no node is touched. */
+  const contextFor = (fields: Partial<ReplaceContext> = {}): ReplaceContext => ({
+    pool: 'tank',
+    failing: 'vdb',
+    failingPath: null,
+    newDevice: 'vdd',
+    restart: 'after-resilver',
+    sameSlot: false,
+    requiredBytes: 0,
+    allowFiles: true,
+    force: false,
+    selfTest: false,
+    node: {kind: 'rpc', dataDir: join(dir, 'lightning'), network: 'bitcoin', unit: 'lightningd'} as ReplaceContext['node'],
+    nodeWasRunning: false,
+    stopTimeoutSeconds: 5,
+    startTimeoutSeconds: 5,
+    database: null,
+    stateDir: join(dir, 'state'),
+    freshness: {},
+    ...fields,
+  })
+  const ids = (context: ReplaceContext) => replaceSteps(systemDeps, context).map((step) => step.id)
+  const OLD_PLAN = ['self-test', 'record', 'stop', 'offline', 'replace', 'resilver', 'verify-pool', 'verify-data', 'clear', 'start', 'report']
+
+  it('replaces with the failing disk attached (no offline), unless it must leave its slot (--same-slot)', () => {
+    expect(ids(contextFor({replaceAttached: true}))).to.deep.equal(['self-test', 'record', 'stop', 'replace', 'resilver', 'verify-pool', 'verify-data', 'clear', 'start', 'report'])
+    expect(ids(contextFor({replaceAttached: true, restart: 'after-replace'}))).to.deep.equal(['self-test', 'record', 'stop', 'replace', 'verify-data', 'start', 'resilver', 'verify-pool', 'clear', 'report'])
+    expect(ids(contextFor({sameSlot: true, replaceAttached: false}))).to.deep.equal(['record', 'stop', 'offline', 'swap', 'self-test', 'replace', 'resilver', 'verify-pool', 'verify-data', 'clear', 'start', 'report'])
+    // A journal written before: its context has no replaceAttached, and its plan took the disk offline first.
+    expect(ids(contextFor())).to.deep.equal(OLD_PLAN)
+  })
+
+  /** The journal the code before the attached replace left when killed right after its offline step. */
+  async function oldJournal(): Promise<ReplaceContext> {
+    const context = contextFor()
+    const done = new Set(['self-test', 'record', 'stop', 'offline'])
+    const journal: Journal<ReplaceContext> = {
+      kind: 'replace-disk',
+      state: 'running',
+      createdAt: 1,
+      updatedAt: 2,
+      context,
+      steps: OLD_PLAN.map((id) => ({id, title: id, status: done.has(id) ? 'done' : 'pending'})),
+    }
+    await mkdir(join(dir, 'state', 'runbooks'), {recursive: true})
+    await writeFile(journalPath(join(dir, 'state'), 'replace-disk'), JSON.stringify(journal))
+    return context
+  }
+
+  const readJournal = async () => JSON.parse(await readFile(journalPath(join(dir, 'state'), 'replace-disk'), 'utf8')) as Journal<ReplaceContext>
+
+  it('--abort of such a journal brings the failing disk back online', async () => {
+    const context = await oldJournal()
+    const runner = dialect(new StubRunner(), status(scrubbed, offline)).expect(['zpool', 'online', 'tank', 'vdb'], {})
+    const outcome = await new Runbook({kind: 'replace-disk', stateDir: context.stateDir, steps: replaceSteps({...systemDeps, runner}, context)}).abort(context)
+    runner.verify()
+    expect(outcome.couldNot).to.deep.equal([])
+    expect(outcome.putBack).to.include('Bring vdb back online')
+    const journal = await readJournal()
+    expect(journal.state).to.equal('aborted')
+    expect(journal.steps.find((step) => step.id === 'offline')?.status).to.equal('undone')
+  })
+
+  it('--resume of such a journal goes on from the replace, with the disk still offline, to the end', async () => {
+    const context = await oldJournal()
+    const done = status('resilvered 150M in 00:00:05 with 0 errors on Tue Nov 24 20:47:27 2026', replaced)
+    const runner = dialect(new StubRunner(), status(scrubbed, offline)) // the offline step: still offline, nothing to redo
+      .expect(['zpool', 'status', 'tank'], {stdout: status(scrubbed, offline)}) // the replace step: vdd not in the pool yet
+      .expect(['zpool', 'replace', 'tank', 'vdb', 'vdd'], {})
+      .expect(['zpool', 'status', 'tank'], {stdout: done}) // the resilver
+      .expect(['zpool', 'status', 'tank'], {stdout: done}) // verify the pool
+      .expect(['zpool', 'clear', 'tank'], {})
+    await new Runbook({kind: 'replace-disk', stateDir: context.stateDir, steps: replaceSteps({...systemDeps, runner}, context)}).resume(context)
+    runner.verify()
+    const journal = await readJournal()
+    expect(journal.state).to.equal('completed')
+    expect(journal.steps.map((step) => step.status)).to.deep.equal(OLD_PLAN.map(() => 'done'))
+    expect(journal.context.replaceAttached).to.equal(undefined)
   })
 })
