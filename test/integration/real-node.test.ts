@@ -63,7 +63,6 @@ describe(`lnstore with the real lightningd (${backend})`, function () {
 
   const nodeArgs = (s: Scenario, kind: 'rpc' | 'commands') => [
     '--allow-files',
-    '--i-understand',
     '--yes',
     '--data-dir',
     s.dataDir,

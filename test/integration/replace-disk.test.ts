@@ -5,6 +5,8 @@ import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
+import {parseStatus} from '../../src/zfs/status-json.js'
+import {walkVdevs} from '../../src/zfs/status-model.js'
 import {BIN, lnstore, lnstoreAsync} from '../support/cli.js'
 import {ClnNode, NETWORK, writeSummary} from '../support/cln.js'
 import {alertConfig, TestSmtpServer} from '../support/smtp.js'
@@ -81,7 +83,7 @@ describe(`lnstore replace-disk on real ZFS (${backend})`, function () {
       const start = `nohup ${process.execPath} --import ${TSX} ${STANDIN} --data-dir ${dataDir} --ack-log ${join(root, 'acks.log')} ${standin.join(' ')} >>${join(root, 'node.log')} 2>&1 </dev/null &`
       sh('sh', ['-c', start])
       await waitFor('the stand-in node to write its pid file and open its RPC socket', () => existsSync(pidPath) && existsSync(join(dataDir, 'bitcoin', 'lightning-rpc')))
-      const args = ['--allow-files', '--i-understand', '--yes', '--data-dir', dataDir, '--node-kind', 'rpc', '--node-start-command', start, '--stop-timeout', '5']
+      const args = ['--allow-files', '--yes', '--data-dir', dataDir, '--node-kind', 'rpc', '--node-start-command', start, '--stop-timeout', '5']
       return {pool, dataDir, env, spare, node: null, pidPath, args, root, startCommand: start, replace}
     }
 
@@ -92,7 +94,7 @@ describe(`lnstore replace-disk on real ZFS (${backend})`, function () {
     await node.acknowledgedMore(10)
     // The start gate asks the node's own hsmtool which node hsm_secret belongs to.
     env.LNSTORE_HSMTOOL = node.programs.hsmtool
-    const args = ['--allow-files', '--i-understand', '--yes', '--data-dir', dataDir, '--network', NETWORK, '--node-kind', 'rpc', '--node-start-command', node.startCommand, '--stop-timeout', '60']
+    const args = ['--allow-files', '--yes', '--data-dir', dataDir, '--network', NETWORK, '--node-kind', 'rpc', '--node-start-command', node.startCommand, '--stop-timeout', '60']
     return {pool, dataDir, env, spare, node, pidPath: node.pidFile, args, root, startCommand: node.startCommand, replace}
   }
 
@@ -138,6 +140,30 @@ describe(`lnstore replace-disk on real ZFS (${backend})`, function () {
     expect(listsDevice(status, failing), status).to.equal(false)
   }
 
+  /** `device` as `zpool status` text lists it: its state, and whether it sits in a `replacing` vdev; null when it is not listed. */
+  const memberIn = (status: string, device: string) => {
+    for (const parent of walkVdevs(parseStatus(status).pools[0]?.vdevs ?? [])) {
+      const child = parent.children.find((candidate) => [candidate.name, candidate.path].includes(printedName(device)))
+      if (child) return {state: child.state, replacing: parent.name.startsWith('replacing')}
+    }
+
+    return null
+  }
+
+  /**
+   * While the new device resilvers, the failing one is still in the pool and ONLINE (its copy
+   * readable) beside it, both in a `replacing` vdev: seen at least once, and never taken out.
+   * `looks` are `zpool status` texts taken while the replace and the resilver ran (zfs-fuse's
+   * `zpool replace` returns only once the resilver is over; OpenZFS's returns at once).
+   */
+  const expectFailingBesideNew = (looks: string[], failing: string, replacement: string) => {
+    for (const status of looks) expect(memberIn(status, failing)?.state ?? 'not listed', `the failing device while it is listed:\n${status}`).to.be.oneOf(['ONLINE', 'not listed'])
+    const beside = looks.filter((status) => memberIn(status, failing)?.replacing && memberIn(status, replacement)?.replacing)
+    expect(beside.length, `no look showed ${failing} beside ${replacement} in a replacing vdev:\n${looks.join('\n---\n')}`).to.be.greaterThan(0)
+    const resilvering = beside.filter((status) => parseStatus(status).pools[0].scan.state === 'in_progress').length
+    console.log(`      ${beside.length} of ${looks.length} looks during the replace showed the failing device ONLINE beside the new one in a replacing vdev (${resilvering} with the resilver in progress)`)
+  }
+
   it('replaces a disk around a node that writes all the time: node back, data unchanged, every acknowledged write kept', async () => {
     const s = await scenario()
     const failing = s.pool.devices[0]
@@ -171,7 +197,7 @@ describe(`lnstore replace-disk on real ZFS (${backend})`, function () {
     expect(result.status, result.stderr).to.equal(0)
     const report = result.json()
     expect(report.restart).to.equal('after-replace')
-    expect(report.plan.map((step: {id: string}) => step.id)).to.deep.equal(['self-test', 'record', 'stop', 'offline', 'replace', 'verify-data', 'start', 'resilver', 'verify-pool', 'clear', 'report'])
+    expect(report.plan.map((step: {id: string}) => step.id)).to.deep.equal(['self-test', 'record', 'stop', 'replace', 'verify-data', 'start', 'resilver', 'verify-pool', 'clear', 'report'])
     expect(report.freshness.beforeStart).to.deep.equal(report.freshness.atStop)
     expectReplaced(s.pool.name, failing, s.spare)
     await expectEveryWriteKept(s, 'replace-disk --restart=after-replace', report)
@@ -186,8 +212,10 @@ describe(`lnstore replace-disk on real ZFS (${backend})`, function () {
     const result = s.replace(failing, s.spare, ...s.args, '--dry-run')
     expect(result.status, result.stderr).to.equal(0)
     expect(result.stdout).to.contain('lnstore replace-disk would (dry run, nothing is changed):')
-    expect(result.stdout).to.contain(`$ zpool offline ${s.pool.name} ${failing}`)
+    // The failing disk stays attached: no offline, and the plan says so (a two-way mirror keeps its two copies; no --i-understand).
+    expect(result.stdout).to.not.contain('zpool offline')
     expect(result.stdout).to.contain(`$ zpool replace ${s.pool.name} ${failing} ${s.spare}`)
+    expect(result.stdout).to.contain(`${printedName(failing)} stays in the pool while the new disk resilvers (its copy stays readable) and is detached by ZFS when the resilver ends`)
     expect(result.stdout).to.contain(`$ lightning-cli --lightning-dir=${s.dataDir} --network=bitcoin stop`)
     expect(result.stdout).to.contain('WARNING: 1 HTLC in flight; the nearest, on channel 849000x1x0, expires at block 850030: 30 blocks left (block height 850000), within twice 19 blocks')
     expect(members(s.pool.name)).to.equal(before)
@@ -203,6 +231,7 @@ describe(`lnstore replace-disk on real ZFS (${backend})`, function () {
     let report: {downtimeSeconds?: number} = {}
     try {
       const config = alertConfig(s.root, port, {dataDir: s.dataDir, node: {kind: 'rpc', network: NETWORK, startCommand: s.startCommand, stopTimeoutSeconds: 60}})
+      // Scripts written for the offline-first plan pass --i-understand: still accepted, and changes nothing.
       const result = await lnstoreAsync(['replace-disk', failing, s.spare, '--allow-files', '--i-understand', '--yes', '--json'], {env: {...s.env, LNSTORE_CONFIG: config}})
       expect(result.status, result.stderr).to.equal(0)
       report = result.json()
@@ -216,12 +245,18 @@ describe(`lnstore replace-disk on real ZFS (${backend})`, function () {
     await expectEveryWriteKept(s, 'replace-disk with the node settings from the config', report)
   })
 
-  it('--same-slot: pauses after the offline until the new device appears, then replaces', async function () {
+  it('--same-slot: refused for a side of a two-way mirror without --i-understand (pulling it leaves no other copy); with it, pauses after the offline until the new device appears, then replaces', async function () {
     onlyOn('zfs-fuse', this, 'the runbook\'s pause; a disk appearing in the VM needs the host-side QEMU monitor (not built)')
     const s = await scenario()
     const failing = s.pool.devices[0]
     const later = join(s.root, 'inserted-disk')
-    const running = lnstoreAsync(['replace-disk', failing, later, ...s.args, '--same-slot', '--json'], {env: s.env})
+    const refused = s.replace(failing, later, ...s.args, '--same-slot')
+    expect(refused.status, refused.stderr).to.equal(2)
+    expect(refused.errors).to.contain(`mirror-0: has no redundant copy left while ${printedName(failing)} is out of its slot (--same-slot)`)
+    expect(refused.errors).to.contain('run it without --same-slot')
+    expect(existsSync(join(s.env.LNSTORE_STATE_DIR!, 'runbooks', 'replace-disk.json'))).to.equal(false)
+
+    const running = lnstoreAsync(['replace-disk', failing, later, ...s.args, '--same-slot', '--i-understand', '--json'], {env: s.env})
     let ended = false
     void running.then(() => (ended = true))
     const journal = join(s.env.LNSTORE_STATE_DIR!, 'runbooks', 'replace-disk.json')
@@ -235,7 +270,7 @@ describe(`lnstore replace-disk on real ZFS (${backend})`, function () {
 
     const result = await running
     expect(result.status, result.stderr).to.equal(0)
-    expect(result.json().plan.map((step: {id: string}) => step.id)).to.include('swap')
+    expect(result.json().plan.map((step: {id: string}) => step.id)).to.include.members(['offline', 'swap'])
     expectReplaced(s.pool.name, failing, later)
     await expectEveryWriteKept(s, 'replace-disk --same-slot', result.json())
   })
@@ -243,23 +278,29 @@ describe(`lnstore replace-disk on real ZFS (${backend})`, function () {
   /**
    * Starts replace-disk and SIGKILLs it while the journal says `step` is running: a crash or power
    * cut mid-step. A zfs-fuse resilver can be over between two looks at the journal, so for it the
-   * kill may also land just after the replace step, while ZFS resilvers.
+   * kill may also land just after the replace step, while ZFS resilvers. Returns the looks at
+   * `zpool status` taken from the start of the replace step until the kill.
    */
-  async function killDuring(s: Scenario, args: string[], step: string): Promise<void> {
+  async function killDuring(s: Scenario, args: string[], step: string): Promise<string[]> {
     const child = spawn(process.execPath, [BIN, 'replace-disk', ...args], {env: {...process.env, ...s.env}, stdio: ['ignore', 'ignore', 'pipe']})
     let stderr = ''
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk))
     const journal = join(s.env.LNSTORE_STATE_DIR!, 'runbooks', 'replace-disk.json')
     const reached = (entry: {id: string; status: string}) => (entry.id === step && entry.status === 'running') || (step === 'resilver' && entry.id === 'replace' && entry.status === 'done')
+    const replacing = (entry: {id: string; status: string}) => entry.id === 'replace' && entry.status !== 'pending'
     let text = ''
+    const looks: string[] = []
     await waitFor(`replace-disk's journal to reach step ${step}`, () => {
       text = existsSync(journal) ? readFileSync(journal, 'utf8') : ''
       if (child.exitCode !== null) throw new Error(`replace-disk ended (exit ${child.exitCode}) before step ${step} ran: ${stderr.replaceAll(/\s+/g, ' ')}`)
-      return text !== '' && JSON.parse(text).steps.some(reached)
+      const steps = text === '' ? [] : (JSON.parse(text).steps as {id: string; status: string}[])
+      if (steps.some(replacing)) looks.push(members(s.pool.name))
+      return steps.some(reached)
     }, {pollMs: 20, seen: () => text || 'no journal'})
 
     child.kill('SIGKILL')
     await new Promise((resolve) => child.once('exit', resolve))
+    return looks
   }
 
   for (const step of ['stop', 'resilver']) {
@@ -268,7 +309,8 @@ describe(`lnstore replace-disk on real ZFS (${backend})`, function () {
       // lightningd takes a moment to shut down (about 1.5 s): the kill lands inside the stop.
       const s = await scenario({fillerMb: step === 'resilver' ? RESILVER_MB : undefined})
       const failing = s.pool.devices[0]
-      await killDuring(s, [failing, s.spare, ...s.args], step)
+      const looks = await killDuring(s, [failing, s.spare, ...s.args], step)
+      if (step === 'resilver') expectFailingBesideNew(looks, failing, s.spare)
 
       const blocked = s.replace(failing, s.spare, ...s.args)
       expect(blocked.status).to.equal(2)
@@ -286,17 +328,17 @@ describe(`lnstore replace-disk on real ZFS (${backend})`, function () {
     })
   }
 
-  it('killed during the resilver, then --abort: the failing device back online (if still in the pool), the node started on verified data, the pool state said', async () => {
+  it('killed during the resilver, then --abort: the failing device was never taken out (ONLINE until ZFS detaches it), the node started on verified data, the pool state said', async () => {
     const s = await scenario({fillerMb: RESILVER_MB})
     const failing = s.pool.devices[0]
-    await killDuring(s, [failing, s.spare, ...s.args], 'resilver')
+    expectFailingBesideNew(await killDuring(s, [failing, s.spare, ...s.args], 'resilver'), failing, s.spare)
     expect(nodeRuns(s)).to.equal(false)
 
     const aborted = s.replace('--abort', '--json')
     expect(aborted.status, aborted.stderr).to.equal(0)
     expect(aborted.json().action).to.equal('aborted')
     expect(aborted.json().poolState).to.match(new RegExp(`^pool ${s.pool.name} is (ONLINE|DEGRADED)`))
-    // ZFS goes on resilvering after the kill: when it finished first, the failing device is detached already.
+    // ZFS goes on resilvering after the kill (a replace that began is left to ZFS): when it finished first, the failing device is detached already.
     const status = members(s.pool.name)
     if (listsDevice(status, failing)) expect(status).to.match(new RegExp(`${printedName(failing)}\\s+ONLINE`))
     expect(nodeRuns(s), 'the node runs again').to.equal(true)

@@ -174,7 +174,7 @@ describe('replace-disk reconciles with the world; open runs are visible; advice 
     let restarts = 0
     for (const [index, step] of REPLACE_STEPS_TO_KILL_AFTER.entries()) {
       if (done(c).includes(step)) continue
-      await killAfter(c, index === 0 ? [failing, spare, '--allow-files', '--i-understand', '--yes'] : ['--resume', '--yes'], step)
+      await killAfter(c, index === 0 ? [failing, spare, '--allow-files', '--yes'] : ['--resume', '--yes'], step)
 
       const status = c.run(['status', '--json'])
       const findings = allFindings(status.json())
@@ -216,13 +216,13 @@ describe('replace-disk reconciles with the world; open runs are visible; advice 
     const c = await realSetup()
     const [failing] = c.pool.devices
     const [spare] = sandbox.devices(1, 256)
-    await killAfter(c, [failing, spare, '--allow-files', '--i-understand', '--yes'], 'stop')
+    await killAfter(c, [failing, spare, '--allow-files', '--yes'], 'stop')
     expect(c.cln.running(), 'the run stopped the node').to.equal(false)
     c.cln.start()
 
-    const refused = c.run(['replace-disk', failing, spare, '--allow-files', '--i-understand', '--yes'])
+    const refused = c.run(['replace-disk', failing, spare, '--allow-files', '--yes'])
     expect(refused.status).to.equal(2)
-    expect(refused.errors).to.match(/an earlier `lnstore replace-disk` run is not finished: it stopped at "(Take .* offline|Replace .*|Resilver .*)"/)
+    expect(refused.errors).to.match(/an earlier `lnstore replace-disk` run is not finished: it stopped at "(Replace .*|Resilver .*)"/)
 
     const aborted = c.run(['replace-disk', '--abort'])
     expect(aborted.status, aborted.stderr).to.equal(0)
@@ -233,17 +233,17 @@ describe('replace-disk reconciles with the world; open runs are visible; advice 
 
     const [other] = sandbox.devices(1, 256)
     const target = listsDevice(sh('zpool', ['status', c.pool.name]), failing) ? failing : spare
-    const again = c.run(['replace-disk', target, other, '--allow-files', '--i-understand', '--yes', '--json'])
+    const again = c.run(['replace-disk', target, other, '--allow-files', '--yes', '--json'])
     expect(again.status, again.stderr).to.equal(0)
     await expectRealWritesKept(c)
   })
 
-  it('real lightningd: killed after the offline; the node started and stopped again by hand (it wrote meanwhile): preflight refuses while the run is open, --resume goes on', async function () {
+  it('real lightningd: killed after the replace; the node started and stopped again by hand (it wrote meanwhile): preflight refuses while the run is open, --resume goes on', async function () {
     this.timeout(600_000)
     const c = await realSetup()
     const [failing] = c.pool.devices
     const [spare] = sandbox.devices(1, 256)
-    await killAfter(c, [failing, spare, '--allow-files', '--i-understand', '--yes'], 'offline')
+    await killAfter(c, [failing, spare, '--allow-files', '--yes'], 'replace')
     const gate = c.run(['preflight', '--json'])
     expect(gate.status).to.not.equal(0)
     expect(gate.json().findings.map((finding: Finding) => finding.message).join('\n')).to.contain('the node must not start while it is open')
@@ -273,7 +273,7 @@ describe('replace-disk reconciles with the world; open runs are visible; advice 
       const before = server.messages.length
       const [failing] = c.pool.devices
       const [spare] = sandbox.devices(1, 256)
-      await killAfter(c, [failing, spare, '--allow-files', '--i-understand', '--yes'], 'stop')
+      await killAfter(c, [failing, spare, '--allow-files', '--yes'], 'stop')
       const checked = await lnstoreAsync(['status'], {env})
       expect(checked.stdout).to.contain('unfinished `lnstore replace-disk` run')
       const mails = (await server.waitFor(before + 1)).slice(before)
@@ -296,7 +296,7 @@ describe('replace-disk reconciles with the world; open runs are visible; advice 
     const c = await setup({nodeArgs: ['--stop-delay-ms', '8000']})
     const [failing] = c.pool.devices
     const [spare] = sandbox.devices(1, 256)
-    await killAfter(c, [failing, spare, '--allow-files', '--i-understand', '--yes'], 'record')
+    await killAfter(c, [failing, spare, '--allow-files', '--yes'], 'record')
     const first = lnstoreAsync(['replace-disk', '--resume', '--yes', '--json'], {env: c.env})
     const owner = join(c.root, 'state', 'runbooks', 'replace-disk.owner')
     // The killed run left its lock behind (its pid is dead): wait until the resume has taken it over.
@@ -323,14 +323,14 @@ describe('replace-disk reconciles with the world; open runs are visible; advice 
     const c = await setup({nodeArgs: ['--htlc-expiry-blocks', '5']})
     const [failing] = c.pool.devices
     const [spare] = sandbox.devices(1, 256)
-    const refused = c.run(['replace-disk', failing, spare, '--allow-files', '--i-understand', '--yes'])
+    const refused = c.run(['replace-disk', failing, spare, '--allow-files', '--yes'])
     expect(refused.status).to.equal(2)
     expect(refused.errors).to.contain('the nearest, on channel 849000x1x0, expires at block 850005: 5 blocks left')
     expect(refused.errors).to.contain('--ignore-htlcs')
     expect(existsSync(c.journal)).to.equal(false)
     expect(nodeRunning(c)).to.equal(true)
 
-    const planned = c.run(['replace-disk', failing, spare, '--allow-files', '--i-understand', '--ignore-htlcs', '--dry-run'])
+    const planned = c.run(['replace-disk', failing, spare, '--allow-files', '--ignore-htlcs', '--dry-run'])
     expect(planned.status, planned.stderr).to.equal(0)
     expect(planned.stdout).to.contain('5 blocks left')
     expect(planned.stdout).to.contain('(going ahead: --ignore-htlcs)')
@@ -339,7 +339,7 @@ describe('replace-disk reconciles with the world; open runs are visible; advice 
     signalNode(c.pidPath, 'SIGTERM')
     await waitUntil('the node has stopped', () => nodeRunning(c), (running) => !running)
     await c.startNode([])
-    await killAfter(c, [failing, spare, '--allow-files', '--i-understand', '--yes'], 'stop')
+    await killAfter(c, [failing, spare, '--allow-files', '--yes'], 'stop')
     await c.startNode(['--htlc-expiry-blocks', '3'])
     const blocked = c.run(['replace-disk', '--resume', '--yes'])
     expect(blocked.status).to.equal(1)
@@ -354,7 +354,7 @@ describe('replace-disk reconciles with the world; open runs are visible; advice 
     const c = await setup({node: false})
     const spaced = join(c.root, 'new disk')
     sh('truncate', ['-s', '256M', spaced])
-    const refused = c.run(['replace-disk', c.pool.devices[0], spaced, '--allow-files', '--i-understand', '--yes'])
+    const refused = c.run(['replace-disk', c.pool.devices[0], spaced, '--allow-files', '--yes'])
     expect(refused.status).to.equal(2)
     expect(refused.errors).to.contain('holds a space or control character: `zpool status` prints devices in space-separated columns')
     const [other] = sandbox.devices(1, 256)
@@ -394,7 +394,7 @@ describe('replace-disk reconciles with the world; open runs are visible; advice 
       const c = await setup({layout, disks, node: false, diskMb: 128})
       killDevice(c, c.pool.devices[1])
       const [ran] = runAdvice(c)
-      // The dead disk is what to replace, and replacing it lowers nothing: no --i-understand.
+      // The dead disk is what to replace.
       expect(ran.command).to.match(/^lnstore replace-disk \d+ \S+ --allow-files$/)
       expect(ran.status, `${ran.command}\n${ran.output}`).to.equal(0)
       await waitUntil(`${c.pool.name} ONLINE`, () => sh('zpool', ['status', c.pool.name]), (status) => /state: ONLINE/.test(status))
@@ -405,22 +405,25 @@ describe('replace-disk reconciles with the world; open runs are visible; advice 
     const c = await setup({node: false, diskMb: 128})
     killDevice(c, c.pool.devices[1])
     const [spare] = sandbox.devices(1, 128)
-    const refused = c.run(['replace-disk', c.pool.devices[0], spare, '--allow-files', '--i-understand', '--yes'])
+    const refused = c.run(['replace-disk', c.pool.devices[0], spare, '--allow-files', '--yes'])
     expect(refused.status).to.equal(2)
     expect(refused.errors).to.contain(`holds one of the last readable copies of mirror-0's data`)
     expect(refused.errors).to.match(/replace the missing member first: lnstore replace-disk \d+ /)
     expect(existsSync(c.journal)).to.equal(false)
   })
 
-  it('advice for a failing (but present) disk of a two-way mirror says --i-understand, and is accepted as printed', async () => {
+  it('advice for a failing (but present) disk of a two-way mirror needs no --i-understand, and is accepted as printed: the disk stays in the pool until ZFS detaches it after the resilver', async () => {
     const c = await setup({node: false, diskMb: 128, fillerMb: 40})
     // A first look records the counters: the errors the scrub then finds are a burst, the finding that advises a replace.
     c.run(['status'])
     sandbox.corrupt(c.pool, c.pool.devices[1])
     await sandbox.scrub(c.pool)
     const [ran] = runAdvice(c)
-    expect(ran.command).to.equal(`lnstore replace-disk ${c.pool.devices[1]} ${ran.command.split(' ')[3]} --allow-files --i-understand`)
+    const spare = ran.command.split(' ')[3]
+    expect(ran.command).to.equal(`lnstore replace-disk ${c.pool.devices[1]} ${spare} --allow-files`)
     expect(ran.status, ran.output).to.equal(0)
+    expect(ran.output).to.not.contain('zpool offline')
+    await waitUntil(`${c.pool.name} ONLINE with ${spare} in place of ${c.pool.devices[1]}`, () => sh('zpool', ['status', c.pool.name]), (status) => /state: ONLINE/.test(status) && listsDevice(status, spare) && !listsDevice(status, c.pool.devices[1]))
   })
 
   it('advice for a single-disk pool is `zpool attach`, accepted as printed (replace-disk would have nothing to copy from)', async () => {
