@@ -38,6 +38,8 @@ advice=$(mailed_command '^lnstore replace-disk ')
 say "mailed advice: $advice"
 command=${advice%%   (*}                      # the "(pool ...)" note after three spaces is not part of it
 command=${command//<new-device>/$(disk 3)}
+# Disk 2 stays in the pool (beside disk 3 in a replacing vdev) while it is replaced: nothing to acknowledge.
+case "$command" in *--i-understand*) fail "the mailed command asks for --i-understand, which a replace keeping the failing disk attached does not need: $command" ;; esac
 say "operator runs: $command"
 operator_runs "$command" || fail "the mailed command failed: $command"
 

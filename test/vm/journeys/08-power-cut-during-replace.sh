@@ -1,6 +1,7 @@
 #!/bin/bash
 # Journey 8: a power cut during `lnstore replace-disk`, right after step LNSTORE_JOURNEY_ARG
-# (a step id of the replace runbook: stop, offline, replace, resilver, ...; default replace) ->
+# (a step id of the replace runbook: self-test, record, stop, replace, resilver, verify-pool,
+# verify-data, clear; default replace) ->
 # the machine boots again, systemd starts the node through lnstore's gate -> the outcome is safe
 # and said: the node kept down with a CRITICAL naming the open run, or started on verified data
 # -> the operator runs the `--resume` lnstore advises -> status OK, node running, nothing lost.
@@ -14,12 +15,18 @@ case "$boot" in
   1)
     machine_writing
     systemctl start lnstore-check.service
-    # A healthy disk of a two-way mirror: the mirror has no other copy while it is replaced, which
-    # lnstore makes the operator say (its own advice for it, `lnstore status`, has --i-understand).
-    say "operator runs: lnstore replace-disk virtio-lnstore-disk2 $(disk 3) --i-understand"
-    systemd-run --unit=journey-replace --quiet --setenv=LNSTORE_YES=1 /usr/local/bin/lnstore replace-disk virtio-lnstore-disk2 "$(disk 3)" --i-understand
+    # A healthy disk of a two-way mirror, replaced by disk 3 in another slot: it stays in the pool
+    # (beside disk 3 in a replacing vdev) until the resilver ends, so no flag is needed.
+    say "operator runs: lnstore replace-disk virtio-lnstore-disk2 $(disk 3)"
+    systemd-run --unit=journey-replace --quiet --setenv=LNSTORE_YES=1 /usr/local/bin/lnstore replace-disk virtio-lnstore-disk2 "$(disk 3)"
     wait_for 900 "replace-disk finished its step '$cut_after'" step_done "$cut_after"
     stop_writer
+    # Disk 2 is never taken out: ONLINE (beside disk 3 in a replacing vdev while the resilver runs), or detached once it is over.
+    zpool status "$POOL" >"$J/status-at-cut.out" 2>&1
+    if grep -Eq 'virtio-lnstore-disk2(-part[0-9]+)?[[:space:]]+(OFFLINE|REMOVED)' "$J/status-at-cut.out"; then
+      fail "replace-disk took disk 2 out before the resilver ended: $(tr -s ' \t\n' ' ' <"$J/status-at-cut.out")"
+    fi
+    say "at the cut: $(grep -E 'scan:|replacing|virtio-lnstore-disk[23]' "$J/status-at-cut.out" | tr -s ' \t' ' ' | tr '\n' ';')"
     say "replace-disk's journal: step '$cut_after' done; cutting the power"
     power_cut ;;
   *)
