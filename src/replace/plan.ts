@@ -8,6 +8,7 @@ import {readDatabase, type DatabaseReading} from '../node/data-version.js'
 import {nodeAdapter} from '../node/adapter.js'
 import {downtimeSeconds, nodeSteps, type NodeRunContext} from '../node/steps.js'
 import type {Step} from '../runbook/engine.js'
+import {followScrub} from '../scrub/follow.js'
 import {describeProgress} from '../scrub/progress.js'
 import {appendEvent} from '../state/events.js'
 import {recordDataVersion} from '../state/freshness.js'
@@ -51,6 +52,10 @@ export interface ReplaceContext extends NodeRunContext {
 }
 
 const POLL_MS = 500
+/** The node may be down while replace-disk follows a scrub: it looks as often as it does for the resilver. */
+const SCRUB_POLL = {firstMs: POLL_MS, maxMs: POLL_MS}
+/** Why a scrub replace-disk follows did not finish, by how it ended. */
+const SCRUB_STOPPED_SHORT = {canceled: 'was canceled', paused: 'was paused (zpool scrub -p)', preempted: 'gave way to a resilver', 'pool-gone': 'lost its pool (exported or destroyed?)'} as const
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** The leaf named `name` in the pool (as zpool names it, by path or GUID), with its top-level vdev. */
@@ -74,18 +79,13 @@ export function replaceSteps(deps: Deps, context: ReplaceContext): Step<ReplaceC
     return pool
   }
 
-  /** Scrubs the pool and follows that scrub to its end by polling (zfs-fuse and OpenZFS 2.1 alike). */
+  /** Scrubs the pool and follows that scrub to its end. */
   const scrubToEnd = async (ctx: ReplaceContext, report: (text: string) => void): Promise<Pool> => {
-    const before = (await poolNow(ctx)).scan.raw
+    const startedAt = deps.now()
     await run(['zpool', 'scrub', ctx.pool])
-    for (;;) {
-      const pool = await poolNow(ctx)
-      const {scan} = pool
-      if (scan.kind === 'scrub' && scan.state === 'finished' && scan.raw !== before) return pool
-      if (scan.state === 'canceled') throw new Error(`the scrub of ${ctx.pool} was canceled before it ended; run --resume to scrub again`)
-      if (scan.kind === 'scrub' && scan.state === 'in_progress') report(describeProgress({pool: ctx.pool, percent: scan.percent, bytesPerSecond: scan.bytesPerSecond, secondsToGo: scan.secondsToGo}, 'scrub'))
-      await sleep(POLL_MS)
-    }
+    const end = await followScrub(zpool, ctx.pool, startedAt, {now: deps.now, poll: SCRUB_POLL, onProgress: (progress) => report(describeProgress(progress, 'scrub'))})
+    if (end.state === 'finished') return end.pool
+    throw new Error(`the scrub of ${ctx.pool} ${SCRUB_STOPPED_SHORT[end.state]} before it ended; run --resume to scrub again`)
   }
 
   const readDb = async (ctx: ReplaceContext): Promise<DatabaseReading | undefined> => (ctx.database ? readDatabase(ctx.database) : undefined)
