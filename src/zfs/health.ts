@@ -215,7 +215,7 @@ function evaluateDevice(pool: Pool, top: Vdev, vdev: Vdev, onFiles: boolean, inp
   } else if (rates && rates.lastDay > 0) {
     findings.push({
       verdict: 'WARNING',
-      message: `${rates.lastDay} new errors in the last day (${rates.lastHour} in the last hour)`,
+      message: `${rates.lastDay} new error${rates.lastDay === 1 ? '' : 's'} in the last day (${rates.lastHour} in the last hour)`,
       next: `zpool status -v ${pool.name}`,
     })
   }

@@ -66,6 +66,8 @@ describe('health verdicts', () => {
     const history = recordReport(recordReport(EMPTY_HISTORY, mirror(), NOW - 3 * 3_600_000, 35), mirror({vdb: 2}), NOW, 35)
     const vdb = deviceFindings(judge(mirror({vdb: 2}), {history}), 'vdb')
     expect(messages(vdb.findings)).to.deep.equal(['WARNING: 2 new errors in the last day (2 in the last hour)'])
+    const one = recordReport(recordReport(EMPTY_HISTORY, mirror(), NOW - 3 * 3_600_000, 35), mirror({vdb: 1}), NOW, 35)
+    expect(messages(deviceFindings(judge(mirror({vdb: 1}), {history: one}), 'vdb').findings)).to.deep.equal(['WARNING: 1 new error in the last day (1 in the last hour)'])
   })
 
   it('a slow burn over weeks says to plan a replacement', () => {
