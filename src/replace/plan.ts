@@ -79,10 +79,10 @@ export function replaceSteps(deps: Deps, context: ReplaceContext): Step<ReplaceC
     return pool
   }
 
-  /** Scrubs the pool and follows that scrub to its end. */
-  const scrubToEnd = async (ctx: ReplaceContext, report: (text: string) => void): Promise<Pool> => {
+  /** Scrubs the pool (or follows the scrub already running) to its end. */
+  const scrubToEnd = async (ctx: ReplaceContext, report: (text: string) => void, running = false): Promise<Pool> => {
     const startedAt = deps.now()
-    await run(['zpool', 'scrub', ctx.pool])
+    if (!running) await run(['zpool', 'scrub', ctx.pool])
     const end = await followScrub(zpool, ctx.pool, startedAt, {now: deps.now, poll: SCRUB_POLL, onProgress: (progress) => report(describeProgress(progress, 'scrub'))})
     if (end.state === 'finished') return end.pool
     throw new Error(`the scrub of ${ctx.pool} ${SCRUB_STOPPED_SHORT[end.state]} before it ended; run --resume to scrub again`)
@@ -262,8 +262,9 @@ export function replaceSteps(deps: Deps, context: ReplaceContext): Step<ReplaceC
       title: `Verify ${context.pool} (ONLINE, no new errors)`,
       commands: [['zpool', 'status', context.pool]],
       detail: `if the only errors are checksum errors on ${context.newDevice} that ZFS repaired (blocks a resilver wrote before an interruption, e.g. a power cut): zpool clear ${context.pool} ${context.newDevice}, zpool scrub ${context.pool} to its end, and look again`,
-      async run(ctx, report) {
+      async run(ctx, report, {firstStartedAt}) {
         let pool = await poolNow(ctx)
+        const {scan} = pool
         if (onlyRepairedChecksumsOn(pool, ctx.newDevice, ctx.failing)) {
           // A resilver cut short (a power cut, a kill) leaves blocks on the new disk that fail their
           // checksum until ZFS rewrites them from the other side: repaired, not a bad disk. Only a
@@ -271,6 +272,12 @@ export function replaceSteps(deps: Deps, context: ReplaceContext): Step<ReplaceC
           report(`${ctx.newDevice} has checksum errors that ZFS repaired (the resilver was interrupted): clearing them and scrubbing ${ctx.pool} to prove every copy`)
           await run(['zpool', 'clear', ctx.pool, ctx.newDevice])
           pool = await scrubToEnd(ctx, report)
+        } else if (scan.kind === 'scrub' && scan.state !== 'finished' && Math.max(scan.startedAt ?? 0, scan.endedAt ?? 0, scan.pausedAt ?? 0) >= Math.floor(firstStartedAt / 1000) * 1000) {
+          // An earlier try of this step cleared those errors and its scrub did not end (a kill, a
+          // pause, a cancel; zpool dates a canceled scrub by its cancel only): the counters prove
+          // nothing now, only a scrub to its end does.
+          report(`the scrub this step began on ${ctx.pool} did not end (${scan.state}): scrubbing to the end to prove every copy`)
+          pool = await scrubToEnd(ctx, report, scan.state === 'in_progress')
         }
 
         const errors = erringLeaves(pool, ctx.failing)

@@ -158,6 +158,39 @@ describe('replace-disk: following the resilver', () => {
       runner.verify()
       expect(error).to.be.instanceOf(Error).and.have.property('message', 'the scrub of tank was canceled before it ended; run --resume to scrub again')
     })
+
+    it('on --resume after that, scrubs again though the counters it cleared show nothing', async () => {
+      // The step first began at 20:48:00 and cleared vdd's counters; its scrub was canceled a second later.
+      const firstStartedAt = new Date(2026, 10, 24, 20, 48, 0).getTime()
+      const runner = dialect(new StubRunner(), after('scrub canceled on Tue Nov 24 20:48:01 2026'))
+        .expect(['zpool', 'scrub', 'tank'], {})
+        .expect(['zpool', 'status', 'tank'], {stdout: after('scrub repaired 0B in 00:00:02 with 0 errors on Tue Nov 24 20:48:02 2026')})
+      const messages: string[] = []
+      await verifyPool(runner).run(contextFor(), (message) => messages.push(message), {firstStartedAt})
+      runner.verify()
+      expect(messages).to.deep.equal(['the scrub this step began on tank did not end (canceled): scrubbing to the end to prove every copy', 'tank ONLINE, no errors'])
+    })
+
+    it('on --resume while that scrub still runs, follows it instead of starting another', async () => {
+      const firstStartedAt = new Date(2026, 10, 24, 20, 47, 59).getTime()
+      const inProgress = after('scrub in progress since Tue Nov 24 20:48:00 2026\n\t75M / 150M scanned, 75M / 150M issued\n\t0B repaired, 50.00% done, no estimated completion time')
+      const runner = dialect(new StubRunner(), inProgress)
+        .expect(['zpool', 'status', 'tank'], {stdout: inProgress})
+        .expect(['zpool', 'status', 'tank'], {stdout: after('scrub repaired 0B in 00:00:02 with 0 errors on Tue Nov 24 20:48:02 2026')})
+      const messages: string[] = []
+      await verifyPool(runner).run(contextFor(), (message) => messages.push(message), {firstStartedAt})
+      runner.verify()
+      expect(messages).to.deep.equal(['the scrub this step began on tank did not end (in_progress): scrubbing to the end to prove every copy', 'tank: scrub 50.0% done', 'tank ONLINE, no errors'])
+    })
+
+    it('a scrub cut short before the step began is not its own: nothing to prove again', async () => {
+      const firstStartedAt = new Date(2026, 10, 24, 20, 50, 0).getTime()
+      const runner = dialect(new StubRunner(), after('scrub canceled on Tue Nov 24 20:48:01 2026'))
+      const messages: string[] = []
+      await verifyPool(runner).run(contextFor(), (message) => messages.push(message), {firstStartedAt})
+      runner.verify()
+      expect(messages).to.deep.equal(['tank ONLINE, no errors'])
+    })
   })
 
   it("shows ZFS's own message when zpool replace is refused", async () => {
