@@ -1,4 +1,5 @@
-import {access, copyFile, mkdtemp, readFile, readdir, rm, stat} from 'node:fs/promises'
+import {existsSync, readFileSync, readdirSync, statSync, type Stats} from 'node:fs'
+import {copyFile, mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 
@@ -26,19 +27,27 @@ export interface DatabaseReading {
  */
 export async function readDatabase(path: string, options: {quickCheck?: boolean} = {}): Promise<DatabaseReading> {
   for (let attempt = 1; ; attempt++) {
-    const before = await stat(path).catch(() => null)
+    const before = statOrNull(path)
     const reading = await readOnce(path, options)
     const sound = (reading.check === 'ok' || reading.check === 'not run') && reading.dataVersion !== null
     if (sound || attempt >= TORN_READ_ATTEMPTS) return reading
     // A failed check, or no data_version, in a file that changed while it was read may be a torn
     // read, not damage: a ChironFS replica is written behind SQLite's locks (the node locks the
     // file on the mount, not the replica's).
-    const after = await stat(path).catch(() => null)
+    const after = statOrNull(path)
     if (!before || !after || (before.mtimeMs === after.mtimeMs && before.size === after.size)) return reading
   }
 }
 
 const TORN_READ_ATTEMPTS = 5
+
+/**
+ * The node's files are looked at with node:fs's synchronous calls, as SQLite (synchronous) reads
+ * them right after: an asynchronous call would wait on the same storage, at the cost of a file
+ * handle, a thread-pool round trip and a promise each (and, on the start gate's path, the load of
+ * node:fs/promises and the start of libuv's thread pool).
+ */
+const statOrNull = (path: string) => orElse<Stats | null>(() => statSync(path), null)
 
 async function readOnce(path: string, options: {quickCheck?: boolean}): Promise<DatabaseReading> {
   try {
@@ -113,10 +122,10 @@ const NETWORKS = ['bitcoin', 'testnet', 'testnet4', 'signet', 'regtest']
  * folder counts, as for the node itself: a renamed folder beside it is not what the node opens.
  */
 export async function findNodeDatabases(dataDir: string, network?: string): Promise<NodeDatabases> {
-  const entries = await readdir(dataDir).catch(() => [] as string[])
+  const entries = orElse(() => readdirSync(dataDir), [] as string[])
   const networks = network ? [network] : [...NETWORKS, ...entries.filter((entry) => !NETWORKS.includes(entry))].filter((name) => entries.includes(name))
   for (const config of [join(dataDir, 'config'), ...networks.map((network) => join(dataDir, network, 'config'))]) {
-    const wallet = /^\s*wallet\s*=\s*sqlite3:\/\/(.+?)\s*$/m.exec(await readFile(config, 'utf8').catch(() => ''))?.[1]
+    const wallet = /^\s*wallet\s*=\s*sqlite3:\/\/(.+?)\s*$/m.exec(orElse(() => readFileSync(config, 'utf8'), ''))?.[1]
     if (wallet) {
       const [main, backup] = wallet.split(':').map((path) => (path.startsWith('/') ? path : join(dirname(config), path)))
       return {main, backup: backup ?? null}
@@ -125,8 +134,17 @@ export async function findNodeDatabases(dataDir: string, network?: string): Prom
 
   for (const network of networks) {
     const candidate = join(dataDir, network, 'lightningd.sqlite3')
-    if (await access(candidate).then(() => true, () => false)) return {main: candidate, backup: null}
+    if (existsSync(candidate)) return {main: candidate, backup: null}
   }
 
   return {main: null, backup: null}
+}
+
+/** What `read` returns, or `otherwise` when it throws (a file or folder that is not there, or not readable). */
+function orElse<T>(read: () => T, otherwise: T): T {
+  try {
+    return read()
+  } catch {
+    return otherwise
+  }
 }

@@ -1,4 +1,4 @@
-import {access} from 'node:fs/promises'
+import {existsSync} from 'node:fs'
 
 import type {Deps} from '../system/deps.js'
 
@@ -19,7 +19,7 @@ export type HsmNodeId = {id: string} | {unknown: string}
 
 /** The node id `hsmSecret` gives, or why it cannot be told (hsmtool missing, an encrypted secret, a damaged file). */
 export async function hsmNodeId(deps: Deps, hsmSecret: string, program: string): Promise<HsmNodeId> {
-  if (!(await access(hsmSecret).then(() => true, () => false))) return {unknown: `${hsmSecret} does not exist`}
+  if (!existsSync(hsmSecret)) return {unknown: `${hsmSecret} does not exist`}
   const result = await deps.runner.run([program, 'getnodeid', hsmSecret], {timeoutMs: 30_000})
   const id = result.stdout.trim()
   if (result.exitCode === 0 && /^0[23][0-9a-f]{64}$/.test(id)) return {id}

@@ -1,4 +1,4 @@
-import {access} from 'node:fs/promises'
+import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 
 import type {Config} from '../config/schema.js'
@@ -134,7 +134,7 @@ async function missingDatabaseFinding(dataDir: string, network: string, state: F
   const recorded = Object.entries(state.highWater).filter(([path]) => inside(path))
   const elsewhere = (await findNodeDatabases(dataDir)).main
   const networkDir = join(dataDir, network)
-  const folderMissing = !(await access(networkDir).then(() => true, () => false))
+  const folderMissing = !existsSync(networkDir)
   if (recorded.length === 0 && !elsewhere) {
     return {finding: {verdict: 'OK', message: `no node database in ${networkDir} yet and none ever recorded: a brand-new node may start`}, recorded: []}
   }

@@ -1,3 +1,4 @@
+import {readFileSync} from 'node:fs'
 import {readFile} from 'node:fs/promises'
 
 import {nodemailerFactory, type MailTransportFactory} from '../alerts/smtp.js'
@@ -15,7 +16,11 @@ export interface Deps {
 
 export const systemDeps: Deps = {
   runner: processRunner,
-  readFile: (path) => readFile(path, 'utf8'),
+  // /proc's files (the mount table every status and start gate reads) are made by the kernel in
+  // memory and never wait on storage: one synchronous read spares node:fs/promises' load (a dozen
+  // modules), a file handle and the start of libuv's thread pool. Other files may sit on storage that
+  // hangs (a FUSE or NFS mount): those stay off the event loop.
+  readFile: (path) => (path.startsWith('/proc/') ? new Promise((resolve) => resolve(readFileSync(path, 'utf8'))) : readFile(path, 'utf8')),
   now: () => Date.now(),
   mail: nodemailerFactory,
 }

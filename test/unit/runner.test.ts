@@ -1,5 +1,5 @@
 import {expect} from 'chai'
-import {mkdtempSync, readFileSync} from 'node:fs'
+import {mkdtempSync, readdirSync, readFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -67,6 +67,33 @@ describe('the process runner (real processes)', () => {
     expect(result).to.deep.include({exitCode: null, signal: 'SIGTERM'})
     expect(result.timedOut).to.equal(undefined)
     expect(new CommandError(result).message).to.contain('(killed by SIGTERM)')
+  })
+
+  describe('output through temporary files, and through pipes where none can be made', () => {
+    const savedTmpdir = process.env.TMPDIR
+    afterEach(() => {
+      if (savedTmpdir === undefined) delete process.env.TMPDIR
+      else process.env.TMPDIR = savedTmpdir
+    })
+
+    // More than a pipe holds (64 KiB), in UTF-8 with characters of several bytes, on both streams.
+    const script = 'i=0; while [ $i -lt 3000 ]; do echo "ligne $i: données ₿ ✓"; echo "err $i ⚡" >&2; i=$((i+1)); done; exit 3'
+    const lines = (make: (i: number) => string) => Array.from({length: 3000}, (_, i) => `${make(i)}\n`).join('')
+    const expected = {exitCode: 3, stdout: lines((i) => `ligne ${i}: données ₿ ✓`), stderr: lines((i) => `err ${i} ⚡`)}
+
+    it('keeps all of stdout and stderr, apart, and leaves no file behind', async () => {
+      const scratch = mkdtempSync(join(tmpdir(), 'lnstore-runner-tmp-'))
+      process.env.TMPDIR = scratch
+      const result = await processRunner.run(['sh', '-c', script])
+      expect(result).to.deep.include(expected)
+      expect(readdirSync(scratch)).to.deep.equal([])
+    })
+
+    it('answers the same through pipes where the temporary folder cannot take a file', async () => {
+      process.env.TMPDIR = join(tmpdir(), 'lnstore-no-such-folder', 'below')
+      expect(await processRunner.run(['sh', '-c', script])).to.deep.include(expected)
+      expect(await processRunner.run(['cat'], {input: 'tank\n'})).to.deep.include({exitCode: 0, stdout: 'tank\n'})
+    })
   })
 })
 
