@@ -7,7 +7,7 @@
 # Environment (all optional):
 #   LNSTORE_VM_VARIANTS   variants to run, default "openzfs-2.1 openzfs-2.3"
 #   LNSTORE_VM_SUITES     test files to run instead of the default list below
-#   LNSTORE_VM_TIMEOUT    hard limit per variant in seconds (default 2700)
+#   LNSTORE_VM_TIMEOUT    hard limit per variant in seconds (default 3600)
 #   LNSTORE_VM_JOURNEYS   operator journeys to run beside the suites (test/vm/journeys.sh), "none"
 #                         for none; default: the ones CI runs (test/vm/ci-journeys)
 #   LNSTORE_VM_JOURNEY_VARIANTS  variants for the journeys (default: LNSTORE_VM_VARIANTS)
@@ -33,7 +33,7 @@ default_suites=(
 [ ! -f test/integration/chironfs-nfs.test.ts ] || default_suites+=(test/integration/chironfs-nfs.test.ts)
 read -r -a suites <<<"${LNSTORE_VM_SUITES:-${default_suites[*]}}"
 read -r -a variants <<<"${LNSTORE_VM_VARIANTS:-openzfs-2.1 openzfs-2.3}"
-timeout=${LNSTORE_VM_TIMEOUT:-2700}
+timeout=${LNSTORE_VM_TIMEOUT:-3600}
 # mocha's per-test limit is set here (15 min): .mocharc.cjs would make it four wait deadlines (40 min
 # with the VM's 600 s), most of the VM's own --timeout. Under TCG a replace-disk case around the node
 # takes minutes. The VM's hard --timeout above still bounds the whole run.
