@@ -59,6 +59,13 @@ export interface ReplaceContext extends NodeRunContext {
 }
 
 const POLL_MS = 500
+/**
+ * ZFS detaches the replaced disk a moment after the resilver ends (its async thread, seconds under
+ * load): until then the `replacing` vdev still holds it, and a failing disk there shows the pool
+ * DEGRADED. Waited for this long at most: a resilver that left blocks unrepaired keeps it attached,
+ * and the pool check after says so.
+ */
+const DETACH_WAIT_MS = 60_000
 /** The node may be down while replace-disk follows a scrub: it looks as often as it does for the resilver. */
 const SCRUB_POLL = {firstMs: POLL_MS, maxMs: POLL_MS}
 /** Why a scrub replace-disk follows did not finish, by how it ended. */
@@ -239,8 +246,9 @@ export function replaceSteps(deps: Deps, context: ReplaceContext): Step<ReplaceC
       detail: 'poll zpool status until the resilver has finished',
       async run(ctx, report) {
         const started = deps.now()
+        let pool: Pool
         for (;;) {
-          const pool = await poolNow(ctx)
+          pool = await poolNow(ctx)
           const fresh = findMember(pool, ctx.newDevice)
           if (fresh && ['FAULTED', 'UNAVAIL', 'REMOVED'].includes(fresh.leaf.state ?? '')) {
             throw new Error(`the new device ${ctx.newDevice} is ${fresh.leaf.state} during the resilver; the pool keeps the data on its other devices. Replace it with another disk (zpool status -v ${ctx.pool})`)
@@ -255,6 +263,13 @@ export function replaceSteps(deps: Deps, context: ReplaceContext): Step<ReplaceC
         }
 
         ctx.resilverSeconds ??= (deps.now() - started) / 1000
+        const stillReplacing = (pool: Pool) => [...walkVdevs(pool.vdevs)].some((vdev) => vdev.name.startsWith('replacing') && vdev.children.some((child) => findMember({...pool, vdevs: [child]}, ctx.failing)))
+        const detachBy = deps.now() + DETACH_WAIT_MS
+        while (stillReplacing(pool) && deps.now() < detachBy) {
+          report(`${ctx.pool}: resilver done, waiting for ZFS to detach ${ctx.failing}`)
+          await sleep(POLL_MS)
+          pool = await poolNow(ctx)
+        }
       },
     },
     verifyData: {

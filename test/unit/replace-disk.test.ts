@@ -122,6 +122,18 @@ describe('replace-disk: following the resilver', () => {
     expect(context.resilverSeconds).to.be.a('number')
   })
 
+  it('after the resilver, waits for ZFS to detach the failing disk (a DEGRADED one there would fail the pool check)', async () => {
+    const degraded = '\t    replacing-0  DEGRADED     0     0     0\n\t      vdb        DEGRADED     0     0    12  too many errors\n\t      vdd        ONLINE       0     0     0\n\t    vdc          ONLINE       0     0     0\n'
+    const finished = 'resilvered 150M in 00:00:05 with 0 errors on Tue Nov 24 20:47:27 2026'
+    const runner = dialect(new StubRunner(), status(finished, degraded))
+      .expect(['zpool', 'status', 'tank'], {stdout: status(finished, degraded)})
+      .expect(['zpool', 'status', 'tank'], {stdout: status(finished, done)})
+    const messages: string[] = []
+    await stepOf(runner, 'resilver').run(contextFor(), (message) => messages.push(message), {firstStartedAt: Date.now()})
+    runner.verify()
+    expect(messages).to.deep.equal(['tank: resilver done, waiting for ZFS to detach vdb', 'tank: resilver done, waiting for ZFS to detach vdb'])
+  })
+
   const node = {kind: 'systemd', dataDir: '/srv/ln', network: 'bitcoin', unit: 'lightningd'} as const
   const contextFor = () => ({pool: 'tank', failing: 'vdb', newDevice: 'vdd', restart: 'after-resilver', sameSlot: false, node, freshness: {}}) as unknown as ReplaceContext
   const stepOf = (runner: StubRunner, id: string) => replaceSteps({...systemDeps, runner}, contextFor()).find((candidate) => candidate.id === id)!
