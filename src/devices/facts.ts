@@ -96,10 +96,16 @@ export async function partitionsOf(path: string): Promise<string[]> {
   if (!realPath) return []
   return Promise.all((await partitionNames(realPath)).map(async (name) => {
     const kernelPath = join('/dev', name)
-    const number = /(\d+)$/.exec(name.slice(basename(realPath).length))?.[1]
-    const stable = path.startsWith('/dev/disk/') && number ? `${path}-part${number}` : null
+    const number = partitionNumber(name.slice(basename(realPath).length))
+    const stable = path.startsWith('/dev/disk/') && number !== null ? `${path}-part${number}` : null
     return stable && (await realpath(stable).catch(() => null)) === kernelPath ? stable : kernelPath
   }))
+}
+
+/** A partition's number, from the digits its name ends in (`sdb1`, `nvme0n1p2`, `…-part9`); null when it ends in none. */
+export function partitionNumber(name: string): number | null {
+  const digits = /(\d+)$/.exec(name)?.[1]
+  return digits === undefined ? null : Number(digits)
 }
 
 /** /dev/disk/by-id names by the device they point to; ata-/nvme-/scsi- names before wwn- ones, which say nothing to a person. */

@@ -5,7 +5,7 @@ import {composeReplaceMail, loadMailTemplates} from '../alerts/compose.js'
 import {mailWhenConfigured} from '../alerts/outbox.js'
 import {alertsConfigured} from '../alerts/smtp.js'
 import type {AlertsConfig} from '../config/schema.js'
-import {partitionsOf} from '../devices/facts.js'
+import {partitionNumber, partitionsOf} from '../devices/facts.js'
 import type {Deps} from '../system/deps.js'
 import {Zpool} from '../zfs/zpool.js'
 
@@ -38,7 +38,7 @@ export async function retireOldDevice(deps: Deps, failing: string, path: string 
  * labelclear of -part1 right after the whole disk's then failed: "No such file or directory").
  */
 export function labelclearOrder(device: string, partitions: string[]): string[] {
-  const number = (path: string) => Number(/(\d+)$/.exec(path)?.[1] ?? Number.POSITIVE_INFINITY)
+  const number = (path: string) => partitionNumber(path) ?? Number.POSITIVE_INFINITY
   return [...[...partitions].sort((a, b) => number(a) - number(b)), device]
 }
 

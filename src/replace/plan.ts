@@ -8,6 +8,7 @@ import {readDatabase, type DatabaseReading} from '../node/data-version.js'
 import {nodeAdapter} from '../node/adapter.js'
 import {downtimeSeconds, nodeSteps, type NodeRunContext} from '../node/steps.js'
 import type {Step} from '../runbook/engine.js'
+import {followScrub} from '../scrub/follow.js'
 import {describeProgress} from '../scrub/progress.js'
 import {appendEvent} from '../state/events.js'
 import {recordDataVersion} from '../state/freshness.js'
@@ -51,6 +52,10 @@ export interface ReplaceContext extends NodeRunContext {
 }
 
 const POLL_MS = 500
+/** The node may be down while replace-disk follows a scrub: it looks as often as it does for the resilver. */
+const SCRUB_POLL = {firstMs: POLL_MS, maxMs: POLL_MS}
+/** Why a scrub replace-disk follows did not finish, by how it ended. */
+const SCRUB_STOPPED_SHORT = {canceled: 'was canceled', paused: 'was paused (zpool scrub -p)', preempted: 'gave way to a resilver', 'pool-gone': 'lost its pool (exported or destroyed?)'} as const
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** The leaf named `name` in the pool (as zpool names it, by path or GUID), with its top-level vdev. */
@@ -74,18 +79,13 @@ export function replaceSteps(deps: Deps, context: ReplaceContext): Step<ReplaceC
     return pool
   }
 
-  /** Scrubs the pool and follows that scrub to its end by polling (zfs-fuse and OpenZFS 2.1 alike). */
-  const scrubToEnd = async (ctx: ReplaceContext, report: (text: string) => void): Promise<Pool> => {
-    const before = (await poolNow(ctx)).scan.raw
-    await run(['zpool', 'scrub', ctx.pool])
-    for (;;) {
-      const pool = await poolNow(ctx)
-      const {scan} = pool
-      if (scan.kind === 'scrub' && scan.state === 'finished' && scan.raw !== before) return pool
-      if (scan.state === 'canceled') throw new Error(`the scrub of ${ctx.pool} was canceled before it ended; run --resume to scrub again`)
-      if (scan.kind === 'scrub' && scan.state === 'in_progress') report(describeProgress({pool: ctx.pool, percent: scan.percent, bytesPerSecond: scan.bytesPerSecond, secondsToGo: scan.secondsToGo}, 'scrub'))
-      await sleep(POLL_MS)
-    }
+  /** Scrubs the pool (or follows the scrub already running) to its end. */
+  const scrubToEnd = async (ctx: ReplaceContext, report: (text: string) => void, running = false): Promise<Pool> => {
+    const startedAt = deps.now()
+    if (!running) await run(['zpool', 'scrub', ctx.pool])
+    const end = await followScrub(zpool, ctx.pool, startedAt, {now: deps.now, poll: SCRUB_POLL, onProgress: (progress) => report(describeProgress(progress, 'scrub'))})
+    if (end.state === 'finished') return end.pool
+    throw new Error(`the scrub of ${ctx.pool} ${SCRUB_STOPPED_SHORT[end.state]} before it ended; run --resume to scrub again`)
   }
 
   const readDb = async (ctx: ReplaceContext): Promise<DatabaseReading | undefined> => (ctx.database ? readDatabase(ctx.database) : undefined)
@@ -262,8 +262,9 @@ export function replaceSteps(deps: Deps, context: ReplaceContext): Step<ReplaceC
       title: `Verify ${context.pool} (ONLINE, no new errors)`,
       commands: [['zpool', 'status', context.pool]],
       detail: `if the only errors are checksum errors on ${context.newDevice} that ZFS repaired (blocks a resilver wrote before an interruption, e.g. a power cut): zpool clear ${context.pool} ${context.newDevice}, zpool scrub ${context.pool} to its end, and look again`,
-      async run(ctx, report) {
+      async run(ctx, report, {firstStartedAt}) {
         let pool = await poolNow(ctx)
+        const {scan} = pool
         if (onlyRepairedChecksumsOn(pool, ctx.newDevice, ctx.failing)) {
           // A resilver cut short (a power cut, a kill) leaves blocks on the new disk that fail their
           // checksum until ZFS rewrites them from the other side: repaired, not a bad disk. Only a
@@ -271,6 +272,12 @@ export function replaceSteps(deps: Deps, context: ReplaceContext): Step<ReplaceC
           report(`${ctx.newDevice} has checksum errors that ZFS repaired (the resilver was interrupted): clearing them and scrubbing ${ctx.pool} to prove every copy`)
           await run(['zpool', 'clear', ctx.pool, ctx.newDevice])
           pool = await scrubToEnd(ctx, report)
+        } else if (scan.kind === 'scrub' && scan.state !== 'finished' && Math.max(scan.startedAt ?? 0, scan.endedAt ?? 0, scan.pausedAt ?? 0) >= Math.floor(firstStartedAt / 1000) * 1000) {
+          // An earlier try of this step cleared those errors and its scrub did not end (a kill, a
+          // pause, a cancel; zpool dates a canceled scrub by its cancel only): the counters prove
+          // nothing now, only a scrub to its end does.
+          report(`the scrub this step began on ${ctx.pool} did not end (${scan.state}): scrubbing to the end to prove every copy`)
+          pool = await scrubToEnd(ctx, report, scan.state === 'in_progress')
         }
 
         const errors = erringLeaves(pool, ctx.failing)

@@ -82,7 +82,7 @@ export function runbookEnvelope(output: RunbookOutput, options: {kind: string; n
 
 async function runRunbook<C, R>(output: RunbookOutput, kind: string, flags: RunbookFlagValues, command: RunbookCommand<C, R>): Promise<R> {
   const {stateDir} = command
-  const style = progressStyle({json: output.json, tty: Boolean(process.stderr.isTTY)})
+  const style = progressStyle({json: output.json, terminal: process.stderr})
   const log = (line: string) => output.logToStderr(line)
   // A journal that cannot be read must not block every run forever: --abort sets it aside.
   const aside = flags.abort ? await setAsideDamagedJournal(stateDir, kind, output.now()) : null

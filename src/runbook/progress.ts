@@ -3,9 +3,14 @@ import {Runbook, type AbortOutcome, type Journal, type PlanEntry, type RunbookEv
 /** How a runbook's progress is shown: a live task list on a terminal, plain lines under cron, nothing under --json. */
 export type ProgressStyle = 'tasks' | 'lines' | 'silent'
 
-export function progressStyle(options: {json: boolean; tty: boolean}): ProgressStyle {
+/**
+ * A terminal that reports no width (a serial console, where `stty size` says 0 0: how many boards
+ * are reached) gets plain lines too: the task list wraps at its width, and at 0 it printed one
+ * character a line.
+ */
+export function progressStyle(options: {json: boolean; terminal: {isTTY?: boolean; columns?: number}}): ProgressStyle {
   if (options.json) return 'silent'
-  return options.tty ? 'tasks' : 'lines'
+  return options.terminal.isTTY && (options.terminal.columns ?? 0) > 0 ? 'tasks' : 'lines'
 }
 
 const DONE_EVENTS = new Set(['step-done', 'undo-done'])

@@ -1,7 +1,6 @@
 import {mkdir} from 'node:fs/promises'
 import {hostname} from 'node:os'
 import {join} from 'node:path'
-import {setTimeout as sleep} from 'node:timers/promises'
 
 import {checkAndAlert} from '../alerts/check.js'
 import {checkStatus} from '../status/check-status.js'
@@ -16,6 +15,7 @@ import type {Deps} from '../system/deps.js'
 import {isLeaf, walkVdevs, type Pool} from '../zfs/status-model.js'
 import {formatBytes, formatDuration} from '../storage/units.js'
 import {Zpool, ZpoolError} from '../zfs/zpool.js'
+import {findPool, followScrub, type ScrubEnd} from './follow.js'
 
 /**
  * `lnstore scrub`: starts a scrub on each pool that is not already scrubbing or resilvering, and
@@ -25,8 +25,6 @@ import {Zpool, ZpoolError} from '../zfs/zpool.js'
  */
 
 const DEFAULT_POLL = {firstMs: 250, maxMs: 5000}
-/** `zpool scrub` returned but status still shows only the scan from before it: give up after this long. */
-const NEW_SCAN_DEADLINE_MS = 60_000
 
 /** `lnstore scrub` in mode zfs: scrub the pools, follow them with `wait`, then judge and alert as `status` does. */
 export async function scrubAndCheck(deps: Deps, options: ScrubOptions): Promise<ScrubResult> {
@@ -98,45 +96,31 @@ async function startScrub(deps: Deps, zpool: Zpool, name: string, options: Scrub
   return {pool: name, state: 'started', message: `scrub of ${name} started; \`zpool status ${name}\` shows how far it is`, startedAt, before: pool}
 }
 
-/** Polls `zpool status` until the scrub started at `startedAt` ends, then records it. */
+/** Follows the scrub started at `startedAt` to its end, and records it when it finished. */
 async function follow(deps: Deps, zpool: Zpool, name: string, startedAt: number, before: Pool, options: ScrubOptions): Promise<PoolScrub> {
-  const poll = options.poll ?? DEFAULT_POLL
-  // zpool prints whole seconds: a scan that ended in the second the scrub started may be this one.
-  const startSecond = Math.floor(startedAt / 1000) * 1000
-  for (let delay = poll.firstMs; ; delay = Math.min(delay * 2, poll.maxMs)) {
-    let reading: Pool
-    try {
-      reading = findPool(await zpool.status([name]), name)
-    } catch (error) {
-      if (!(error instanceof ZpoolError && error.failure === 'no-such-pool')) throw error
+  let end: ScrubEnd
+  try {
+    end = await followScrub(zpool, name, startedAt, {now: deps.now, poll: options.poll ?? DEFAULT_POLL, onProgress: options.onProgress, signal: options.signal})
+  } catch (error) {
+    if (!(error instanceof Error && error.name === 'AbortError')) throw error
+    return {pool: name, state: 'abandoned', message: `stopped following the scrub of ${name}; it goes on in ZFS, and the next health check reads its result`}
+  }
+
+  switch (end.state) {
+    case 'finished':
+      return finish(deps, name, startedAt, before, end.pool, options)
+    case 'pool-gone':
       return {
         pool: name,
-        state: 'pool-gone',
+        state: end.state,
         message: `pool ${name} disappeared while lnstore followed its scrub (exported or destroyed?), so the scrub's result is unknown; once it is imported again (\`zpool import ${name}\`), scrub it again: lnstore scrub --pool ${name} --wait`,
       }
-    }
-
-    const {scan} = reading
-    const since = (at: number | undefined) => at === undefined || at >= startSecond
-    if (scan.kind === 'scrub' && scan.state === 'in_progress') {
-      options.onProgress?.({pool: name, percent: scan.percent, bytesPerSecond: scan.bytesPerSecond, secondsToGo: scan.secondsToGo})
-    } else if (scan.kind === 'scrub' && scan.state === 'finished' && since(scan.endedAt)) {
-      return finish(deps, name, startedAt, before, reading, options)
-    } else if (scan.kind === 'scrub' && scan.state === 'paused') {
-      return {pool: name, state: 'paused', message: `the scrub of ${name} was paused (zpool scrub -p) before it finished; \`zpool scrub ${name}\` resumes it`}
-    } else if (scan.kind === 'scrub' && scan.state === 'canceled' && since(scan.endedAt)) {
-      return {pool: name, state: 'canceled', message: `the scrub of ${name} was stopped (zpool scrub -s) before it finished; its result is incomplete`}
-    } else if (scan.kind === 'resilver' && (scan.state === 'in_progress' || since(scan.endedAt))) {
-      return {pool: name, state: 'preempted', message: `a resilver of ${name} started (a device was replaced or came back) and took the scrub's place; scrub again once it finished: lnstore scrub --pool ${name} --wait`}
-    } else if (deps.now() - startedAt > NEW_SCAN_DEADLINE_MS) {
-      throw new Error(`\`zpool scrub ${name}\` succeeded, but \`zpool status ${name}\` still shows no new scrub after ${NEW_SCAN_DEADLINE_MS / 1000} s (it shows: ${describeScan(scan) ?? 'no scan'})`)
-    }
-
-    try {
-      await sleep(delay, undefined, {signal: options.signal})
-    } catch {
-      return {pool: name, state: 'abandoned', message: `stopped following the scrub of ${name}; it goes on in ZFS, and the next health check reads its result`}
-    }
+    case 'paused':
+      return {pool: name, state: end.state, message: `the scrub of ${name} was paused (zpool scrub -p) before it finished; \`zpool scrub ${name}\` resumes it`}
+    case 'canceled':
+      return {pool: name, state: end.state, message: `the scrub of ${name} was stopped (zpool scrub -s) before it finished; its result is incomplete`}
+    case 'preempted':
+      return {pool: name, state: end.state, message: `a resilver of ${name} started (a device was replaced or came back) and took the scrub's place; scrub again once it finished: lnstore scrub --pool ${name} --wait`}
   }
 }
 
@@ -198,10 +182,4 @@ async function scrubSummaryMails(deps: Deps, config: Config, scrubs: PoolScrub[]
       composeScrubMail(run, {host: hostname(), now: deps.now(), verdict: verdictOf(run.pool), excerpt: await zpool.statusText(run.pool).catch(() => '')}, templates),
     ),
   )
-}
-
-function findPool(reading: {report: {pools: Pool[]}}, name: string): Pool {
-  const pool = reading.report.pools.find((candidate) => candidate.name === name)
-  if (!pool) throw new Error(`\`zpool status ${name}\` printed no pool named ${name}`)
-  return pool
 }

@@ -59,7 +59,8 @@ function evaluatePool(pool: Pool, input: HealthInput): PoolHealth {
   const findings: Finding[] = []
   const devices = new Map<Vdev, DeviceHealth>()
   const {increments, settled, fallout} = deviceIncrements(pool, input.history, latestScrub(pool, input.history.scrubs[pool.name])?.endedAt ?? null)
-  for (const top of pool.vdevs) for (const vdev of walkVdevs([top])) if (isLeaf(vdev)) devices.set(vdev, evaluateDevice(pool, top, vdev, input, increments.get(vdev), fallout.get(vdev)))
+  const onFiles = poolOnFiles(pool)
+  for (const top of pool.vdevs) for (const vdev of walkVdevs([top])) if (isLeaf(vdev)) devices.set(vdev, evaluateDevice(pool, top, vdev, onFiles, input, increments.get(vdev), fallout.get(vdev)))
   findings.push(...settled)
 
   findings.push(...stateFindings(pool))
@@ -68,7 +69,7 @@ function evaluatePool(pool: Pool, input: HealthInput): PoolHealth {
   if (pool.errors && ((pool.errors.count ?? 0) > 0 || pool.errors.files.length > 0)) findings.push(...permanentErrorFindings(pool, pool.errors))
 
   const sharedCauses = commonCauseFindings(pool, devices)
-  for (const vdev of pool.vdevs) findings.push(...pointAtSharedCause(redundancyFindings(pool, vdev, input.replacing ?? []), sharedCauses.get(vdev)))
+  for (const vdev of pool.vdevs) findings.push(...pointAtSharedCause(redundancyFindings(pool, vdev, onFiles, input.replacing ?? []), sharedCauses.get(vdev)))
   for (const [vdev, shared] of sharedCauses) {
     findings.push(shared)
     for (const member of walkVdevs([vdev])) {
@@ -171,11 +172,11 @@ function deviceIncrements(pool: Pool, history: History, scrubEndedAt: number | n
   return {increments, settled, fallout}
 }
 
-function evaluateDevice(pool: Pool, top: Vdev, vdev: Vdev, input: HealthInput, increments: ErrorIncrement[] | null = null, fallout?: Fallout): DeviceHealth {
+function evaluateDevice(pool: Pool, top: Vdev, vdev: Vdev, onFiles: boolean, input: HealthInput, increments: ErrorIncrement[] | null = null, fallout?: Fallout): DeviceHealth {
   const {config, now} = input
   const key = deviceKey(pool, vdev)
   const findings: Finding[] = []
-  const replace = replaceAdvice(pool, top, vdev)
+  const replace = replaceAdvice(pool, top, vdev, onFiles)
 
   const run = input.replacing?.find((entry) => entry.pool === pool.name && [vdev.name, vdev.path, vdev.guid].includes(entry.device))
   if (run) {
@@ -184,7 +185,7 @@ function evaluateDevice(pool: Pool, top: Vdev, vdev: Vdev, input: HealthInput, i
     return {key, verdict: 'CRITICAL', findings, rates: null}
   }
 
-  findings.push(...deviceStateFindings(pool, vdev, replace))
+  findings.push(...deviceStateFindings(pool, vdev, onFiles, replace))
   if (vdev.notes.includes('too many errors')) {
     findings.push({verdict: 'CRITICAL', message: 'ZFS marked it "too many errors"', next: replace})
   }
@@ -214,7 +215,7 @@ function evaluateDevice(pool: Pool, top: Vdev, vdev: Vdev, input: HealthInput, i
   } else if (rates && rates.lastDay > 0) {
     findings.push({
       verdict: 'WARNING',
-      message: `${rates.lastDay} new errors in the last day (${rates.lastHour} in the last hour)`,
+      message: `${rates.lastDay} new error${rates.lastDay === 1 ? '' : 's'} in the last day (${rates.lastHour} in the last hour)`,
       next: `zpool status -v ${pool.name}`,
     })
   }
@@ -264,7 +265,7 @@ function standsInFor(pool: Pool, spare: string): Vdev | null {
   return null
 }
 
-function deviceStateFindings(pool: Pool, vdev: Vdev, replace: string): Finding[] {
+function deviceStateFindings(pool: Pool, vdev: Vdev, onFiles: boolean, replace: string): Finding[] {
   if (vdev.role === 'spare') {
     if (vdev.state === 'INUSE') {
       // ZFS detaches the spare by itself once the failed device's replacement has resilvered.
@@ -279,7 +280,7 @@ function deviceStateFindings(pool: Pool, vdev: Vdev, replace: string): Finding[]
         {
           verdict: 'WARNING',
           message: `${kind} is in use in place of ${original?.name ?? 'a failed device'}; it returns to AVAIL by itself once the new disk has resilvered`,
-          next: original && top ? replaceAdvice(pool, top, original) : `zpool status -v ${pool.name}`,
+          next: original && top ? replaceAdvice(pool, top, original, onFiles) : `zpool status -v ${pool.name}`,
         },
       ]
     }
@@ -311,9 +312,10 @@ function deviceStateFindings(pool: Pool, vdev: Vdev, replace: string): Finding[]
  * The command that replaces this device, as it will be accepted when run verbatim (with the new
  * device filled in). A single-device vdev has no other copy to replace from: attach a mirror to it.
  * The runbook, not a bare `zpool replace`: it stops the node first and never restarts it on older data.
+ * `onFiles`: the pool is on files (poolOnFiles), judged once per pool by the caller.
  */
-export function replaceAdvice(pool: Pool, top: Vdev, vdev: Vdev): string {
-  const files = poolOnFiles(pool) ? ' --allow-files' : ''
+export function replaceAdvice(pool: Pool, top: Vdev, vdev: Vdev, onFiles: boolean): string {
+  const files = onFiles ? ' --allow-files' : ''
   // A distributed spare cannot be replaced: its errors are the errors of the dRAID's disks.
   if (isDistributedSpare(vdev)) return `zpool status -v ${pool.name}`
   // A cache or spare device holds no data of its own: take it out (and add a working one).
@@ -333,20 +335,13 @@ export function replaceAdvice(pool: Pool, top: Vdev, vdev: Vdev): string {
 
 /**
  * zpool names files by their path: a pool on files is a trial, and its new device a file too.
- * Asked once per device of the pool: remembered per pool, or a 4,500-device pool takes seconds.
+ * A walk over the whole pool: judged once per pool (evaluatePool), never per device, or a
+ * 4,500-device pool takes seconds.
  */
 function poolOnFiles(pool: Pool): boolean {
-  let onFiles = ON_FILES.get(pool)
-  if (onFiles === undefined) {
-    const isFile = (name: string) => name.startsWith('/') && !name.startsWith('/dev/')
-    onFiles = [...walkVdevs(pool.vdevs)].some((leaf) => isLeaf(leaf) && isFile(leaf.path ?? leaf.name))
-    ON_FILES.set(pool, onFiles)
-  }
-
-  return onFiles
+  const isFile = (name: string) => name.startsWith('/') && !name.startsWith('/dev/')
+  return [...walkVdevs(pool.vdevs)].some((leaf) => isLeaf(leaf) && isFile(leaf.path ?? leaf.name))
 }
-
-const ON_FILES = new WeakMap<Pool, boolean>()
 
 /** How many member failures a top-level vdev survives, from its type in the name (`mirror-0`, `raidz2-0`, `draid1:...`). */
 function tolerance(vdev: Vdev): number {
@@ -372,7 +367,7 @@ export function vdevsWithoutRedundancy(pool: Pool): string[] {
     .map((vdev) => vdev.name)
 }
 
-function redundancyFindings(pool: Pool, vdev: Vdev, replacing: NonNullable<HealthInput['replacing']>): Finding[] {
+function redundancyFindings(pool: Pool, vdev: Vdev, onFiles: boolean, replacing: NonNullable<HealthInput['replacing']>): Finding[] {
   if (vdev.role === 'cache' || vdev.role === 'spare') return []
   const survives = tolerance(vdev)
   const members = isLeaf(vdev) ? [vdev] : vdev.children
@@ -387,7 +382,7 @@ function redundancyFindings(pool: Pool, vdev: Vdev, replacing: NonNullable<Healt
   // The way back: finish the run replacing a member, bring back one taken offline, or replace one that failed.
   const first = members.find(isMissing)!
   const run = replacing.find((entry) => entry.pool === pool.name && members.some((member) => isMissing(member) && [member.name, member.path, member.guid].includes(entry.device)))
-  const next = run ? run.command : first.state === 'OFFLINE' && isLeaf(first) ? `zpool online ${pool.name} ${first.name}` : replaceAdvice(pool, vdev, first)
+  const next = run ? run.command : first.state === 'OFFLINE' && isLeaf(first) ? `zpool online ${pool.name} ${first.name}` : replaceAdvice(pool, vdev, first, onFiles)
   if (left <= 0) {
     return [{verdict: 'CRITICAL', message: `${vdev.name} has no redundant copy left (${missing.join(', ')} missing): one more failure loses data`, next}]
   }

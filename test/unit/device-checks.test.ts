@@ -1,6 +1,7 @@
 import {expect} from 'chai'
 
 import {checkDevices, checkReplacement, type DeviceFacts} from '../../src/devices/checks.js'
+import {partitionNumber} from '../../src/devices/facts.js'
 
 const GIB = 1024 ** 3
 let next = 0
@@ -91,3 +92,11 @@ describe('replacement device checks', () => {
   })
 })
 
+
+describe('partition numbers', () => {
+  it('reads the digits a partition\'s name ends in, kernel or udev name alike; none for a name without', () => {
+    expect(['sdb1', 'p2', 'nvme0n1p10', '/dev/disk/by-id/virtio-lnstore-disk2-part9', '/dev/mmcblk0p3'].map(partitionNumber)).to.deep.equal([1, 2, 10, 9, 3])
+    expect(partitionNumber('')).to.equal(null)
+    expect(partitionNumber('/dev/disk/by-id/ata-Some_Disk')).to.equal(null)
+  })
+})

@@ -132,6 +132,67 @@ describe('replace-disk: following the resilver', () => {
     expect(error).to.be.instanceOf(Error).and.have.property('message', 'the new device vdd is FAULTED during the resilver; the pool keeps the data on its other devices. Replace it with another disk (zpool status -v tank)')
   })
 
+  describe('verifying the pool after a resilver cut short', () => {
+    // The new disk vdd with checksum errors ZFS repaired: clear them, scrub to the end, look again.
+    const repairedOnNew = status('resilvered 150M in 00:00:05 with 0 errors on Tue Nov 24 20:47:27 2026', '\t    vdd          ONLINE       0     0     3\n\t    vdc          ONLINE       0     0     0\n')
+    const after = (scan: string) => status(scan, done)
+    const scrubbing = (...statuses: string[]) => {
+      const runner = dialect(new StubRunner(), repairedOnNew).expect(['zpool', 'clear', 'tank', 'vdd'], {}).expect(['zpool', 'scrub', 'tank'], {})
+      for (const stdout of statuses) runner.expect(['zpool', 'status', 'tank'], {stdout})
+      return runner
+    }
+    // The scrub starts a second before the statuses below show it.
+    const verifyPool = (runner: StubRunner) => replaceSteps({...systemDeps, runner, now: () => new Date(2026, 10, 24, 20, 48, 0).getTime()}, contextFor()).find((candidate) => candidate.id === 'verify-pool')!
+
+    it('follows the scrub with its progress to its end, and then finds the pool whole', async () => {
+      const runner = scrubbing(after('scrub in progress since Tue Nov 24 20:48:00 2026\n\t75M / 150M scanned, 75M / 150M issued\n\t0B repaired, 50.00% done, no estimated completion time'), after('scrub repaired 0B in 00:00:02 with 0 errors on Tue Nov 24 20:48:02 2026'))
+      const messages: string[] = []
+      await verifyPool(runner).run(contextFor(), (message) => messages.push(message), {firstStartedAt: Date.now()})
+      runner.verify()
+      expect(messages).to.deep.equal(['vdd has checksum errors that ZFS repaired (the resilver was interrupted): clearing them and scrubbing tank to prove every copy', 'tank: scrub 50.0% done', 'tank ONLINE, no errors'])
+    })
+
+    it('stops with --resume as the way on when the scrub is canceled before it ends', async () => {
+      const runner = scrubbing(after('scrub canceled on Tue Nov 24 20:48:01 2026'))
+      const error = await verifyPool(runner).run(contextFor(), () => {}, {firstStartedAt: Date.now()}).catch((caught: Error) => caught)
+      runner.verify()
+      expect(error).to.be.instanceOf(Error).and.have.property('message', 'the scrub of tank was canceled before it ended; run --resume to scrub again')
+    })
+
+    it('on --resume after that, scrubs again though the counters it cleared show nothing', async () => {
+      // The step first began at 20:48:00 and cleared vdd's counters; its scrub was canceled a second later.
+      const firstStartedAt = new Date(2026, 10, 24, 20, 48, 0).getTime()
+      const runner = dialect(new StubRunner(), after('scrub canceled on Tue Nov 24 20:48:01 2026'))
+        .expect(['zpool', 'scrub', 'tank'], {})
+        .expect(['zpool', 'status', 'tank'], {stdout: after('scrub repaired 0B in 00:00:02 with 0 errors on Tue Nov 24 20:48:02 2026')})
+      const messages: string[] = []
+      await verifyPool(runner).run(contextFor(), (message) => messages.push(message), {firstStartedAt})
+      runner.verify()
+      expect(messages).to.deep.equal(['the scrub this step began on tank did not end (canceled): scrubbing to the end to prove every copy', 'tank ONLINE, no errors'])
+    })
+
+    it('on --resume while that scrub still runs, follows it instead of starting another', async () => {
+      const firstStartedAt = new Date(2026, 10, 24, 20, 47, 59).getTime()
+      const inProgress = after('scrub in progress since Tue Nov 24 20:48:00 2026\n\t75M / 150M scanned, 75M / 150M issued\n\t0B repaired, 50.00% done, no estimated completion time')
+      const runner = dialect(new StubRunner(), inProgress)
+        .expect(['zpool', 'status', 'tank'], {stdout: inProgress})
+        .expect(['zpool', 'status', 'tank'], {stdout: after('scrub repaired 0B in 00:00:02 with 0 errors on Tue Nov 24 20:48:02 2026')})
+      const messages: string[] = []
+      await verifyPool(runner).run(contextFor(), (message) => messages.push(message), {firstStartedAt})
+      runner.verify()
+      expect(messages).to.deep.equal(['the scrub this step began on tank did not end (in_progress): scrubbing to the end to prove every copy', 'tank: scrub 50.0% done', 'tank ONLINE, no errors'])
+    })
+
+    it('a scrub cut short before the step began is not its own: nothing to prove again', async () => {
+      const firstStartedAt = new Date(2026, 10, 24, 20, 50, 0).getTime()
+      const runner = dialect(new StubRunner(), after('scrub canceled on Tue Nov 24 20:48:01 2026'))
+      const messages: string[] = []
+      await verifyPool(runner).run(contextFor(), (message) => messages.push(message), {firstStartedAt})
+      runner.verify()
+      expect(messages).to.deep.equal(['tank ONLINE, no errors'])
+    })
+  })
+
   it("shows ZFS's own message when zpool replace is refused", async () => {
     const runner = dialect(new StubRunner(), status('scrub repaired 0B in 00:00:01 with 0 errors on Tue Nov 24 20:40:00 2026', '\t    vdb          OFFLINE      0     0     0\n\t    vdc          ONLINE       0     0     0\n'))
       .expect(['zpool', 'replace', 'tank', 'vdb', 'vdd'], {exitCode: 1, stderr: 'cannot replace vdb with vdd: devices have different sector alignment\n'})

@@ -7,6 +7,7 @@ import {spawn} from 'node:child_process'
 
 import {runbookEnvelope, type RunbookCommand, type RunbookOutput} from '../../src/runbook/command.js'
 import type {Refusal} from '../../src/runbook/confirm.js'
+import {progressStyle} from '../../src/runbook/progress.js'
 import {journalPath, openJournal, planOf, Runbook, RunbookError, runLockPath, type RunbookEvent, type Step} from '../../src/runbook/engine.js'
 import {openRunFindings, openRunStartFindings, readOpenRuns} from '../../src/runbook/open-runs.js'
 import {processStartTime} from '../../src/state/run-lock.js'
@@ -293,5 +294,15 @@ describe('runbook command envelope', () => {
 
     expect(await run(quiet, stateDir, done, {flags: {resume: true}})).to.equal('resumed')
     expect(done).to.deep.equal(['one', 'two', 'three'])
+  })
+})
+
+describe('runbook progress style', () => {
+  it('a live task list only on a terminal that reports its width; plain lines elsewhere; nothing under --json', () => {
+    expect(progressStyle({json: false, terminal: {isTTY: true, columns: 120}})).to.equal('tasks')
+    // a serial console: a terminal whose size is 0 x 0
+    expect(progressStyle({json: false, terminal: {isTTY: true, columns: 0}})).to.equal('lines')
+    expect(progressStyle({json: false, terminal: {isTTY: false}})).to.equal('lines')
+    expect(progressStyle({json: true, terminal: {isTTY: true, columns: 120}})).to.equal('silent')
   })
 })

@@ -87,6 +87,16 @@ describe('scrub', () => {
     )
   })
 
+  it('stops following when asked, saying the scrub goes on in ZFS', async () => {
+    const runner = zpool(healthy, running)
+    const stopped = new AbortController()
+    stopped.abort()
+    const deps = {runner, now: () => STARTED} as unknown as Deps
+    const [outcome] = await scrubPools(deps, {config: validateConfig({}, 'test'), stateDir: mkdtempSync(join(tmpdir(), 'lnstore-scrub-')), pools: ['tank'], wait: true, signal: stopped.signal, log: () => {}})
+    runner.verify()
+    expect(outcome).to.deep.equal({pool: 'tank', state: 'abandoned', message: 'stopped following the scrub of tank; it goes on in ZFS, and the next health check reads its result'})
+  })
+
   it('counts counter growth per device, and a reset counter by its new value', () => {
     const before = parseStatus(repaired).pools[0]
     const after = parseStatus(repaired.replace(/ {4}75\n/, '    12\n').replace(/(vdc +ONLINE +0 +0) +0/, '$1     3')).pools[0]

@@ -42,8 +42,14 @@ run_journey() { # variant journey-script name arg log state
     set -e
   done
   [ -n "$keep" ] || rm -rf "$state"
-  printf '%s %s %s %s %s\n' "$variant" "$name" "$log" "$rc" "$((SECONDS - start))" >"$log.result"
-  echo "== $name on $variant: exit $rc after $((SECONDS - start)) s, $boot boot(s)"
+  # Time spent waiting for a shared machine slot (LNSTORE_VM_SLOTS, run.sh) is not the journey's.
+  local waited seconds
+  waited=$(sed -n 's/.*run.sh: waited \([0-9]*\) s for a VM slot.*/\1/p' "$log" | awk '{s += $1} END {print s + 0}')
+  seconds=$((SECONDS - start - waited))
+  printf '%s %s %s %s %s\n' "$variant" "$name" "$log" "$rc" "$seconds" >"$log.result"
+  local slot_note=""
+  [ "$waited" -eq 0 ] || slot_note=" (and $waited s waiting for a machine slot)"
+  echo "== $name on $variant: exit $rc after $seconds s, $boot boot(s)$slot_note"
 }
 
 # Journeys run $parallel at a time: under TCG a journey's VM spends most of its time waiting (for a

@@ -14,6 +14,8 @@
 # The VM console streams to stdout. Exit status: the command's; 124 on timeout; 125 when the VM
 # could not run the command (boot/setup failure, no status reported).
 # Host environment variables named LNSTORE_* (except LNSTORE_VM_*) are passed into the VM.
+# LNSTORE_VM_SLOTS=DIR (and LNSTORE_VM_SLOT_COUNT, default 2): wait for one of that many shared
+# machine slots before booting (below).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -139,6 +141,24 @@ if [ "$(id -u)" -eq 0 ]; then security=passthrough; else security=none; fi
 shares=()
 if [ -d "$project/../shared" ]; then
   shares=(-virtfs "local,path=$(cd "$project/../shared" && pwd),mount_tag=shared,security_model=$security,id=shared,readonly=on")
+fi
+
+# LNSTORE_VM_SLOTS=DIR: at most LNSTORE_VM_SLOT_COUNT (default 2) machines at once among the run.sh
+# sharing DIR, each holding a lock on DIR/slot.N while its QEMU runs (npm run test:vm starts the
+# journeys beside the suites: each boots when a machine before it ends, so no slot stands idle).
+take_slot() {
+  local n
+  for ((n = 1; n <= ${LNSTORE_VM_SLOT_COUNT:-2}; n++)); do
+    exec {slot_fd}>"$LNSTORE_VM_SLOTS/slot.$n"
+    flock -n "$slot_fd" && return 0
+    exec {slot_fd}>&-
+  done
+  return 1
+}
+if [ -n "${LNSTORE_VM_SLOTS:-}" ]; then
+  waiting_since=$SECONDS
+  until take_slot; do sleep 1; done
+  [ "$SECONDS" -eq "$waiting_since" ] || printf '%s: waited %s s for a VM slot\n' "$prog" $((SECONDS - waiting_since)) >&2
 fi
 
 printf '%s: booting %s (%s) with %s blank disk(s) of %s, timeout %s s; QEMU monitor: %s\n' \

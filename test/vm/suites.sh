@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # `npm run test:vm`: lnstore's integration suites against the real OpenZFS kernel module, in both
 # VM variants (one VM boot per variant, all suites in one mocha process: under TCG mocha's start-up
-# alone takes about a minute), then a table of which behaviours ran against which OpenZFS version.
+# alone takes about a minute), then a table of which behaviours ran against which OpenZFS version;
+# the operator journeys run in the same two machine slots, each starting when a machine ends.
 #
 # Environment (all optional):
 #   LNSTORE_VM_VARIANTS   variants to run, default "openzfs-2.1 openzfs-2.3"
 #   LNSTORE_VM_SUITES     test files to run instead of the default list below
 #   LNSTORE_VM_TIMEOUT    hard limit per variant in seconds (default 2700)
-#   LNSTORE_VM_JOURNEYS   operator journeys to run after the suites (test/vm/journeys.sh), "none"
+#   LNSTORE_VM_JOURNEYS   operator journeys to run beside the suites (test/vm/journeys.sh), "none"
 #                         for none; default: the ones CI runs (test/vm/ci-journeys)
 #   LNSTORE_VM_JOURNEY_VARIANTS  variants for the journeys (default: LNSTORE_VM_VARIANTS)
 # Exit status: 0 when every variant ran and passed, 1 otherwise (a VM that could not start counts
@@ -57,9 +58,37 @@ run_variant() { # variant -> LOG.result "VARIANT LOG EXIT SECONDS"
   set -e
   printf '%s %s %s %s\n' "$variant" "$log" "$rc" "$((SECONDS - start))" >"$log.result"
 }
+# Two machines at a time (LNSTORE_VM_SLOTS, run.sh): the suites' two first, then each journey as a
+# machine ends, so a suite that ends early does not leave its slot idle until the other ends.
+export LNSTORE_VM_SLOTS=$logs/slots
+mkdir -p "$LNSTORE_VM_SLOTS"
+# The journeys CI runs: test/vm/ci-journeys (one NAME[:ARG][@VARIANT] a line, # comments), only
+# journeys that pass on the merged code; test/vm/README.md lists the others and why they wait.
+# LNSTORE_VM_JOURNEYS=none leaves them out.
+ci_journeys=$(sed -e 's/#.*//' test/vm/ci-journeys | xargs)
+journeys=${LNSTORE_VM_JOURNEYS:-$ci_journeys}
+[ "$journeys" != none ] || journeys=""
+
 echo "== ${variants[*]}, side by side: ${suites[*]}"
-for variant in "${variants[@]}"; do run_variant "$variant" & done
-wait
+suite_pids=()
+for variant in "${variants[@]}"; do
+  run_variant "$variant" &
+  suite_pids+=($!)
+done
+if [ -n "$journeys" ]; then
+  # The suites take their slots first (they are the longest machines); then the journeys queue.
+  until [ "$(grep -l "run.sh: booting" "$logs"/*.log 2>/dev/null | wc -l)" -ge "${#variants[@]}" ] \
+    || [ -z "$(jobs -rp)" ]; do
+    sleep 1
+  done
+  echo "== the operator journeys, each as a machine slot frees: $journeys"
+  LNSTORE_VM_JOURNEYS=$journeys LNSTORE_VM_VARIANTS=${LNSTORE_VM_JOURNEY_VARIANTS:-${variants[*]}} \
+    bash test/vm/journeys.sh >"$logs/journeys.out" 2>&1 &
+  journeys_pid=$!
+else
+  echo "== no operator journeys in this run (LNSTORE_VM_JOURNEYS; test/vm/README.md lists them)"
+fi
+wait "${suite_pids[@]}"
 status=0
 summary_args=()
 for variant in "${variants[@]}"; do
@@ -76,15 +105,9 @@ done
 node test/vm/summary.mjs "${summary_args[@]}"
 
 # The operator journeys (test/vm/journeys.sh: systemd, the real lightningd, faults, the mailed
-# advice). LNSTORE_VM_JOURNEYS=none leaves them out; its default here is what CI runs (README).
-# The journeys CI runs: test/vm/ci-journeys (one NAME[:ARG][@VARIANT] a line, # comments), only
-# journeys that pass on the merged code; test/vm/README.md lists the others and why they wait.
-ci_journeys=$(sed -e 's/#.*//' test/vm/ci-journeys | xargs)
-journeys=${LNSTORE_VM_JOURNEYS:-$ci_journeys}
-if [ -z "$journeys" ] || [ "$journeys" = none ]; then
-  echo "== no operator journeys in this run (LNSTORE_VM_JOURNEYS; test/vm/README.md lists them)"
-else
-  LNSTORE_VM_JOURNEYS=$journeys LNSTORE_VM_VARIANTS=${LNSTORE_VM_JOURNEY_VARIANTS:-${variants[*]}} \
-    bash test/vm/journeys.sh || status=1
+# advice): their output whole once they end, with their table.
+if [ -n "$journeys" ]; then
+  wait "$journeys_pid" || status=1
+  cat "$logs/journeys.out"
 fi
 exit "$status"

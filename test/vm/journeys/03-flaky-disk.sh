@@ -20,7 +20,7 @@
 # minutes was luck (2.1 read only disk 1 for 300 s in one run). Disk 2 is marked non-rotational (an
 # SSD beside a spinning disk, a common home mirror) and the rotating side's load increments are
 # raised, so every read goes to disk 2 on 2.1 and 2.3 alike: what an SSD/HDD mirror does anyway, made
-# certain. The mirror's own counters (vdev_mirror_stats) show the reads went there.
+# certain. `zpool iostat -v` shows the reads went there.
 . "$(dirname "$0")/lib.sh"
 
 flaky_disk=$(basename "$(readlink -f "$(disk 2)")")
@@ -46,10 +46,9 @@ systemd-run --unit=journey-cold-workload --quiet /bin/bash -c \
      sleep 2
    done' || fail "cannot start the cold workload"
 
-# Reads the mirror sent to an SSD (non-rotating) side, as vdev_mirror_stats counts them.
-nonrot_reads() { awk '/^non_rotating_(linear|seek)/ {n += $3} END {print n + 0}' /proc/spl/kstat/zfs/vdev_mirror_stats; }
-rot_reads() { awk '/^rotating_(linear|offset|seek)/ {n += $3} END {print n + 0}' /proc/spl/kstat/zfs/vdev_mirror_stats; }
-nonrot_before=$(nonrot_reads) rot_before=$(rot_reads)
+# Read operations ZFS sent to a side of the mirror since the pool was imported (zpool iostat -v).
+reads_from() { zpool iostat -vp "$POOL" | awk -v side="$1" '$1 ~ side {print $4; exit}'; }
+flaky_before=$(reads_from jflaky) spinning_before=$(reads_from disk1)
 cksum_on_flaky() { zpool status -p "$POOL" | awk '/jflaky/ {print $5; exit}'; }
 state_of_flaky() { zpool status "$POOL" | awk '/jflaky/ {print $2; exit}'; }
 flaky_mail() { mails | grep -F jflaky | grep -qiE 'error'; }
@@ -59,7 +58,7 @@ dmsetup suspend jflaky && dmsetup load jflaky --table "0 $size flakey $(disk 2) 
 t0=$(now_ms)
 wait_for 300 "ZFS counts a checksum error on the flaky disk" bash -c "[ \"\$(zpool status -p $POOL | awk '/jflaky/ {print \$5; exit}')\" -gt 0 ]"
 first_error=$(now_ms)
-say "first checksum error $(( (first_error - t0) / 1000 )) s after the disk turned flaky; mirror reads since: $(( $(nonrot_reads) - nonrot_before )) from the SSD side, $(( $(rot_reads) - rot_before )) from the spinning side"
+say "first checksum error $(( (first_error - t0) / 1000 )) s after the disk turned flaky; reads since: $(( $(reads_from jflaky) - flaky_before )) from the flaky SSD side, $(( $(reads_from disk1) - spinning_before )) from the spinning side"
 wait_for 300 "an alert mail naming the flaky disk and its errors" flaky_mail
 mailed=$(( $(now_ms) - first_error ))
 state=$(state_of_flaky) errors=$(cksum_on_flaky)
