@@ -7,7 +7,8 @@
 //       and `lnstore status` in mode chironfs (bench/chironfs-status.js: healthy, one replica behind);
 //   (b) the status reader, and the whole check of saved output (read, judge, render, as `status
 //       --input` does it), on synthetic pools of 10 to 4,500 devices: the cost per device must stay flat.
-// Usage: npm run bench [-- --runs N] [-- --before DIR]
+// Usage: npm run bench; or, after npm run build, node bench/run.js [--runs N] [--before DIR] (npm run
+//        bench -- ARGS hands ARGS to its last script, bench/replace-downtime.js, not to this one)
 //        --before DIR: also time the hot commands of another built checkout (DIR/bin/run.js), in the
 //        same interleaved runs, as rows marked "(before)": a change's effect free of the machine's load.   (root: it creates a pool on sparse files; it installs nothing)
 import {spawnSync} from 'node:child_process'

@@ -1,3 +1,4 @@
+import type {ChildProcess} from 'node:child_process'
 import {closeSync, constants, fstatSync, openSync, readSync, unlinkSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {basename, join} from 'node:path'
@@ -92,9 +93,17 @@ export const processRunner: Runner = {
       }
 
       // Its own process group, so that the deadline kills whatever it started too (a wrapper
-      // script's children would otherwise keep the output pipes open).
+      // script's children would otherwise live on, and keep the output pipes open where pipes are used).
       const input = options.input === undefined ? 'ignore' : 'pipe'
-      const child = spawn(argv[0], argv.slice(1), {stdio: files ? [input, files.stdout, files.stderr] : [input, 'pipe', 'pipe'], detached: true})
+      let child: ChildProcess
+      try {
+        child = spawn(argv[0], argv.slice(1), {stdio: files ? [input, files.stdout, files.stderr] : [input, 'pipe', 'pipe'], detached: true})
+      } catch (error) {
+        // Thrown, not emitted (no process or descriptor left, say): the call fails as before, and the files are closed.
+        files?.take()
+        throw error
+      }
+
       const {stdout: out, stderr: err} = child
       out?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
       err?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
