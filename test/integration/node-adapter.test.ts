@@ -6,6 +6,7 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {nodeAdapter, type NodeSettings} from '../../src/node/adapter.js'
+import {processStartTime} from '../../src/state/run-lock.js'
 import {systemDeps} from '../../src/system/deps.js'
 import {processRunner, type Runner} from '../../src/system/runner.js'
 
@@ -71,14 +72,12 @@ describe('node adapter kinds around a stand-in lightningd', function () {
     return {adapter, calls, dataDir}
   }
 
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0)
-      return true
-    } catch {
-      return false
-    }
-  }
+  /**
+   * Whether the process still runs. A zombie has exited: the stand-in is this process's child, and
+   * Node reaps it only when its event loop gets to the SIGCHLD (kill(pid, 0) still succeeded on it
+   * right after stop returned, under load).
+   */
+  const alive = (pid: number) => processStartTime(pid) !== null
 
   for (const [kind, stop, start] of [
     ['systemd', ['systemctl', 'stop', 'lightningd'], ['systemctl', 'start', 'lightningd']],
