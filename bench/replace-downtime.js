@@ -43,10 +43,30 @@ function replaceOnce(mode, index) {
     {encoding: 'utf8', env: {...process.env, LNSTORE_STATE_DIR: join(root, 'state'), LNSTORE_CONFIG: join(root, 'config.yaml')}},
   )
   const total = Number(process.hrtime.bigint() - began) / 1e9
-  const pidPath = join(dataDir, 'lightningd-bitcoin.pid')
-  if (existsSync(pidPath)) spawnSync('kill', [readFileSync(pidPath, 'utf8').trim()])
+  stopNode(join(dataDir, 'lightningd-bitcoin.pid'))
   if (result.status !== 0) throw new Error(`replace-disk (${mode}) failed: ${result.stdout}${result.stderr}`)
   return {downtime: JSON.parse(result.stdout).downtimeSeconds, total}
+}
+
+/**
+ * Stops the stand-in and waits until it has exited: its open database keeps the dataset busy, and
+ * `zpool destroy` of a busy pool fails (pools were left behind when it ran right after the kill).
+ */
+function stopNode(pidPath) {
+  if (!existsSync(pidPath)) return
+  const pid = Number(readFileSync(pidPath, 'utf8').trim())
+  const signal = (name) => {
+    try {
+      process.kill(pid, name)
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  if (!signal('SIGTERM')) return
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline; execFileSync('sleep', ['0.1'])) if (!signal(0)) return
+  signal('SIGKILL')
 }
 
 try {
@@ -62,6 +82,9 @@ try {
     console.log(`${mode.padEnd(16)}${downtime.toFixed(1).padStart(13)}${(downtime / base.downtime).toFixed(2).padStart(11)}${total.toFixed(1).padStart(12)}${(total / base.total).toFixed(2).padStart(11)}`)
   }
 } finally {
-  for (const pool of pools) spawnSync('zpool', ['destroy', '-f', pool], {stdio: 'ignore'})
+  for (const pool of pools) {
+    const destroyed = spawnSync('zpool', ['destroy', '-f', pool], {encoding: 'utf8'})
+    if (destroyed.status !== 0) console.error(`could not destroy the bench's pool ${pool} (${destroyed.stderr.trim()}): destroy it with zpool destroy -f ${pool}`)
+  }
   rmSync(work, {recursive: true, force: true})
 }
