@@ -83,6 +83,16 @@ export function findMember(pool: Pool, name: string): {leaf: Vdev; top: Vdev} | 
   return null
 }
 
+/**
+ * Whether the pool's last scan is a scrub that did not finish and was at work (started, paused or
+ * canceled: zpool dates a canceled scrub by its cancel only) at or after `since`, in whole seconds
+ * as zpool prints them.
+ */
+function scrubCutShortSince(scan: Pool['scan'], since: number): boolean {
+  const lastSeen = Math.max(scan.startedAt ?? 0, scan.endedAt ?? 0, scan.pausedAt ?? 0)
+  return scan.kind === 'scrub' && scan.state !== 'finished' && lastSeen >= Math.floor(since / 1000) * 1000
+}
+
 /** The steps of `lnstore replace-disk`, each safe to run twice, in the order the restart mode asks for. */
 export function replaceSteps(deps: Deps, context: ReplaceContext): Step<ReplaceContext>[] {
   const zpool = new Zpool(deps.runner)
@@ -263,9 +273,9 @@ export function replaceSteps(deps: Deps, context: ReplaceContext): Step<ReplaceC
         }
 
         ctx.resilverSeconds ??= (deps.now() - started) / 1000
-        const stillReplacing = (pool: Pool) => [...walkVdevs(pool.vdevs)].some((vdev) => vdev.name.startsWith('replacing') && vdev.children.some((child) => findMember({...pool, vdevs: [child]}, ctx.failing)))
+        // After the replace the failing disk is listed only inside the `replacing` vdev, until detached.
         const detachBy = deps.now() + DETACH_WAIT_MS
-        while (stillReplacing(pool) && deps.now() < detachBy) {
+        while (findMember(pool, ctx.failing) && deps.now() < detachBy) {
           report(`${ctx.pool}: resilver done, waiting for ZFS to detach ${ctx.failing}`)
           await sleep(POLL_MS)
           pool = await poolNow(ctx)
@@ -294,10 +304,9 @@ export function replaceSteps(deps: Deps, context: ReplaceContext): Step<ReplaceC
           report(`${ctx.newDevice} has checksum errors that ZFS repaired (the resilver was interrupted): clearing them and scrubbing ${ctx.pool} to prove every copy`)
           await run(['zpool', 'clear', ctx.pool, ctx.newDevice])
           pool = await scrubToEnd(ctx, report)
-        } else if (scan.kind === 'scrub' && scan.state !== 'finished' && Math.max(scan.startedAt ?? 0, scan.endedAt ?? 0, scan.pausedAt ?? 0) >= Math.floor(firstStartedAt / 1000) * 1000) {
+        } else if (scrubCutShortSince(scan, firstStartedAt)) {
           // An earlier try of this step cleared those errors and its scrub did not end (a kill, a
-          // pause, a cancel; zpool dates a canceled scrub by its cancel only): the counters prove
-          // nothing now, only a scrub to its end does.
+          // pause, a cancel): the counters prove nothing now, only a scrub to its end does.
           report(`the scrub this step began on ${ctx.pool} did not end (${scan.state}): scrubbing to the end to prove every copy`)
           pool = await scrubToEnd(ctx, report, scan.state === 'in_progress')
         }
