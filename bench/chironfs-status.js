@@ -9,6 +9,9 @@ import {accessSync, constants, mkdirSync, writeFileSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
+import {mountCommand} from '../dist/chironfs/mount.js'
+import {parseReplica} from '../dist/chironfs/replicas.js'
+
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
 export function chironfsStatusCommands(work, bin) {
@@ -41,7 +44,8 @@ export function chironfsStatusCommands(work, bin) {
 
     const socket = join(dir, 'chironfs.sock')
     const log = join(dir, 'chironfs.log')
-    execFileSync(binary, ['--ctl', socket, '--log', log, '-o', 'allow_other', `${replicas[0]}=:${replicas[1]}`, dataDir])
+    const [program, ...args] = mountCommand({binary, replicas: [parseReplica(replicas[0]), parseReplica(`:${replicas[1]}`)], mountpoint: dataDir, controlSocket: socket, log})
+    execFileSync(program, args)
     mounted.push(dataDir)
     if (disableOne) {
       // A write that fails on the slow replica: ChironFS disables it, and it stays behind.

@@ -16,6 +16,11 @@ export interface MountSettings {
  * The command line that mounts ChironFS at the node's data directory: with its log (the record of
  * failed writes and disabled replicas) and its control socket (ChironFS 1.1.1's `--ctl`, which
  * `chironctl` reads). `allow_other` lets the node's user (not root, who mounts) use the mount.
+ * `-s` runs FUSE single-threaded: ChironFS 1.1.1 keeps its table of open files and its switch of
+ * the effective uid (seteuid, process-wide) without a lock, so two processes using the mount at
+ * once (the node, and lnstore reading its database) can have one's open overwrite the other's
+ * slot: the node then reads through closed descriptors (SQLITE_IOERR_READ) or writes to another
+ * file's. One request at a time costs a node little (it commits one transaction at a time).
  */
 export function mountCommand(settings: MountSettings): string[] {
   return [
@@ -26,6 +31,7 @@ export function mountCommand(settings: MountSettings): string[] {
     settings.log,
     '-o',
     'allow_other',
+    '-s',
     settings.replicas.map(formatReplica).join('='),
     settings.mountpoint,
   ]

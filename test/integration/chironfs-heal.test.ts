@@ -47,7 +47,7 @@ describe('lnstore heal in mode chironfs', function () {
     expect(run.stdout).to.contain(`source: ${paths[1]} (data_version 6)`)
     expect(run.stdout).to.contain(`stale: ${paths[0]}: its database is behind (data_version 3, the newest is 6)`)
     expect(run.stdout).to.contain(`$ fusermount -u ${join(sandbox.dir, `plain${count - 1}-data`)}`)
-    expect(run.stdout).to.match(/\$ \S*chironfs --ctl \S+ --log \S+ -o allow_other \S+r1=:\S+r2 /)
+    expect(run.stdout).to.match(/\$ \S*chironfs --ctl \S+ --log \S+ -o allow_other -s \S+r1=:\S+r2 /)
     expect(readFileSync(join(paths[0], 'bitcoin', 'lightningd.sqlite3')).equals(before)).to.equal(true)
   })
 

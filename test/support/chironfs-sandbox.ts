@@ -13,6 +13,9 @@ import {tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
+import {mountCommand} from '../../src/chironfs/mount.js'
+import {parseReplica} from '../../src/chironfs/replicas.js'
+
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const DEFAULT_BIN = '../shared/prebuilt/chironfs/chironfs'
 
@@ -95,10 +98,11 @@ export class ChironSandbox {
     return file
   }
 
-  /** Mounts ChironFS over the replicas at `mountpoint` (with --ctl and --log as lnstore does). */
+  /** Mounts ChironFS over the replicas at `mountpoint` with lnstore's own command line. */
   mount(mountpoint: string, replicas: string[], socket: string, log: string): void {
     mkdirSync(mountpoint, {recursive: true})
-    sh(CHIRONFS_BIN, ['--ctl', socket, '--log', log, '-o', 'allow_other', replicas.join('='), mountpoint])
+    const [program, ...args] = mountCommand({binary: CHIRONFS_BIN, replicas: replicas.map(parseReplica), mountpoint, controlSocket: socket, log})
+    sh(program, args)
     this.fuse.push(mountpoint)
   }
 

@@ -24,7 +24,7 @@ describe('chironfs: the mount command line', () => {
     const replicas = ['/data/r1', ':/mnt/nfs/r2'].map(parseReplica)
     expect(replicas[1]).to.deep.equal({path: '/mnt/nfs/r2', slow: true})
     expect(mountCommand({binary: 'chironfs', replicas, mountpoint: '/home/bitcoin/.lightning', controlSocket: '/run/lnstore/chironfs.sock', log: '/var/log/lnstore/chironfs.log'})).to.deep.equal([
-      'chironfs', '--ctl', '/run/lnstore/chironfs.sock', '--log', '/var/log/lnstore/chironfs.log', '-o', 'allow_other', '/data/r1=:/mnt/nfs/r2', '/home/bitcoin/.lightning',
+      'chironfs', '--ctl', '/run/lnstore/chironfs.sock', '--log', '/var/log/lnstore/chironfs.log', '-o', 'allow_other', '-s', '/data/r1=:/mnt/nfs/r2', '/home/bitcoin/.lightning',
     ])
     expect(replicas.map(formatReplica)).to.deep.equal(['/data/r1', ':/mnt/nfs/r2'])
     expect(unmountCommand('/home/bitcoin/.lightning')).to.deep.equal(['fusermount', '-u', '/home/bitcoin/.lightning'])
