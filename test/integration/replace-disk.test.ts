@@ -11,7 +11,7 @@ import {BIN, lnstore, lnstoreAsync} from '../support/cli.js'
 import {ClnNode, NETWORK, writeSummary} from '../support/cln.js'
 import {alertConfig, TestSmtpServer} from '../support/smtp.js'
 import {waitFor} from '../support/wait.js'
-import {backend, ensureZfs, listsDevice, onlyOn, printedName, sh, ZfsSandbox, type PoolHandle} from '../support/zfs-sandbox.js'
+import {backend, ensureZfs, listsDevice, onlyOn, onlyOnVariant, printedName, sh, ZfsSandbox, type PoolHandle} from '../support/zfs-sandbox.js'
 
 const STANDIN = fileURLToPath(new URL('../../src/demo/standin-node.ts', import.meta.url))
 const TSX = import.meta.resolve('tsx')
@@ -306,6 +306,7 @@ describe(`lnstore replace-disk on real ZFS (${backend})`, function () {
   for (const step of ['stop', 'resilver']) {
     it(`killed during "${step}": a new run is refused, and --resume ends where an uninterrupted run does`, async function () {
       if (step === 'stop') onlyOn('zfs-fuse', this, 'killed before any ZFS step; the resilver case runs in the VM')
+      else onlyOnVariant('openzfs-2.1', this, 'on 2.3 the kill after every step (real-node.test.ts) resumes after the resilver, and --abort follows this kill')
       // lightningd takes a moment to shut down (about 1.5 s): the kill lands inside the stop.
       const s = await scenario({fillerMb: step === 'resilver' ? RESILVER_MB : undefined})
       const failing = s.pool.devices[0]
@@ -328,7 +329,8 @@ describe(`lnstore replace-disk on real ZFS (${backend})`, function () {
     })
   }
 
-  it('killed during the resilver, then --abort: the failing device was never taken out (ONLINE until ZFS detaches it), the node started on verified data, the pool state said', async () => {
+  it('killed during the resilver, then --abort: the failing device was never taken out (ONLINE until ZFS detaches it), the node started on verified data, the pool state said', async function () {
+    onlyOnVariant('openzfs-2.3', this, 'on 2.1 the same kill is followed by --resume')
     const s = await scenario({fillerMb: RESILVER_MB})
     const failing = s.pool.devices[0]
     expectFailingBesideNew(await killDuring(s, [failing, s.spare, ...s.args], 'resilver'), failing, s.spare)

@@ -28,6 +28,19 @@ export function onlyOn(wanted: Backend, context: Mocha.Context, why: string): vo
   context.skip()
 }
 
+/**
+ * In the VM tier, runs the test on one OpenZFS version only (skipped on the other, with the reason
+ * in its title); everywhere else it runs. For the long cases around the node whose ZFS part (a
+ * replace, a pool created or destroyed) both versions already show in other cases: CI has 90 min
+ * for everything. LNSTORE_TEST_EVERY_VARIANT=1 runs them on both (test/vm/README.md).
+ */
+export function onlyOnVariant(wanted: 'openzfs-2.1' | 'openzfs-2.3', context: Mocha.Context, why: string): void {
+  const variant = process.env.LNSTORE_VM_VARIANT
+  if (backend !== 'kernel' || !variant || variant === wanted || process.env.LNSTORE_TEST_EVERY_VARIANT === '1') return
+  if (context.test) context.test.title += ` [skipped on ${variant}: runs on ${wanted}; ${why}]`
+  context.skip()
+}
+
 /** How `zpool status` names a device the test gave by path: zfs-fuse prints the file's path, OpenZFS a by-id whole disk's last path part. */
 export function printedName(device: string): string {
   return backend === 'kernel' && device.startsWith('/dev/disk/by-id/') ? basename(device) : device
