@@ -7,5 +7,5 @@ module.exports = {
   timeout: TEST_TIMEOUT_MS,
   reporter: './test/support/reporter.cjs',
   recursive: true,
-  require: ['./test/support/stub-runner.ts'],
+  require: ['./test/support/temp-root.ts', './test/support/stub-runner.ts'],
 }

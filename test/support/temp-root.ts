@@ -1,0 +1,29 @@
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+/**
+ * One temporary folder per test run (loaded by .mocharc.cjs before any test file): every
+ * `mkdtemp(tmpdir())` of the tests and of the programs they start lands in it, and it goes when the
+ * run ends, so runs do not leave dozens of folders in /tmp. A folder with something still mounted
+ * below it (a ChironFS or tmpfs a failed test left) is kept, and the run says so: removing files
+ * through a live mount would reach into what it serves. The name is short: the node's RPC socket
+ * lives below it, and a UNIX socket's path has at most 107 bytes.
+ */
+const root = mkdtempSync(join(tmpdir(), 'lnt-'))
+process.env.TMPDIR = root
+
+function mountedBelow(folder: string): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[4]?.replaceAll('\\040', ' '))
+    .filter((mountPoint): mountPoint is string => mountPoint !== undefined && mountPoint.startsWith(`${folder}/`))
+}
+
+export const mochaHooks = {
+  afterAll() {
+    const mounts = mountedBelow(root)
+    if (mounts.length > 0) console.log(`temp-root: kept ${root}: still mounted below it: ${mounts.join(', ')}`)
+    else rmSync(root, {recursive: true, force: true})
+  },
+}
