@@ -82,8 +82,14 @@ install_machine() {
   # On PATH as `make install` would put them: lnstore's gate asks lightning-hsmtool whether the
   # database belongs to this node's hsm_secret.
   ln -sf "$CLN"/bin/* /usr/local/bin/
-  printf '#!/bin/sh\nexec /usr/local/bin/node /project/bin/run.js "$@"\n' >/usr/local/bin/lnstore
-  chmod 0755 /usr/local/bin/lnstore
+  # lnstore laid out as scripts/install.sh installs it (what `npm pack` ships and the production
+  # dependencies, root's alone) on the machine's own disk. Run from the project share instead, each
+  # of its thousands of files is a 9p round trip under emulation: `preflight install`'s look at every
+  # file root will run took 55-138 s there beside another machine.
+  mkdir -p /usr/local/lib/lnstore
+  node "$here/packaged-files.mjs" /project | (cd /project && tar -cf - -T -) | (umask 022 && tar -C /usr/local/lib/lnstore -xf - --no-same-owner --no-same-permissions) \
+    || fail "cannot install lnstore from /project into /usr/local/lib/lnstore"
+  ln -sfn /usr/local/lib/lnstore/bin/run.js /usr/local/bin/lnstore
   mkdir -p /var/lib/fakechain "$DATA"
   cat >/etc/systemd/system/lnstore-mail-sink.service <<UNIT
 [Unit]
