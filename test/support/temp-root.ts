@@ -1,4 +1,4 @@
-import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {chmodSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -11,6 +11,8 @@ import {join} from 'node:path'
  * lives below it, and a UNIX socket's path has at most 107 bytes.
  */
 const root = mkdtempSync(join(tmpdir(), 'lnt-'))
+// As /tmp itself: the tests that run lnstore as another user (nobody) give it folders in here.
+chmodSync(root, 0o1777)
 process.env.TMPDIR = root
 
 function mountedBelow(folder: string): string[] {
