@@ -5,6 +5,7 @@ import type {NodeConfig} from '../config/schema.js'
 import {processesUsing} from '../init/processes.js'
 import type {Deps} from '../system/deps.js'
 import {runChecked} from '../system/runner.js'
+import {unitGaveUp} from '../system/systemd.js'
 import {rpcCall} from './rpc.js'
 
 /** How lnstore stops and starts the node (the config's `node:` section, flags over it) and where its data is. */
@@ -99,12 +100,22 @@ export function nodeAdapter(deps: Deps, settings: NodeSettings): NodeAdapter {
       await runChecked(deps.runner, commands[settings.kind].start(), {timeoutMs: 120_000})
     },
     async waitUntilAnswering(timeoutMs) {
-      const deadline = deps.now() + timeoutMs
+      const started = deps.now()
+      const deadline = started + timeoutMs
+      let unitLookedAt = started
       for (;;) {
         try {
           return await rpcCall<NodeInfo>(socket, 'getinfo', {}, Math.max(1000, deadline - deps.now()))
         } catch (error) {
           if (deps.now() >= deadline) throw new Error(`the node did not answer getinfo on ${socket} within ${timeoutMs / 1000} s: ${(error as Error).message}`)
+          // A unit that failed will never answer: say so now, not when the wait runs out (the node
+          // crashed 9 s after its start in a journey, and lnstore waited 300 s to say "no answer").
+          if (settings.kind === 'systemd' && deps.now() - unitLookedAt >= UNIT_LOOK_MS) {
+            unitLookedAt = deps.now()
+            const gaveUp = await unitGaveUp(deps, settings.unit)
+            if (gaveUp) throw new Error(`${gaveUp} ${Math.round((deps.now() - started) / 1000)} s after lnstore started it, so it will not answer getinfo: journalctl -u ${settings.unit} says why`)
+          }
+
           await sleep(POLL_MS)
         }
       }
@@ -112,6 +123,9 @@ export function nodeAdapter(deps: Deps, settings: NodeSettings): NodeAdapter {
   }
   return adapter
 }
+
+/** How often the wait for getinfo asks systemd about the node's unit (a `systemctl` run each time). */
+const UNIT_LOOK_MS = 2000
 
 /**
  * Whether a lightningd process uses this data directory: the pid in its pid file is alive, or a

@@ -4,7 +4,7 @@ import {dirname, join, resolve} from 'node:path'
 import {writeFileAtomically} from '../state/json-file.js'
 import type {Deps} from '../system/deps.js'
 import {commandLine} from '../system/runner.js'
-import {systemdRuns} from '../system/systemd.js'
+import {systemdRuns, unitName} from '../system/systemd.js'
 import {loadTemplate, renderTemplate} from '../system/templates.js'
 
 export const DROP_IN_NAME = 'lnstore-preflight.conf'
@@ -14,11 +14,6 @@ export interface DropInPlan {
   content: string
   /** What is there now: the same content (nothing to do), other content, or nothing. */
   current: 'same' | 'different' | 'absent'
-}
-
-/** A unit name as systemd spells it (`lightningd` is `lightningd.service`). */
-export function unitName(unit: string): string {
-  return unit.includes('.') ? unit : `${unit}.service`
 }
 
 /**

@@ -2,11 +2,12 @@ import * as Flags from '@oclif/core/flags'
 import {realpathSync} from 'node:fs'
 
 import {BaseCommand} from '../../base-command.js'
-import {planDropIn, removeDropIn, unitExists, unitName, writeDropIn} from '../../preflight/install.js'
+import {planDropIn, removeDropIn, unitExists, writeDropIn} from '../../preflight/install.js'
 import {preflight} from '../../preflight/preflight.js'
 import {operator} from '../../preflight/who.js'
 import {confirm} from '../../runbook/confirm.js'
 import type {Finding} from '../../storage/verdict.js'
+import {unitName} from '../../system/systemd.js'
 import {assertRootOwned, lnstoreTargets} from '../../system/trust.js'
 
 export interface PreflightInstallResult {
