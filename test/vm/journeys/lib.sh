@@ -52,6 +52,9 @@ diagnostics() {
   systemctl --no-pager status lightningd.service 2>&1 | head -n 20 | sed 's/^/  /'
   lnstore status 2>&1 | head -n 40 | sed 's/^/  /'
   journalctl --no-pager -n 15 -u lightningd.service 2>&1 | sed 's/^/  /'
+  say "--- lightningd's own log, and the fake chain's last answers"
+  tail -n 25 /var/log/lightningd.log 2>&1 | cut -c1-300 | sed 's/^/  /'
+  tail -n 8 /var/lib/fakechain/calls.log 2>&1 | cut -c1-300 | sed 's/^/  /'
   say "--- ZED, its events and lnstore's zedlet"
   journalctl --no-pager -n 25 -u zfs-zed.service -t lnstore-zed 2>&1 | sed 's/^/  /'
   zpool events 2>&1 | tail -n 15 | sed 's/^/  /'
