@@ -24,6 +24,13 @@ fi
 timeout=${LNSTORE_VM_TIMEOUT:-1800}
 max_boots=8
 
+# lnstore as scripts/install.sh lays it out (journeys/packaged-files.mjs), packed once here: each
+# machine installs it from this one file on the project share (journeys/lib.sh). Read file by file
+# over 9p under emulation, the same copy took a minute or more of each journey's set-up.
+package=node_modules/.cache/lnstore-journeys/lnstore.tar
+mkdir -p "$(dirname "$package")"
+node test/vm/journeys/packaged-files.mjs . | tar -cf "$package.$$" -T - && mv "$package.$$" "$package"
+
 logs=$(mktemp -d "${TMPDIR:-/tmp}/lnstore-journeys.XXXXXX")
 keep=${LNSTORE_VM_KEEP:-}
 trap '[ -n "$keep" ] || rm -rf "$logs"' EXIT

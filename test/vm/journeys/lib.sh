@@ -86,13 +86,15 @@ install_machine() {
   # database belongs to this node's hsm_secret.
   ln -sf "$CLN"/bin/* /usr/local/bin/
   # lnstore laid out as scripts/install.sh installs it (what `npm pack` ships and the production
-  # dependencies, root's alone) on the machine's own disk. Run from the project share instead, each
-  # of its thousands of files is a 9p round trip under emulation: `preflight install`'s look at every
-  # file root will run took 55-138 s there beside another machine.
+  # dependencies, root's alone) on the machine's own disk, from the archive journeys.sh packed. Run
+  # from the project share instead, each of its thousands of files is a 9p round trip under
+  # emulation: `preflight install`'s look at every file root will run took 55-138 s there beside
+  # another machine.
   mkdir -p /usr/local/lib/lnstore
-  node "$here/packaged-files.mjs" /project | (cd /project && tar -cf - -T -) | (umask 022 && tar -C /usr/local/lib/lnstore -xf - --no-same-owner --no-same-permissions) \
-    || fail "cannot install lnstore from /project into /usr/local/lib/lnstore"
+  (umask 022 && tar -C /usr/local/lib/lnstore -xf /project/node_modules/.cache/lnstore-journeys/lnstore.tar --no-same-owner --no-same-permissions) \
+    || fail "cannot install lnstore from the archive test/vm/journeys.sh packs (node_modules/.cache/lnstore-journeys/lnstore.tar)"
   ln -sfn /usr/local/lib/lnstore/bin/run.js /usr/local/bin/lnstore
+  say "lnstore installed in /usr/local/lib/lnstore"
   mkdir -p /var/lib/fakechain "$DATA"
   cat >/etc/systemd/system/lnstore-mail-sink.service <<UNIT
 [Unit]

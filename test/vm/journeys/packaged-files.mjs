@@ -1,8 +1,9 @@
 // Prints, one per line, the files of this checkout that scripts/install.sh would install: what
 // `npm pack` ships (package.json's "files") and the production dependencies' folders, those that
-// lnstore's "dependencies" reach (the dev-only ones are pruned there). The journeys' machines install
-// lnstore from that list onto their own disk, root's alone, as an operator's would be, instead of
-// running it from the project share. Usage: node packaged-files.mjs CHECKOUT
+// lnstore's "dependencies" reach (the dev-only ones are pruned there). test/vm/journeys.sh packs them
+// into the archive the journeys' machines install lnstore from, onto their own disk and root's alone
+// as an operator's would be, instead of running it from the project share.
+// Usage: node packaged-files.mjs CHECKOUT
 import {existsSync, readFileSync, readdirSync, statSync} from 'node:fs'
 import {dirname, join, relative} from 'node:path'
 
