@@ -113,7 +113,7 @@ export function nodeAdapter(deps: Deps, settings: NodeSettings): NodeAdapter {
           if (settings.kind === 'systemd' && deps.now() - unitLookedAt >= UNIT_LOOK_MS) {
             unitLookedAt = deps.now()
             const gaveUp = await unitGaveUp(deps, settings.unit)
-            if (gaveUp) throw new Error(`${gaveUp} ${Math.round((deps.now() - started) / 1000)} s after lnstore started it, so it will not answer getinfo: journalctl -u ${settings.unit} says why`)
+            if (gaveUp) throw new Error(`${gaveUp}, ${Math.round((deps.now() - started) / 1000)} s into the wait for getinfo: it will not answer; journalctl -u ${settings.unit} says why`)
           }
 
           await sleep(POLL_MS)
