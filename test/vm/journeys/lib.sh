@@ -150,13 +150,7 @@ JSON
   say "starting the node through lnstore's gate"
   systemctl start lightningd.service || fail "the node did not start through lnstore's gate"
   wait_for 180 "the node answers getinfo after init" cli getinfo
-  # What was just installed on the root disk (Core Lightning, lnstore: about 100 MB) is written out
-  # before any fault, as on a machine that has been running a while. Without it, after a power cut
-  # about two minutes after the set-up, files on the root disk ended in zeros (lightningd's log, the
-  # fake chain's) and lightningd crashed (SIGSEGV) at its next start, in journey 8 on both versions.
-  local synced=$SECONDS
-  sync
-  say "machine ready: pool $POOL, node running, gate and schedule installed (sync: $((SECONDS - synced)) s)"
+  say "machine ready: pool $POOL, node running, gate and schedule installed"
 }
 
 # --- acknowledged writes -------------------------------------------------------------------------
