@@ -96,6 +96,12 @@ install_machine() {
   ln -sfn /usr/local/lib/lnstore/bin/run.js /usr/local/bin/lnstore
   say "lnstore installed in /usr/local/lib/lnstore"
   mkdir -p /var/lib/fakechain "$DATA"
+  # The fake chain's block cache (chain.txt, appended at each poll; fake-bitcoin-cli rebuilds it from
+  # state.json when it is missing) lives in /run, memory, so each boot starts it afresh. On the root
+  # disk, a power cut left its tail as zeros, which fake-bitcoin-cli cannot parse (ValueError): its
+  # next call failed and lightningd crashed (SIGSEGV) at its start, in journey 8 on both versions.
+  # bitcoind's own block store survives a power cut; this stand-in's cache did not.
+  ln -sfn /run/lnstore-fakechain-blocks.txt /var/lib/fakechain/chain.txt
   cat >/etc/systemd/system/lnstore-mail-sink.service <<UNIT
 [Unit]
 Description=The operator's mailbox (SMTP on 127.0.0.1:$SMTP_PORT, lnstore journey VM)
