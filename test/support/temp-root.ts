@@ -2,6 +2,8 @@ import {chmodSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
+import {parseMountInfo} from '../../src/storage/mounts.js'
+
 /**
  * One temporary folder per test run (loaded by .mocharc.cjs before any test file): every
  * `mkdtemp(tmpdir())` of the tests and of the programs they start lands in it, and it goes when the
@@ -16,10 +18,9 @@ chmodSync(root, 0o1777)
 process.env.TMPDIR = root
 
 function mountedBelow(folder: string): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((line) => line.split(' ')[4]?.replaceAll('\\040', ' '))
-    .filter((mountPoint): mountPoint is string => mountPoint !== undefined && mountPoint.startsWith(`${folder}/`))
+  return parseMountInfo(readFileSync('/proc/self/mountinfo', 'utf8'))
+    .map((mount) => mount.mountPoint)
+    .filter((mountPoint) => mountPoint.startsWith(`${folder}/`))
 }
 
 export const mochaHooks = {
